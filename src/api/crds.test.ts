@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderCrdFiles } from './render.js';
+import { structural } from './crds.js';
+import { certificate, dnsEndpoint } from './v1alpha1.js';
+import type { z } from 'zod';
+
+const root = join(import.meta.dirname, '..', '..');
+
+describe('crds/', () => {
+  it.each(Object.entries(renderCrdFiles()))(
+    '%s is generated from src/api (run npm run gen:crds)',
+    (file, text) => {
+      expect(readFileSync(join(root, 'crds', file), 'utf8')).toBe(text);
+    },
+  );
+});
+
+describe('structural schemas', () => {
+  it('every object node has properties, additionalProperties or preserve-unknown-fields', () => {
+    const walk = (node: Record<string, unknown>, path: string): string[] => {
+      const bad: string[] = [];
+      if (node.type === undefined) bad.push(`${path}: no type`);
+      if (
+        node.type === 'object' &&
+        !node.properties &&
+        !node.additionalProperties &&
+        !node['x-kubernetes-preserve-unknown-fields']
+      )
+        bad.push(path);
+      for (const [k, v] of Object.entries(
+        (node.properties as Record<string, Record<string, unknown>>) ?? {},
+      ))
+        bad.push(...walk(v, `${path}.${k}`));
+      if (node.items) bad.push(...walk(node.items as Record<string, unknown>, `${path}[]`));
+      return bad;
+    };
+    expect(walk(structural(certificate.shape.spec), 'spec')).toEqual([]);
+    expect(walk(structural(dnsEndpoint.shape.status.unwrap()), 'status')).toEqual([]);
+  });
+
+  it('types and schemas agree: a typed Certificate validates', () => {
+    const c: z.input<typeof certificate> = {
+      apiVersion: 'certroute.io/v1alpha1',
+      kind: 'Certificate',
+      metadata: { name: 'shop-tls', namespace: 'default' },
+      spec: {
+        dnsNames: ['shop.example.test', '*.example.test'],
+        issuerRef: { name: 'pebble' },
+        secretName: 'shop-tls',
+      },
+    };
+    expect(certificate.safeParse(c).success).toBe(true);
+    expect(
+      certificate.safeParse({ ...c, spec: { ...c.spec, dnsNames: ['Bad_Name'] } }).success,
+    ).toBe(false);
+  });
+});

@@ -1,0 +1,291 @@
+import { z } from 'zod';
+
+/**
+ * certroute.io/v1alpha1, declared once with zod. The TypeScript types (z.infer), the CRD
+ * OpenAPI schemas in crds/ (scripts/gen-crds.ts) and runtime validation of objects read from
+ * the API all come from these schemas. No unions: Kubernetes structural schemas forbid
+ * type-changing alternatives, so choices are optional fields plus CEL rules.
+ */
+export const group = 'certroute.io';
+export const version = 'v1alpha1';
+export const apiVersion = `${group}/${version}`;
+
+const time = z.string().meta({ format: 'date-time' });
+const dnsName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+  .describe('a lower-case DNS name; a leading "*." makes it a wildcard');
+const secretKeyRef = z.object({
+  name: z.string().min(1).describe('Secret name, in the operator namespace'),
+  key: z.string().optional().describe('key inside the Secret'),
+});
+
+export const condition = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: time,
+  observedGeneration: z.number().int().optional(),
+});
+export type Condition = z.infer<typeof condition>;
+
+const metadataShape = z.object({
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  uid: z.string().optional(),
+  resourceVersion: z.string().optional(),
+  generation: z.number().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  ownerReferences: z
+    .array(
+      z.object({
+        apiVersion: z.string(),
+        kind: z.string(),
+        name: z.string(),
+        uid: z.string(),
+        controller: z.boolean().optional(),
+        blockOwnerDeletion: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+  creationTimestamp: z.unknown().optional(),
+  deletionTimestamp: z.unknown().optional(),
+});
+
+// ---------------------------------------------------------------- ClusterIssuer
+
+export const solverSelector = z.object({
+  dnsZones: z.array(dnsName).optional().describe('hosts in these zones (longest match wins)'),
+  dnsNames: z.array(dnsName).optional().describe('exactly these hosts (beats dnsZones)'),
+});
+
+export const solver = z
+  .object({
+    selector: solverSelector.optional().describe('which hosts this solver is for; absent = all'),
+    http01: z
+      .object({
+        ingressClassName: z.string().optional().describe('class of the challenge Ingress'),
+      })
+      .optional(),
+    dns01: z
+      .object({
+        route53: z.object({
+          region: z.string().optional().describe('AWS region of the Route53 API'),
+          hostedZoneID: z.string().optional().describe('pin the zone instead of discovering it'),
+          role: z.string().optional().describe('IAM role ARN to assume'),
+        }),
+      })
+      .optional(),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.http01) != has(self.dns01)',
+        message: 'set exactly one of http01 or dns01',
+      },
+    ],
+  });
+export type Solver = z.infer<typeof solver>;
+
+export const clusterIssuerSpec = z.object({
+  acme: z.object({
+    server: z
+      .string()
+      .regex(/^https:\/\//)
+      .describe('ACME directory URL'),
+    email: z.string().optional().describe('contact email for the ACME account'),
+    privateKeySecretRef: secretKeyRef.describe(
+      'Secret holding the account key (created if missing)',
+    ),
+    externalAccountBinding: z
+      .object({
+        keyID: z.string().min(1),
+        keySecretRef: secretKeyRef.describe('Secret holding the base64url HMAC key'),
+      })
+      .optional()
+      .describe('External Account Binding (ZeroSSL, some private CAs)'),
+    profile: z.string().optional().describe('ACME profile to request (draft-aaron-acme-profiles)'),
+    preferredChain: z.string().optional().describe('issuer CN of the preferred alternate chain'),
+    caBundle: z
+      .string()
+      .optional()
+      .describe('PEM CA bundle to trust for the ACME server (private CAs)'),
+    solvers: z.array(solver).min(1),
+  }),
+});
+export type ClusterIssuerSpec = z.infer<typeof clusterIssuerSpec>;
+
+export const clusterIssuerStatus = z.object({
+  conditions: z.array(condition).optional(),
+  acme: z
+    .object({ uri: z.string().optional(), lastRegisteredEmail: z.string().optional() })
+    .optional(),
+  observedGeneration: z.number().int().optional(),
+});
+
+export const clusterIssuer = z.object({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('ClusterIssuer'),
+  metadata: metadataShape,
+  spec: clusterIssuerSpec,
+  status: clusterIssuerStatus.optional(),
+});
+export type ClusterIssuer = z.infer<typeof clusterIssuer>;
+
+// ---------------------------------------------------------------- Certificate
+
+export const keyAlgorithms = [
+  'ECDSA-P256',
+  'ECDSA-P384',
+  'RSA-2048',
+  'RSA-3072',
+  'RSA-4096',
+] as const;
+export type KeyAlgorithm = (typeof keyAlgorithms)[number];
+
+export const certificateSpec = z
+  .object({
+    dnsNames: z.array(dnsName).min(1).max(100),
+    issuerRef: z.object({ name: z.string().min(1) }).describe('the ClusterIssuer'),
+    secretName: z.string().optional().describe('kubernetes.io/tls Secret to write'),
+    acm: z
+      .object({
+        region: z.string().min(1),
+        writeSecret: z.boolean().optional().describe('also write the key to secretName'),
+      })
+      .optional()
+      .describe('import into AWS ACM instead of (or besides) a Secret'),
+    privateKey: z.object({ algorithm: z.enum(keyAlgorithms).default('ECDSA-P256') }).optional(),
+    renewBefore: z
+      .string()
+      .optional()
+      .describe('renew this long before expiry (e.g. 720h); overrides 2/3 of lifetime'),
+    challenge: z.enum(['http01', 'dns01']).optional().describe('force the challenge type'),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: 'has(self.secretName) || has(self.acm)', message: 'set secretName, acm, or both' },
+    ],
+  });
+export type CertificateSpec = z.infer<typeof certificateSpec>;
+
+export const challengeStatus = z.object({
+  type: z.enum(['http-01', 'dns-01']),
+  url: z.string(),
+  token: z.string(),
+  keyAuthorization: z.string().optional().describe('public: token + account key thumbprint'),
+});
+
+export const authorizationStatus = z.object({
+  url: z.string(),
+  identifier: z.string(),
+  wildcard: z.boolean().optional(),
+  challenge: challengeStatus.optional(),
+});
+
+export const certificateStatus = z.object({
+  conditions: z.array(condition).optional(),
+  observedGeneration: z.number().int().optional(),
+  notBefore: time.optional(),
+  notAfter: time.optional(),
+  renewalTime: time.optional(),
+  renewalReason: z.string().optional(),
+  serialNumber: z.string().optional(),
+  ari: z
+    .object({
+      certID: z.string(),
+      windowStart: time,
+      windowEnd: time,
+      explanationURL: z.string().optional(),
+      checkedAt: time.optional(),
+    })
+    .optional(),
+  order: z
+    .object({
+      url: z.string(),
+      finalizeURL: z.string().optional(),
+      createdAt: time,
+      dnsNames: z.array(z.string()),
+      authorizations: z.array(authorizationStatus),
+    })
+    .optional()
+    .describe('the in-flight ACME order; any replica resumes it'),
+  failedAttempts: z.number().int().optional(),
+  lastFailure: z.string().optional(),
+  nextRetryTime: time.optional(),
+  acm: z.object({ certificateArn: z.string() }).optional(),
+  revision: z.number().int().optional(),
+});
+export type CertificateStatus = z.infer<typeof certificateStatus>;
+
+export const certificate = z.object({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('Certificate'),
+  metadata: metadataShape,
+  spec: certificateSpec,
+  status: certificateStatus.optional(),
+});
+export type Certificate = z.infer<typeof certificate>;
+
+// ---------------------------------------------------------------- DNSEndpoint
+
+export const recordTypes = ['A', 'AAAA', 'CNAME', 'TXT'] as const;
+
+export const endpoint = z.object({
+  dnsName: dnsName,
+  recordType: z
+    .enum(recordTypes)
+    .optional()
+    .describe('absent while the Ingress has no load balancer address yet (WaitingForAddress)'),
+  targets: z.array(z.string().min(1)).max(100),
+  recordTTL: z.number().int().min(0).max(2147483647).optional(),
+  aliasHostedZoneID: z
+    .string()
+    .optional()
+    .describe("set for an AWS ALIAS record: the target load balancer's canonical hosted zone id"),
+});
+export type Endpoint = z.infer<typeof endpoint>;
+
+export const endpointStates = [
+  'Published',
+  'Pending',
+  'WaitingForAddress',
+  'NoZone',
+  'OwnedByOther',
+  'Error',
+] as const;
+
+export const dnsEndpointSpec = z.object({
+  endpoints: z.array(endpoint).max(1000),
+});
+
+export const dnsEndpointStatus = z.object({
+  conditions: z.array(condition).optional(),
+  observedGeneration: z.number().int().optional(),
+  endpoints: z
+    .array(
+      z.object({
+        dnsName: z.string(),
+        recordType: z.string(),
+        state: z.enum(endpointStates),
+        owner: z.string().optional(),
+        zoneID: z.string().optional(),
+        message: z.string().optional(),
+      }),
+    )
+    .optional(),
+});
+
+export const dnsEndpoint = z.object({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('DNSEndpoint'),
+  metadata: metadataShape,
+  spec: dnsEndpointSpec,
+  status: dnsEndpointStatus.optional(),
+});
+export type DNSEndpoint = z.infer<typeof dnsEndpoint>;
+export type DNSEndpointStatus = z.infer<typeof dnsEndpointStatus>;

@@ -1,0 +1,227 @@
+import { z } from 'zod';
+
+/**
+ * Every operator setting, declared once: its flag, its environment variable, its default and
+ * its schema. `--help`, parsing, validation and the Helm values docs all read this table.
+ */
+export interface FlagSpec<S extends z.ZodType = z.ZodType> {
+  flag: string;
+  env: string;
+  description: string;
+  /** Raw (string) default, parsed by the schema like any user value. */
+  default?: string;
+  schema: S;
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0),
+);
+const duration = z.string().transform((s, ctx) => {
+  const ms = parseDuration(s);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a duration like 30s, 5m, 1h: "${s}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+const address = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:8080');
+const dnsName = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i,
+    'expected a DNS name',
+  );
+const nameservers = list.pipe(z.array(address));
+
+function spec<S extends z.ZodType>(s: FlagSpec<S>): FlagSpec<S> {
+  return s;
+}
+
+export const flags = {
+  kubeconfig: spec({
+    flag: 'kubeconfig',
+    env: 'KUBECONFIG',
+    description: 'kubeconfig file; empty means in-cluster service account',
+    default: '',
+    schema: z.string(),
+  }),
+  namespace: spec({
+    flag: 'namespace',
+    env: 'CERTROUTE_NAMESPACE',
+    description: "the operator's own namespace: account key Secrets and the leader Lease live here",
+    default: 'certroute',
+    schema: dnsName,
+  }),
+  ownerId: spec({
+    flag: 'owner-id',
+    env: 'CERTROUTE_OWNER_ID',
+    description: 'id written into TXT ownership records; unique per cluster sharing a zone',
+    default: 'default',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 of [A-Za-z0-9._-]'),
+  }),
+  adoptOwnerIds: spec({
+    flag: 'adopt-owner-ids',
+    env: 'CERTROUTE_ADOPT_OWNER_IDS',
+    description: 'external-dns owner ids whose records certroute may adopt (comma-separated)',
+    default: '',
+    schema: list,
+  }),
+  domainFilter: spec({
+    flag: 'domain-filter',
+    env: 'CERTROUTE_DOMAIN_FILTER',
+    description: 'domains certroute may manage (comma-separated); empty means every zone',
+    default: '',
+    schema: list.pipe(z.array(dnsName)),
+  }),
+  zoneIdFilter: spec({
+    flag: 'zone-id-filter',
+    env: 'CERTROUTE_ZONE_ID_FILTER',
+    description: 'Route53 hosted zone ids certroute may manage (comma-separated); empty means all',
+    default: '',
+    schema: list,
+  }),
+  zoneType: spec({
+    flag: 'zone-type',
+    env: 'CERTROUTE_ZONE_TYPE',
+    description: 'which hosted zones to use: public, private or all',
+    default: 'all',
+    schema: z.enum(['public', 'private', 'all']),
+  }),
+  policy: spec({
+    flag: 'policy',
+    env: 'CERTROUTE_POLICY',
+    description: 'DNS policy: sync (create, update, delete), upsert-only, create-only',
+    default: 'sync',
+    schema: z.enum(['sync', 'upsert-only', 'create-only']),
+  }),
+  dnsDefault: spec({
+    flag: 'dns-default',
+    env: 'CERTROUTE_DNS_DEFAULT',
+    description: 'manage DNS for an Ingress without a certroute.io/dns annotation',
+    default: 'true',
+    schema: bool,
+  }),
+  ingressClasses: spec({
+    flag: 'ingress-classes',
+    env: 'CERTROUTE_INGRESS_CLASSES',
+    description: 'ingress classes to watch (comma-separated); empty means all',
+    default: '',
+    schema: list,
+  }),
+  watchNamespaces: spec({
+    flag: 'watch-namespaces',
+    env: 'CERTROUTE_WATCH_NAMESPACES',
+    description: 'namespaces to watch (comma-separated); empty means all',
+    default: '',
+    schema: list.pipe(z.array(dnsName)),
+  }),
+  defaultIssuer: spec({
+    flag: 'default-issuer',
+    env: 'CERTROUTE_DEFAULT_ISSUER',
+    description: 'ClusterIssuer used by kubernetes.io/tls-acme: "true" Ingresses',
+    default: '',
+    schema: z.string(),
+  }),
+  resyncInterval: spec({
+    flag: 'resync-interval',
+    env: 'CERTROUTE_RESYNC_INTERVAL',
+    description: 'how often every object is reconciled and zones are re-read',
+    default: '10m',
+    schema: duration.pipe(z.number().min(10_000, 'must be at least 10s')),
+  }),
+  recursiveNameservers: spec({
+    flag: 'recursive-nameservers',
+    env: 'CERTROUTE_RECURSIVE_NAMESERVERS',
+    description: 'resolvers (host:port, comma-separated) for DNS self-checks; empty means system',
+    default: '',
+    schema: nameservers,
+  }),
+  metricsAddress: spec({
+    flag: 'metrics-address',
+    env: 'CERTROUTE_METRICS_ADDRESS',
+    description: 'where /metrics is served',
+    default: '0.0.0.0:8080',
+    schema: address,
+  }),
+  probeAddress: spec({
+    flag: 'probe-address',
+    env: 'CERTROUTE_PROBE_ADDRESS',
+    description: 'where /healthz and /readyz are served',
+    default: '0.0.0.0:8081',
+    schema: address,
+  }),
+  solverAddress: spec({
+    flag: 'solver-address',
+    env: 'CERTROUTE_SOLVER_ADDRESS',
+    description: 'where HTTP-01 challenge tokens are served',
+    default: '0.0.0.0:8089',
+    schema: address,
+  }),
+  leaderElection: spec({
+    flag: 'leader-election',
+    env: 'CERTROUTE_LEADER_ELECTION',
+    description: 'elect one writer among replicas with a Lease',
+    default: 'true',
+    schema: bool,
+  }),
+  leaseDuration: spec({
+    flag: 'lease-duration',
+    env: 'CERTROUTE_LEASE_DURATION',
+    description: 'how long a leader Lease is valid without renewal',
+    default: '15s',
+    schema: duration.pipe(z.number().min(2000, 'must be at least 2s')),
+  }),
+  dryRun: spec({
+    flag: 'dry-run',
+    env: 'CERTROUTE_DRY_RUN',
+    description: 'plan and log every change, write nothing to Route53, ACME or ACM',
+    default: 'false',
+    schema: bool,
+  }),
+  workers: spec({
+    flag: 'workers',
+    env: 'CERTROUTE_WORKERS',
+    description: 'objects reconciled in parallel per controller',
+    default: '8',
+    schema: z.coerce.number().int().min(1).max(256),
+  }),
+  logLevel: spec({
+    flag: 'log-level',
+    env: 'CERTROUTE_LOG_LEVEL',
+    description: 'trace, debug, info, warn or error',
+    default: 'info',
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error']),
+  }),
+  podName: spec({
+    flag: 'pod-name',
+    env: 'POD_NAME',
+    description: "this replica's identity for leader election (the Downward API sets it)",
+    default: '',
+    schema: z.string(),
+  }),
+} as const;
+
+export type Flags = typeof flags;
+export type Config = Readonly<{ [K in keyof Flags]: z.output<Flags[K]['schema']> }>;
+
+/** 90s, 5m, 1h30m, 250ms, or a bare number of seconds. */
+export function parseDuration(s: string): number | undefined {
+  if (/^\d+$/.test(s)) return Number(s) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  let total = 0;
+  let matched = 0;
+  for (const m of s.matchAll(re)) {
+    total += Number(m[1]) * unit[m[2] as keyof typeof unit];
+    matched += m[0].length;
+  }
+  return matched === s.length && matched > 0 ? total : undefined;
+}

@@ -1,0 +1,279 @@
+import * as k8s from '@kubernetes/client-node';
+import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
+import type { Config } from '../config/index.js';
+import type { CrdClient, Plural } from '../kube/crd-client.js';
+import { isConflict, isNotFound } from '../kube/crd-client.js';
+import type { EventRecorder } from '../kube/events.js';
+import { ResilientInformer } from '../kube/informer.js';
+import { WorkQueue } from '../kube/queue.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import {
+  controllerOf,
+  desiredFor,
+  isWatchedClass,
+  planChildren,
+  type Child,
+  type ShimOptions,
+} from '../sources/ingress.js';
+
+export interface ShimDeps {
+  kubeConfig: k8s.KubeConfig;
+  crds: CrdClient;
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  events: EventRecorder;
+  isLeader: () => boolean;
+  awsRegion?: string;
+}
+
+type Custom<T> = T & k8s.KubernetesObject;
+
+/**
+ * Ingress → one Certificate per spec.tls Secret and one DNSEndpoint, owned by the Ingress.
+ * Deletion is left to the garbage collector through owner references; this controller only
+ * deletes children the Ingress no longer asks for. Only the leader writes.
+ */
+export class IngressShim {
+  readonly ingresses: ResilientInformer<k8s.V1Ingress>[];
+  readonly certificates: ResilientInformer<Custom<Certificate>>;
+  readonly dnsEndpoints: ResilientInformer<Custom<DNSEndpoint>>;
+  readonly queue: WorkQueue;
+  private readonly opts: ShimOptions;
+  private readonly log: Logger;
+  private resync: NodeJS.Timeout | undefined;
+
+  constructor(private readonly d: ShimDeps) {
+    this.log = d.log.child({ controller: 'ingress-shim' });
+    this.opts = {
+      dnsDefault: d.config.dnsDefault,
+      defaultIssuer: d.config.defaultIssuer,
+      awsRegion: d.awsRegion,
+      ingressClasses: d.config.ingressClasses,
+    };
+    const net = d.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
+    const namespaces = d.config.watchNamespaces.length > 0 ? d.config.watchNamespaces : [undefined];
+    this.ingresses = namespaces.map(
+      (ns) =>
+        new ResilientInformer<k8s.V1Ingress>({
+          kubeConfig: d.kubeConfig,
+          resource: ns ? `ingresses/${ns}` : 'ingresses',
+          path: ns
+            ? `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`
+            : '/apis/networking.k8s.io/v1/ingresses',
+          list: () =>
+            ns ? net.listNamespacedIngress({ namespace: ns }) : net.listIngressForAllNamespaces(),
+          log: this.log,
+          metrics: d.metrics,
+        }),
+    );
+    this.certificates = this.childInformer<Certificate>('certificates');
+    this.dnsEndpoints = this.childInformer<DNSEndpoint>('dnsendpoints');
+    this.queue = new WorkQueue({
+      name: 'ingress-shim',
+      concurrency: d.config.workers,
+      reconcile: (k) => this.reconcile(k),
+      log: this.log,
+      metrics: d.metrics,
+    });
+    for (const inf of this.ingresses) inf.on((_e, ing) => this.queue.add(keyOf(ing.metadata)));
+    const enqueueOwner = (_e: unknown, o: Child & k8s.KubernetesObject) => {
+      const owner = controllerOf(o);
+      if (owner?.kind === 'Ingress' && owner.name)
+        this.queue.add(`${o.metadata?.namespace}/${owner.name}`);
+    };
+    this.certificates.on(enqueueOwner);
+    this.dnsEndpoints.on(enqueueOwner);
+  }
+
+  private childInformer<T>(plural: Plural): ResilientInformer<Custom<T>> {
+    return new ResilientInformer<Custom<T>>({
+      kubeConfig: this.d.kubeConfig,
+      resource: plural,
+      path: this.d.crds.watchPath(plural),
+      list: () => this.d.crds.list<Custom<T>>(plural),
+      labelSelector: 'app.kubernetes.io/managed-by=certroute',
+      log: this.log,
+      metrics: this.d.metrics,
+    });
+  }
+
+  get synced(): boolean {
+    return (
+      this.ingresses.every((i) => i.synced) && this.certificates.synced && this.dnsEndpoints.synced
+    );
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([
+      ...this.ingresses.map((i) => i.start()),
+      this.certificates.start(),
+      this.dnsEndpoints.start(),
+    ]);
+    this.resync = setInterval(() => this.enqueueAll(), this.d.config.resyncInterval);
+    this.resync.unref();
+  }
+
+  /** Called when this replica becomes leader: everything may have changed meanwhile. */
+  enqueueAll(): void {
+    for (const inf of this.ingresses)
+      for (const ing of inf.list()) this.queue.add(keyOf(ing.metadata));
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.resync);
+    await this.queue.shutdown();
+    await Promise.all([
+      ...this.ingresses.map((i) => i.stop()),
+      this.certificates.stop(),
+      this.dnsEndpoints.stop(),
+    ]);
+  }
+
+  private findIngress(namespace: string, name: string): k8s.V1Ingress | undefined {
+    for (const inf of this.ingresses) {
+      const ing = inf.get(name, namespace);
+      if (ing) return ing;
+    }
+    return undefined;
+  }
+
+  async reconcile(key: string): Promise<void> {
+    if (!this.d.isLeader()) return;
+    const [namespace = '', name = ''] = key.split('/');
+    const ing = this.findIngress(namespace, name);
+    // A deleted Ingress's children go with it through the garbage collector.
+    if (!ing?.metadata?.uid || ing.metadata.deletionTimestamp) return;
+    const log = this.log.child({ namespace, name });
+    const watched = isWatchedClass(ing, this.opts.ingressClasses);
+    const desired = watched ? desiredFor(ing, this.opts) : { certificates: [], problems: [] };
+    for (const p of desired.problems)
+      await this.d.events.record(ingressRef(ing), 'Warning', p.reason, p.message);
+    const uid = ing.metadata.uid;
+    await this.applyChildren(
+      ing,
+      'certificates',
+      desired.certificates,
+      this.certificates.list(namespace),
+      uid,
+      log,
+    );
+    await this.applyChildren(
+      ing,
+      'dnsendpoints',
+      desired.dnsEndpoint ? [desired.dnsEndpoint] : [],
+      this.dnsEndpoints.list(namespace),
+      uid,
+      log,
+    );
+  }
+
+  private async applyChildren<T extends Child & { kind: string }>(
+    ing: k8s.V1Ingress,
+    plural: Plural,
+    desired: T[],
+    existing: T[],
+    uid: string,
+    log: Logger,
+  ): Promise<void> {
+    const plan = planChildren(desired, existing, uid);
+    const ref = ingressRef(ing);
+    const kind = kindOf(plural);
+    for (const c of plan.conflicts) await this.conflict(ing, plural, c.name, c.owner);
+    for (const o of plan.create) {
+      if (!(await this.create(ing, plural, o, uid))) continue;
+      log.info({ kind, child: o.metadata.name }, 'created');
+      await this.d.events.record(
+        ref,
+        'Normal',
+        `${kind}Created`,
+        `created ${kind} ${o.metadata.name}`,
+      );
+    }
+    for (const o of plan.update) {
+      await this.d.crds.replace(plural, o);
+      log.info({ kind, child: o.metadata.name }, 'updated');
+    }
+    for (const o of plan.delete) {
+      await this.d.crds
+        .delete(plural, ing.metadata?.namespace ?? '', o.metadata.name ?? '')
+        .catch(ignoreNotFound);
+      log.info({ kind, child: o.metadata.name }, 'deleted: no longer asked for');
+      await this.d.events.record(
+        ref,
+        'Normal',
+        `${kind}Deleted`,
+        `deleted ${kind} ${o.metadata.name}: the Ingress no longer asks for it`,
+      );
+    }
+  }
+
+  /** Creates a child; false when an object we must not take over already holds the name. */
+  private async create<T extends Child>(
+    ing: k8s.V1Ingress,
+    plural: Plural,
+    o: T,
+    uid: string,
+  ): Promise<boolean> {
+    try {
+      await this.d.crds.create(plural, o);
+      return true;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+    // Our cache only holds labelled objects: one made by hand (or by another tool) with this
+    // name exists. Never take it over; a racing create of our own is retried instead.
+    const other = await this.d.crds.get<Child>(
+      plural,
+      o.metadata.namespace ?? '',
+      o.metadata.name ?? '',
+    );
+    const owner = controllerOf(other);
+    if (owner?.uid === uid)
+      throw new Error(`[${kindOf(plural)} ${o.metadata.name}] create raced with our own; retrying`);
+    await this.conflict(
+      ing,
+      plural,
+      o.metadata.name ?? '',
+      owner ? `${owner.kind}/${owner.name}` : 'nobody (created by hand)',
+    );
+    return false;
+  }
+
+  private async conflict(
+    ing: k8s.V1Ingress,
+    plural: Plural,
+    name: string,
+    owner: string,
+  ): Promise<void> {
+    const kind = kindOf(plural);
+    const reason = kind === 'Certificate' ? 'SecretClaimedElsewhere' : 'DNSEndpointConflict';
+    await this.d.events.record(
+      ingressRef(ing),
+      'Warning',
+      reason,
+      `${kind} ${name} already exists and is controlled by ${owner}; certroute will not take it over`,
+    );
+  }
+}
+
+function kindOf(plural: Plural): string {
+  return plural === 'certificates'
+    ? 'Certificate'
+    : plural === 'dnsendpoints'
+      ? 'DNSEndpoint'
+      : 'ClusterIssuer';
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
+}
+
+export function keyOf(m: k8s.V1ObjectMeta | undefined): string {
+  return `${m?.namespace ?? ''}/${m?.name ?? ''}`;
+}
+
+export function ingressRef(ing: k8s.V1Ingress) {
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: ing.metadata };
+}

@@ -1,0 +1,109 @@
+import * as k8s from '@kubernetes/client-node';
+import { group, version } from '../api/v1alpha1.js';
+
+export type Plural = 'certificates' | 'dnsendpoints' | 'clusterissuers';
+
+interface Obj {
+  metadata?: { name?: string; namespace?: string };
+}
+
+const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+/**
+ * Typed access to certroute's own resources through CustomObjectsApi. One place decides
+ * paths and patch content types; callers deal in the zod-derived types.
+ */
+export class CrdClient {
+  private readonly api: k8s.CustomObjectsApi;
+
+  constructor(kubeConfig: k8s.KubeConfig) {
+    this.api = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  watchPath(plural: Plural, namespace?: string): string {
+    return namespace
+      ? `/apis/${group}/${version}/namespaces/${namespace}/${plural}`
+      : `/apis/${group}/${version}/${plural}`;
+  }
+
+  async list<T extends k8s.KubernetesObject>(
+    plural: Plural,
+    namespace?: string,
+  ): Promise<k8s.KubernetesListObject<T>> {
+    const res: unknown = namespace
+      ? await this.api.listNamespacedCustomObject({ group, version, plural, namespace })
+      : plural === 'clusterissuers'
+        ? await this.api.listClusterCustomObject({ group, version, plural })
+        : await this.api.listCustomObjectForAllNamespaces({
+            group,
+            version,
+            resourcePlural: plural,
+          });
+    return res as k8s.KubernetesListObject<T>;
+  }
+
+  async get<T>(plural: Plural, namespace: string, name: string): Promise<T> {
+    return (await this.api.getNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      namespace,
+      name,
+    })) as T;
+  }
+
+  async create<T extends Obj>(plural: Plural, obj: T): Promise<T> {
+    const namespace = obj.metadata?.namespace ?? '';
+    return (await this.api.createNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      namespace,
+      body: obj,
+    })) as T;
+  }
+
+  /** Replaces the object; its metadata.resourceVersion makes this fail on a concurrent change. */
+  async replace<T extends Obj>(plural: Plural, obj: T): Promise<T> {
+    const { name = '', namespace = '' } = obj.metadata ?? {};
+    return (await this.api.replaceNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      namespace,
+      name,
+      body: obj,
+    })) as T;
+  }
+
+  async delete(plural: Plural, namespace: string, name: string): Promise<void> {
+    await this.api.deleteNamespacedCustomObject({ group, version, plural, namespace, name });
+  }
+
+  async patchStatus<S>(
+    plural: Plural,
+    namespace: string | undefined,
+    name: string,
+    status: S,
+  ): Promise<void> {
+    const body = { status };
+    if (namespace)
+      await this.api.patchNamespacedCustomObjectStatus(
+        { group, version, plural, namespace, name, body },
+        mergePatch,
+      );
+    else
+      await this.api.patchClusterCustomObjectStatus(
+        { group, version, plural, name, body },
+        mergePatch,
+      );
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err as { code?: number }).code === 404;
+}
+
+export function isConflict(err: unknown): boolean {
+  return (err as { code?: number }).code === 409;
+}

@@ -1,0 +1,127 @@
+import * as k8s from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { jitteredBackoff } from './backoff.js';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type Handler<T> = (event: InformerEvent, obj: T) => void;
+
+export interface InformerOptions<T extends k8s.KubernetesObject> {
+  kubeConfig: k8s.KubeConfig;
+  /** Watch path, e.g. /apis/networking.k8s.io/v1/ingresses or a namespaced path. */
+  path: string;
+  /** A short name for logs and metrics (e.g. "ingresses"). */
+  resource: string;
+  list: () => Promise<k8s.KubernetesListObject<T>>;
+  labelSelector?: string;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * client-node's informer, made resilient: it relists on 410 by itself, but after any other
+ * watch or list error it stops for good. This wrapper restarts it with jittered exponential
+ * backoff, counts and logs every restart, and never stops silently until stop() is called.
+ */
+export class ResilientInformer<T extends k8s.KubernetesObject> {
+  private readonly inner: k8s.Informer<T> & k8s.ObjectCache<T>;
+  private readonly handlers: Handler<T>[] = [];
+  private stopped = false;
+  private failures = 0;
+  private hasSynced = false;
+  private restarting: Promise<void> | undefined;
+
+  constructor(private readonly opts: InformerOptions<T>) {
+    this.inner = k8s.makeInformer(opts.kubeConfig, opts.path, opts.list, opts.labelSelector);
+    this.inner.on('add', (o) => this.dispatch('add', o));
+    this.inner.on('update', (o) => this.dispatch('update', o));
+    this.inner.on('delete', (o) => this.dispatch('delete', o));
+    this.inner.on('connect', () => {
+      this.failures = 0;
+    });
+    this.inner.on('error', (err: unknown) => this.onError(err));
+  }
+
+  on(handler: Handler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get synced(): boolean {
+    return this.hasSynced;
+  }
+
+  /** Lists, then watches. Resolves once the first list is in the cache (retrying until it is). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    for (;;) {
+      const before = this.failures;
+      try {
+        await this.inner.start();
+      } catch (err) {
+        this.failures++;
+        this.opts.log.warn(
+          { resource: this.opts.resource, err: describeError(err) },
+          'initial list/watch failed',
+        );
+      }
+      if (this.failures === before || this.stopped) break;
+      // The initial list failed: onError scheduled nothing yet because we own the retry here.
+      await sleep(jitteredBackoff(this.failures, 200, 30_000));
+    }
+    this.hasSynced = true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.inner.stop();
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.inner.get(name, namespace);
+  }
+
+  list(namespace?: string): T[] {
+    return [...this.inner.list(namespace)];
+  }
+
+  private dispatch(event: InformerEvent, obj: T): void {
+    for (const h of this.handlers) {
+      try {
+        h(event, obj);
+      } catch (err) {
+        this.opts.log.error({ err, resource: this.opts.resource }, 'informer handler threw');
+      }
+    }
+  }
+
+  private onError(err: unknown): void {
+    this.failures++;
+    if (this.stopped || !this.hasSynced || this.restarting) return;
+    const delay = jitteredBackoff(this.failures, 200, 30_000);
+    this.opts.metrics.informerRestarts.inc({ resource: this.opts.resource });
+    this.opts.log.warn(
+      {
+        resource: this.opts.resource,
+        err: describeError(err),
+        retryInMs: Math.round(delay),
+        failures: this.failures,
+      },
+      'watch failed; restarting informer',
+    );
+    this.restarting = (async () => {
+      await sleep(delay);
+      this.restarting = undefined;
+      if (!this.stopped) await this.inner.start();
+    })().catch((e: unknown) => {
+      this.restarting = undefined;
+      this.onError(e);
+    });
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err && typeof err === 'object' && 'message' in err) return String(err.message);
+  return String(err);
+}

@@ -1,0 +1,52 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric certroute exposes, created in one place against one registry.
+ * Names follow Prometheus conventions: certroute_<subsystem>_<name>_<unit>.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    queueDepth: new Gauge({
+      name: 'certroute_workqueue_depth',
+      help: 'Keys waiting in a work queue',
+      labelNames: ['controller'],
+      registers: r,
+    }),
+    reconcileDuration: new Histogram({
+      name: 'certroute_reconcile_duration_seconds',
+      help: 'Time spent reconciling one object',
+      labelNames: ['controller', 'result'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: r,
+    }),
+    reconcileErrors: new Counter({
+      name: 'certroute_reconcile_errors_total',
+      help: 'Reconciles that failed and will be retried',
+      labelNames: ['controller'],
+      registers: r,
+    }),
+    informerRestarts: new Counter({
+      name: 'certroute_informer_restarts_total',
+      help: 'Informer watch restarts after an error',
+      labelNames: ['resource'],
+      registers: r,
+    }),
+    isLeader: new Gauge({
+      name: 'certroute_leader',
+      help: '1 while this replica holds the leader Lease',
+      registers: r,
+    }),
+    eventsEmitted: new Counter({
+      name: 'certroute_events_total',
+      help: 'Kubernetes Events recorded',
+      labelNames: ['type', 'reason'],
+      registers: r,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,110 @@
+import * as k8s from '@kubernetes/client-node';
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import type { Config } from './config/index.js';
+import { IngressShim } from './controllers/ingress-shim.js';
+import { CrdClient } from './kube/crd-client.js';
+import { EventRecorder } from './kube/events.js';
+import { LeaderElector } from './kube/leader.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { closeServer, startMetricsServer, startProbeServer } from './server/http.js';
+
+export function loadKubeConfig(config: Config): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+/**
+ * The running operator: controllers, leader election and servers, started and stopped in
+ * order. main.ts only parses config and handles signals; tests and benchmarks use this directly.
+ */
+export class Operator {
+  readonly metrics: Metrics;
+  readonly shim: IngressShim;
+  readonly leader: LeaderElector | undefined;
+  private servers: Server[] = [];
+  private leading: boolean;
+
+  constructor(
+    readonly config: Config,
+    readonly kubeConfig: k8s.KubeConfig,
+    readonly log: Logger,
+  ) {
+    this.metrics = createMetrics();
+    const identity = config.podName || `${hostname()}-${process.pid}`;
+    const events = new EventRecorder(kubeConfig, 'certroute', identity, log, this.metrics);
+    const crds = new CrdClient(kubeConfig);
+    this.leading = !config.leaderElection;
+    this.shim = new IngressShim({
+      kubeConfig,
+      crds,
+      config,
+      log,
+      metrics: this.metrics,
+      events,
+      isLeader: () => this.isLeader,
+      awsRegion: process.env.AWS_REGION,
+    });
+    this.leader = config.leaderElection
+      ? new LeaderElector({
+          kubeConfig,
+          namespace: config.namespace,
+          name: 'certroute-leader',
+          identity,
+          leaseDurationMs: config.leaseDuration,
+          log,
+          metrics: this.metrics,
+          onStartedLeading: () => {
+            this.leading = true;
+            this.shim.enqueueAll();
+          },
+          onStoppedLeading: () => {
+            // As client-go does: a replica that lost the lease exits, so it can never write
+            // alongside the new leader; its restart rejoins as a follower.
+            this.leading = false;
+            this.log.fatal('lost leadership; exiting');
+            process.exit(1);
+          },
+        })
+      : undefined;
+    if (!config.leaderElection) this.metrics.isLeader.set(1);
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  ready(): { ok: boolean; detail: string } {
+    if (!this.shim.synced) return { ok: false, detail: 'caches syncing' };
+    if (this.leader && !this.leader.stateKnown)
+      return { ok: false, detail: 'leader state unknown' };
+    return { ok: true, detail: this.isLeader ? 'ready (leader)' : 'ready (follower)' };
+  }
+
+  async start(): Promise<void> {
+    const t0 = performance.now();
+    this.servers.push(
+      await startProbeServer(this.config.probeAddress, { ready: () => this.ready() }),
+    );
+    this.servers.push(await startMetricsServer(this.config.metricsAddress, this.metrics.registry));
+    await this.shim.start();
+    this.leader?.start();
+    if (!this.leader) this.shim.enqueueAll();
+    this.log.info(
+      { ms: Math.round(performance.now() - t0), leaderElection: this.config.leaderElection },
+      'caches synced; operator started',
+    );
+  }
+
+  /** Stop intake, finish in-flight work, release the Lease, close servers. */
+  async stop(): Promise<void> {
+    await this.shim.queue.shutdown();
+    await this.leader?.stop();
+    await this.shim.stop();
+    for (const s of this.servers) await closeServer(s);
+    this.servers = [];
+  }
+}

@@ -1,0 +1,213 @@
+import { parseDuration } from '../config/index.js';
+import { keyAlgorithms, type KeyAlgorithm } from '../api/v1alpha1.js';
+
+export const prefix = 'certroute.io/';
+export const annotations = {
+  issuer: `${prefix}issuer`,
+  dns: `${prefix}dns`,
+  target: `${prefix}target`,
+  acmRegion: `${prefix}acm-region`,
+  challenge: `${prefix}challenge`,
+  keyAlgorithm: `${prefix}key-algorithm`,
+  renewBefore: `${prefix}renew-before`,
+  ttl: `${prefix}ttl`,
+  hostname: `${prefix}hostname`,
+  dnsTarget: `${prefix}dns-target`,
+  // read for migration
+  cmClusterIssuer: 'cert-manager.io/cluster-issuer',
+  tlsAcme: 'kubernetes.io/tls-acme',
+  edHostname: ['external-dns.alpha.kubernetes.io/hostname', 'external-dns.kubernetes.io/hostname'],
+  edTtl: ['external-dns.alpha.kubernetes.io/ttl', 'external-dns.kubernetes.io/ttl'],
+  edTarget: ['external-dns.alpha.kubernetes.io/target', 'external-dns.kubernetes.io/target'],
+} as const;
+
+export interface IngressSettings {
+  /** The ClusterIssuer; undefined means no certificates for this Ingress. */
+  issuer?: string;
+  dns: boolean;
+  target: 'secret' | 'acm';
+  acmRegion?: string;
+  challenge?: 'http01' | 'dns01';
+  keyAlgorithm?: KeyAlgorithm;
+  renewBefore?: string;
+  ttl?: number;
+  extraHostnames: string[];
+  /** Overrides the load balancer address as the DNS target (IPs or one hostname). */
+  dnsTargets?: string[];
+}
+
+export interface AnnotationProblem {
+  annotation: string;
+  message: string;
+}
+
+export interface ParseDefaults {
+  dnsDefault: boolean;
+  defaultIssuer: string;
+  awsRegion?: string;
+}
+
+const hostnameRe =
+  /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function isValidHostname(h: string): boolean {
+  return h.length <= 253 && hostnameRe.test(h);
+}
+
+/** The first of `keys` that is set, with its value: certroute's own annotation wins over compat ones. */
+function first(a: Record<string, string>, keys: readonly string[]): [string, string] | undefined {
+  for (const k of keys) {
+    const v = a[k];
+    if (v !== undefined) return [k, v];
+  }
+  return undefined;
+}
+
+type Report = (annotation: string, message: string) => void;
+type Step = (a: Record<string, string>, d: ParseDefaults, s: IngressSettings, bad: Report) => void;
+
+/**
+ * Reads an Ingress's annotations into settings. A malformed value is reported as a problem
+ * and only the setting it concerns falls back; nothing else is affected.
+ */
+export function parseAnnotations(
+  a: Record<string, string>,
+  d: ParseDefaults,
+): { settings: IngressSettings; problems: AnnotationProblem[] } {
+  const problems: AnnotationProblem[] = [];
+  const bad: Report = (annotation, message) => problems.push({ annotation, message });
+  const s: IngressSettings = { dns: d.dnsDefault, target: 'secret', extraHostnames: [] };
+  s.issuer = parseIssuer(a, d, bad);
+  const steps: Step[] = [
+    parseDns,
+    parseTarget,
+    parseChallenge,
+    parseKeyAlgorithm,
+    parseRenewBefore,
+    parseTtl,
+    parseHostnames,
+    parseDnsTarget,
+  ];
+  for (const step of steps) step(a, d, s, bad);
+  return { settings: s, problems };
+}
+
+const parseDns: Step = (a, _d, s, bad) => {
+  const v = a[annotations.dns];
+  if (v === undefined) return;
+  if (v === 'true' || v === 'false') s.dns = v === 'true';
+  else bad(annotations.dns, `must be "true" or "false", got "${v}"`);
+};
+
+const parseTarget: Step = (a, d, s, bad) => {
+  const v = a[annotations.target];
+  if (v === 'secret' || v === 'acm') s.target = v;
+  else if (v !== undefined) bad(annotations.target, `must be "secret" or "acm", got "${v}"`);
+  if (s.target !== 'acm') return;
+  s.acmRegion = a[annotations.acmRegion] ?? d.awsRegion;
+  if (!s.acmRegion)
+    bad(
+      annotations.acmRegion,
+      'target "acm" needs a region: set this annotation or the operator\'s AWS region',
+    );
+};
+
+const parseChallenge: Step = (a, _d, s, bad) => {
+  const v = a[annotations.challenge];
+  if (v === undefined) return;
+  const c = v.toLowerCase().replace('-', '');
+  if (c === 'http01' || c === 'dns01') s.challenge = c;
+  else bad(annotations.challenge, `must be "http-01" or "dns-01", got "${v}"`);
+};
+
+const parseKeyAlgorithm: Step = (a, _d, s, bad) => {
+  const v = a[annotations.keyAlgorithm];
+  if (v === undefined) return;
+  const k = normalizeKeyAlgorithm(v);
+  if (k) s.keyAlgorithm = k;
+  else bad(annotations.keyAlgorithm, `must be one of ${keyAlgorithms.join(', ')}, got "${v}"`);
+};
+
+const parseRenewBefore: Step = (a, _d, s, bad) => {
+  const v = a[annotations.renewBefore];
+  if (v === undefined) return;
+  const ms = parseDuration(v);
+  if (ms !== undefined && ms >= 60_000) s.renewBefore = v;
+  else bad(annotations.renewBefore, `must be a duration of at least 1m like 720h, got "${v}"`);
+};
+
+const parseTtl: Step = (a, _d, s, bad) => {
+  const ttl = first(a, [annotations.ttl, ...annotations.edTtl]);
+  if (!ttl) return;
+  const [key, v] = ttl;
+  const secs = /^\d+$/.test(v) ? Number(v) : (parseDuration(v) ?? NaN) / 1000;
+  if (Number.isInteger(secs) && secs >= 1 && secs <= 2147483647) s.ttl = secs;
+  else bad(key, `must be a whole number of seconds (or a duration like 5m), got "${v}"`);
+};
+
+const parseHostnames: Step = (a, _d, s, bad) => {
+  for (const key of [annotations.hostname, ...annotations.edHostname]) {
+    for (const raw of splitList(a[key])) {
+      const h = raw.toLowerCase().replace(/\.$/, '');
+      if (isValidHostname(h)) s.extraHostnames.push(h);
+      else bad(key, `"${raw}" is not a valid hostname`);
+    }
+  }
+};
+
+const parseDnsTarget: Step = (a, _d, s, bad) => {
+  const tgt = first(a, [annotations.dnsTarget, ...annotations.edTarget]);
+  if (!tgt) return;
+  const values = splitList(tgt[1]);
+  if (values.length > 0) s.dnsTargets = values;
+  else bad(tgt[0], 'must list at least one IP or hostname');
+};
+
+function splitList(v: string | undefined): string[] {
+  return (v ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+function parseIssuer(
+  a: Record<string, string>,
+  d: ParseDefaults,
+  bad: (a: string, m: string) => void,
+): string | undefined {
+  const direct = a[annotations.issuer] ?? a[annotations.cmClusterIssuer];
+  if (direct !== undefined) {
+    const key =
+      a[annotations.issuer] !== undefined ? annotations.issuer : annotations.cmClusterIssuer;
+    if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(direct) && direct.length <= 253) return direct;
+    bad(key, `"${direct}" is not a valid ClusterIssuer name`);
+    return undefined;
+  }
+  if (a[annotations.tlsAcme] === 'true') {
+    if (d.defaultIssuer) return d.defaultIssuer;
+    bad(annotations.tlsAcme, 'is "true" but the operator has no --default-issuer');
+  }
+  return undefined;
+}
+
+export function normalizeKeyAlgorithm(v: string): KeyAlgorithm | undefined {
+  const k = v.toUpperCase().replace(/[\s_]/g, '-');
+  const aliases: Record<string, KeyAlgorithm> = {
+    ECDSA: 'ECDSA-P256',
+    EC: 'ECDSA-P256',
+    P256: 'ECDSA-P256',
+    'P-256': 'ECDSA-P256',
+    'EC-P256': 'ECDSA-P256',
+    'ECDSA-P-256': 'ECDSA-P256',
+    P384: 'ECDSA-P384',
+    'P-384': 'ECDSA-P384',
+    'EC-P384': 'ECDSA-P384',
+    'ECDSA-P-384': 'ECDSA-P384',
+    RSA: 'RSA-2048',
+    RSA2048: 'RSA-2048',
+    RSA3072: 'RSA-3072',
+    RSA4096: 'RSA-4096',
+  };
+  if ((keyAlgorithms as readonly string[]).includes(k)) return k as KeyAlgorithm;
+  return aliases[k];
+}

@@ -1,0 +1,263 @@
+import type * as k8s from '@kubernetes/client-node';
+import { apiVersion, type Certificate, type DNSEndpoint, type Endpoint } from '../api/v1alpha1.js';
+import { recordsForTargets } from '../dns/targets.js';
+import { isValidHostname, parseAnnotations, type IngressSettings } from './annotations.js';
+
+export const managedByLabel = 'app.kubernetes.io/managed-by';
+export const managedBy = 'certroute';
+
+export interface ShimOptions {
+  dnsDefault: boolean;
+  defaultIssuer: string;
+  awsRegion?: string;
+  /** Classes to watch; empty means all. */
+  ingressClasses: readonly string[];
+}
+
+export interface Problem {
+  reason: 'InvalidAnnotation' | 'InvalidHost' | 'InvalidTLS';
+  message: string;
+}
+
+export interface Desired {
+  certificates: Certificate[];
+  dnsEndpoint?: DNSEndpoint;
+  problems: Problem[];
+}
+
+export function ingressClassOf(ing: k8s.V1Ingress): string | undefined {
+  return ing.spec?.ingressClassName ?? ing.metadata?.annotations?.['kubernetes.io/ingress.class'];
+}
+
+export function isWatchedClass(ing: k8s.V1Ingress, classes: readonly string[]): boolean {
+  if (classes.length === 0) return true;
+  const c = ingressClassOf(ing);
+  return c !== undefined && classes.includes(c);
+}
+
+function ownerRef(ing: k8s.V1Ingress): k8s.V1OwnerReference {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    name: ing.metadata?.name ?? '',
+    uid: ing.metadata?.uid ?? '',
+    controller: true,
+  };
+}
+
+function normalizeHost(h: string): string {
+  return h.trim().toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * The Certificates and the DNSEndpoint an Ingress asks for. Pure: the same Ingress and options
+ * always give the same objects, so the controller can diff them against what exists.
+ * Anything malformed becomes a Problem and is left out; the rest is still produced.
+ */
+export function desiredFor(ing: k8s.V1Ingress, opts: ShimOptions): Desired {
+  const { settings, problems: annotationProblems } = parseAnnotations(
+    ing.metadata?.annotations ?? {},
+    opts,
+  );
+  const problems: Problem[] = annotationProblems.map((p) => ({
+    reason: 'InvalidAnnotation',
+    message: `${p.annotation}: ${p.message}`,
+  }));
+  const certificates = settings.issuer
+    ? certificatesFor(ing, settings, settings.issuer, problems)
+    : [];
+  const dnsEndpoint = settings.dns ? dnsEndpointFor(ing, settings, problems) : undefined;
+  return { certificates, ...(dnsEndpoint ? { dnsEndpoint } : {}), problems };
+}
+
+function certificatesFor(
+  ing: k8s.V1Ingress,
+  s: IngressSettings,
+  issuer: string,
+  problems: Problem[],
+): Certificate[] {
+  const bySecret = new Map<string, Set<string>>();
+  (ing.spec?.tls ?? []).forEach((tls, i) => {
+    if (!tls.secretName) {
+      problems.push({
+        reason: 'InvalidTLS',
+        message: `spec.tls[${i}] has no secretName; no certificate for it`,
+      });
+      return;
+    }
+    const hosts = bySecret.get(tls.secretName) ?? new Set<string>();
+    for (const raw of tls.hosts ?? []) {
+      const h = normalizeHost(raw);
+      if (isValidHostname(h)) hosts.add(h);
+      else
+        problems.push({
+          reason: 'InvalidHost',
+          message: `spec.tls[${i}]: "${raw}" is not a valid hostname; left out of ${tls.secretName}`,
+        });
+    }
+    bySecret.set(tls.secretName, hosts);
+  });
+  const certs: Certificate[] = [];
+  for (const [secretName, hosts] of [...bySecret].sort(([a], [b]) => a.localeCompare(b))) {
+    if (hosts.size === 0) {
+      problems.push({
+        reason: 'InvalidTLS',
+        message: `spec.tls for Secret ${secretName} lists no valid hosts; no certificate for it`,
+      });
+      continue;
+    }
+    certs.push({
+      apiVersion,
+      kind: 'Certificate',
+      metadata: {
+        name: secretName,
+        namespace: ing.metadata?.namespace,
+        labels: { [managedByLabel]: managedBy },
+        ownerReferences: [ownerRef(ing)],
+      },
+      spec: {
+        dnsNames: [...hosts].sort(),
+        issuerRef: { name: issuer },
+        ...(s.target === 'acm' ? { acm: { region: s.acmRegion ?? '' } } : { secretName }),
+        ...(s.keyAlgorithm ? { privateKey: { algorithm: s.keyAlgorithm } } : {}),
+        ...(s.renewBefore ? { renewBefore: s.renewBefore } : {}),
+        ...(s.challenge ? { challenge: s.challenge } : {}),
+      },
+    });
+  }
+  return certs;
+}
+
+function dnsHosts(ing: k8s.V1Ingress, s: IngressSettings, problems: Problem[]): string[] {
+  const hosts = new Set<string>(s.extraHostnames);
+  const add = (raw: string, where: string) => {
+    const h = normalizeHost(raw);
+    if (isValidHostname(h)) hosts.add(h);
+    else
+      problems.push({
+        reason: 'InvalidHost',
+        message: `${where}: "${raw}" is not a valid hostname; no DNS record for it`,
+      });
+  };
+  (ing.spec?.rules ?? []).forEach(
+    (r, i) => r.host !== undefined && add(r.host, `spec.rules[${i}].host`),
+  );
+  (ing.spec?.tls ?? []).forEach((t, i) =>
+    (t.hosts ?? []).forEach((h) => add(h, `spec.tls[${i}].hosts`)),
+  );
+  return [...hosts].sort();
+}
+
+/** The annotation override wins; otherwise the ingress controller's published addresses. */
+function dnsAddresses(
+  ing: k8s.V1Ingress,
+  s: IngressSettings,
+): { ip?: string; hostname?: string }[] {
+  // recordsForTargets recognises an IP given as a hostname, so overrides need no sorting here.
+  if (s.dnsTargets) return s.dnsTargets.map((hostname) => ({ hostname }));
+  return (ing.status?.loadBalancer?.ingress ?? []).map((a) => ({
+    ...(a.ip ? { ip: a.ip } : {}),
+    ...(a.hostname ? { hostname: a.hostname } : {}),
+  }));
+}
+
+function dnsEndpointFor(
+  ing: k8s.V1Ingress,
+  s: IngressSettings,
+  problems: Problem[],
+): DNSEndpoint | undefined {
+  const hosts = dnsHosts(ing, s, problems);
+  if (hosts.length === 0) return undefined;
+  const records = recordsForTargets(dnsAddresses(ing, s));
+  const endpoints: Endpoint[] = [];
+  for (const dnsName of hosts) {
+    // No address yet: the host is listed without a type, so its status can say WaitingForAddress.
+    if (records.length === 0) endpoints.push({ dnsName, targets: [] });
+    for (const r of records) {
+      const alias = r.aliasHostedZoneID ? { aliasHostedZoneID: r.aliasHostedZoneID } : {};
+      // Route53 ALIAS records take the target's TTL; a TTL on them is an error.
+      const ttl = s.ttl !== undefined && !r.aliasHostedZoneID ? { recordTTL: s.ttl } : {};
+      endpoints.push({ dnsName, recordType: r.recordType, targets: r.targets, ...ttl, ...alias });
+    }
+  }
+  return {
+    apiVersion,
+    kind: 'DNSEndpoint',
+    metadata: {
+      name: ing.metadata?.name,
+      namespace: ing.metadata?.namespace,
+      labels: { [managedByLabel]: managedBy },
+      ownerReferences: [ownerRef(ing)],
+    },
+    spec: { endpoints },
+  };
+}
+
+// ------------------------------------------------------------------ planning children
+
+export interface Child {
+  metadata: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    ownerReferences?: { uid?: string; controller?: boolean; kind?: string; name?: string }[];
+  };
+  spec: unknown;
+}
+
+export interface ChildPlan<T extends Child> {
+  create: T[];
+  /** Existing objects with the desired spec applied (resourceVersion kept for optimistic locking). */
+  update: T[];
+  delete: T[];
+  /** Desired names held by an object this Ingress does not control. */
+  conflicts: { name: string; owner: string }[];
+}
+
+export function controllerOf(o: Child): { uid?: string; kind?: string; name?: string } | undefined {
+  return o.metadata.ownerReferences?.find((r) => r.controller);
+}
+
+/** What to create, update and delete so the children of `ownerUid` match `desired`. Pure. */
+export function planChildren<T extends Child>(
+  desired: T[],
+  existing: T[],
+  ownerUid: string,
+): ChildPlan<T> {
+  const plan: ChildPlan<T> = { create: [], update: [], delete: [], conflicts: [] };
+  const byName = new Map(existing.map((e) => [e.metadata.name, e]));
+  const wanted = new Set<string | undefined>();
+  for (const d of desired) {
+    wanted.add(d.metadata.name);
+    const e = byName.get(d.metadata.name);
+    if (!e) {
+      plan.create.push(d);
+      continue;
+    }
+    const owner = controllerOf(e);
+    if (owner?.uid !== ownerUid) {
+      plan.conflicts.push({
+        name: d.metadata.name ?? '',
+        owner: owner ? `${owner.kind}/${owner.name}` : 'nobody (created by hand)',
+      });
+      continue;
+    }
+    if (canonical(e.spec) !== canonical(d.spec)) plan.update.push({ ...e, spec: d.spec });
+  }
+  for (const e of existing) {
+    if (controllerOf(e)?.uid === ownerUid && !wanted.has(e.metadata.name)) plan.delete.push(e);
+  }
+  return plan;
+}
+
+/** JSON with sorted keys, so key order never counts as a change. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : val,
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * What a running lab exposes to tests, benchmarks, the sandbox and people (via `npm run lab -- env`).
+ * Everything listens on loopback only.
+ */
+export interface LabEnv {
+  /** Admin kubeconfig file (system:masters). */
+  kubeconfig: string;
+  /** https://127.0.0.1:PORT of kube-apiserver. */
+  kubeApiServer: string;
+  /** Pebble ACME directory URL. */
+  acmeDirectory: string;
+  /** PEM file of the CA that signed Pebble's own HTTPS (ACME API) certificate. */
+  acmeCaFile: string;
+  /** Pebble management API base URL (roots, intermediates, set-renewal-info). */
+  acmeManagement: string;
+  /** Port on which Pebble's VA sends HTTP-01 requests; the ingress stand-in listens on it. */
+  http01Port: number;
+  /** moto server endpoint, for AWS_ENDPOINT_URL. */
+  awsEndpoint: string;
+  awsRegion: string;
+  awsAccessKeyId: string;
+  awsSecretAccessKey: string;
+  /** Lab DNS server (UDP and TCP), authoritative for moto's hosted zones. */
+  dnsHost: string;
+  dnsPort: number;
+  /** Loopback address the ingress stand-in serves on; Ingress status gets this IP. */
+  ingressAddress: string;
+  /** Directory holding this lab's logs and state. */
+  dir: string;
+}
+
+/** Environment variables a person or a child process uses to reach the lab. */
+export function labEnvVars(env: LabEnv): Record<string, string> {
+  return {
+    KUBECONFIG: env.kubeconfig,
+    ACME_DIRECTORY_URL: env.acmeDirectory,
+    ACME_CA_FILE: env.acmeCaFile,
+    NODE_EXTRA_CA_CERTS: env.acmeCaFile,
+    AWS_ENDPOINT_URL: env.awsEndpoint,
+    AWS_REGION: env.awsRegion,
+    AWS_ACCESS_KEY_ID: env.awsAccessKeyId,
+    AWS_SECRET_ACCESS_KEY: env.awsSecretAccessKey,
+    LAB_DNS: `${env.dnsHost}:${env.dnsPort}`,
+    LAB_INGRESS_ADDRESS: env.ingressAddress,
+    LAB_HTTP01_PORT: String(env.http01Port),
+  };
+}
