@@ -47,6 +47,13 @@ lab)
   bash scripts/lab-install.sh
   exec tsx test/lab/cli.ts "$@"
   ;;
+bench)
+  bash scripts/lab-install.sh
+  tsc -p tsconfig.build.json
+  name="${1:?usage: npm run bench -- <name> (see bench/)}"
+  shift
+  exec tsx "bench/$name.ts" "$@"
+  ;;
 sandbox)
   bash scripts/lab-install.sh
   exec tsx scripts/sandbox.ts "$@"

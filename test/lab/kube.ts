@@ -18,7 +18,14 @@ export interface KubeLab {
   stop(): Promise<void>;
 }
 
-export async function startKube(dir: string): Promise<KubeLab> {
+/**
+ * @param beforeControllers runs once the API server is ready and before kube-controller-manager
+ *   starts, so that CRDs installed there are known to the garbage collector from its first sync.
+ */
+export async function startKube(
+  dir: string,
+  beforeControllers?: (kubeconfig: string) => Promise<void>,
+): Promise<KubeLab> {
   const kdir = join(dir, 'kube');
   mkdirSync(join(kdir, 'certs'), { recursive: true });
   const adminToken = randomBytes(24).toString('hex');
@@ -80,6 +87,7 @@ export async function startKube(dir: string): Promise<KubeLab> {
   };
   try {
     await lab.startApiServer();
+    await beforeControllers?.(kubeconfig);
     lab.processes.push(startControllerManager(dir, kubeconfig));
   } catch (err) {
     await lab.stop();

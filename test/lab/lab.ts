@@ -5,6 +5,7 @@ import { startLabDns, type LabDns } from './dns-server.js';
 import { labPodNetwork, startIngressRouter, type IngressRouter } from './ingress-router.js';
 import { adminKubeConfig, startKube, type KubeLab } from './kube.js';
 import { startMoto, type MotoLab } from './moto.js';
+import { installCrds } from './operator.js';
 import { repoRoot } from './paths.js';
 import { startPebble, type PebbleLab, type PebbleOptions } from './pebble.js';
 import { freePort, type ManagedProcess } from './process.js';
@@ -53,7 +54,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   };
   try {
     log('starting etcd, kube-apiserver, kube-controller-manager and moto');
-    const [kubeR, motoR] = await Promise.allSettled([startKube(dir), startMoto(dir)]);
+    const [kubeR, motoR] = await Promise.allSettled([
+      startKube(dir, (kc) => installCrds(adminKubeConfig(kc))),
+      startMoto(dir),
+    ]);
     if (kubeR.status === 'fulfilled') started.push(kubeR.value);
     if (motoR.status === 'fulfilled') started.push({ stop: () => motoR.value.proc.stop() });
     if (kubeR.status === 'rejected') throw kubeR.reason;

@@ -10,6 +10,8 @@ export interface ManagedProcess {
   readonly logFile: string;
   /** Resolves with the exit code (or null for a signal) once the process has exited. */
   readonly exited: Promise<number | null>;
+  /** The exit code once the process has exited (null for a signal), undefined while it runs. */
+  readonly exitCode: number | null | undefined;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,9 @@ export function spawnManaged(name: string, command: string, opts: SpawnOptions):
     pid,
     logFile: opts.logFile,
     exited,
+    get exitCode() {
+      return child.exitCode ?? (child.signalCode ? null : undefined);
+    },
     stop: () => stopPid(pid, exited),
   };
 }

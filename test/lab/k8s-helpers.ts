@@ -1,0 +1,80 @@
+import * as k8s from '@kubernetes/client-node';
+import type { Certificate, DNSEndpoint } from '../../src/api/v1alpha1.js';
+
+const group = 'certroute.io';
+const version = 'v1alpha1';
+
+export function customApi(kc: k8s.KubeConfig): k8s.CustomObjectsApi {
+  return kc.makeApiClient(k8s.CustomObjectsApi);
+}
+
+export async function listCertificates(
+  kc: k8s.KubeConfig,
+  namespace: string,
+): Promise<Certificate[]> {
+  const res = (await customApi(kc).listNamespacedCustomObject({
+    group,
+    version,
+    namespace,
+    plural: 'certificates',
+  })) as { items: Certificate[] };
+  return res.items;
+}
+
+export async function listDnsEndpoints(
+  kc: k8s.KubeConfig,
+  namespace: string,
+): Promise<DNSEndpoint[]> {
+  const res = (await customApi(kc).listNamespacedCustomObject({
+    group,
+    version,
+    namespace,
+    plural: 'dnsendpoints',
+  })) as { items: DNSEndpoint[] };
+  return res.items;
+}
+
+/** Events about one object, newest last. */
+export async function eventsFor(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<k8s.CoreV1Event[]> {
+  const res = await kc
+    .makeApiClient(k8s.CoreV1Api)
+    .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+  return res.items;
+}
+
+export interface IngressSpec {
+  name: string;
+  namespace: string;
+  annotations?: Record<string, string>;
+  hosts: string[];
+  tls?: { secretName?: string; hosts: string[] }[];
+  className?: string;
+}
+
+export function ingress(s: IngressSpec): k8s.V1Ingress {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: s.name, namespace: s.namespace, annotations: s.annotations ?? {} },
+    spec: {
+      ...(s.className ? { ingressClassName: s.className } : {}),
+      tls: s.tls,
+      rules: s.hosts.map((host) => ({
+        host,
+        http: {
+          paths: [
+            {
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: 'web', port: { number: 80 } } },
+            },
+          ],
+        },
+      })),
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { parseConfig } from '../../src/config/index.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
+import { Operator } from '../../src/operator.js';
+import { repoRoot } from './paths.js';
+import { spawnManaged, type ManagedProcess } from './process.js';
+import type { LabEnv } from './types.js';
+
+/** Applies crds/*.yaml (the files the chart ships) and waits until each is Established. */
+export async function installCrds(kc: k8s.KubeConfig): Promise<void> {
+  const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const dir = join(repoRoot, 'crds');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+    const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(join(dir, file), 'utf8'));
+    const name = crd.metadata?.name ?? '';
+    try {
+      const existing = await api.readCustomResourceDefinition({ name });
+      crd.metadata = { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion };
+      await api.replaceCustomResourceDefinition({ name, body: crd });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+      await api.createCustomResourceDefinition({ body: crd });
+    }
+  }
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+    const name =
+      k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(join(dir, file), 'utf8')).metadata
+        ?.name ?? '';
+    for (let i = 0; ; i++) {
+      const c = await api.readCustomResourceDefinition({ name });
+      if (c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')) break;
+      if (i > 100) throw new Error(`CRD ${name} not established`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export async function ensureNamespace(kc: k8s.KubeConfig, name: string): Promise<void> {
+  await kc
+    .makeApiClient(k8s.CoreV1Api)
+    .createNamespace({ body: { metadata: { name } } })
+    .catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 409) throw err;
+    });
+}
+
+/** Flags every lab operator gets: loopback servers on free ports, the lab's DNS. */
+export function labFlags(env: LabEnv, extra: string[] = []): string[] {
+  return [
+    `--kubeconfig=${env.kubeconfig}`,
+    '--metrics-address=127.0.0.1:0',
+    '--probe-address=127.0.0.1:0',
+    '--solver-address=127.0.0.1:0',
+    `--recursive-nameservers=${env.dnsHost}:${env.dnsPort}`,
+    '--resync-interval=10m',
+    ...extra,
+  ];
+}
+
+/** An operator in this process: quick to start, and its state is inspectable. */
+export async function startOperator(
+  env: LabEnv,
+  extra: string[] = [],
+  log?: Logger,
+): Promise<Operator> {
+  const config = parseConfig(labFlags(env, extra), {});
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(env.kubeconfig);
+  const op = new Operator(
+    config,
+    kc,
+    log ?? createLogger(process.env.LAB_OPERATOR_LOG ?? 'silent'),
+  );
+  await op.start();
+  return op;
+}
+
+/** An operator as its own process (src/main.ts via tsx), for leader election and signals. */
+export function spawnOperator(env: LabEnv, logFile: string, extra: string[] = []): ManagedProcess {
+  return spawnManaged('certroute', process.execPath, {
+    args: ['--import', 'tsx', join(repoRoot, 'src', 'main.ts'), ...labFlags(env, extra)],
+    logFile,
+    cwd: repoRoot,
+    env: { CERTROUTE_LOG_LEVEL: 'debug' },
+  });
+}
+
+/** JSON log lines a spawned operator has written so far. */
+export function logLines(file: string): Record<string, unknown>[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
