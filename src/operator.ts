@@ -2,7 +2,9 @@ import * as k8s from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
+import { DnsController } from './controllers/dns.js';
 import { IngressShim } from './controllers/ingress-shim.js';
+import { Route53Provider } from './dns/providers/route53.js';
 import { CrdClient } from './kube/crd-client.js';
 import { EventRecorder } from './kube/events.js';
 import { LeaderElector } from './kube/leader.js';
@@ -24,6 +26,7 @@ export function loadKubeConfig(config: Config): k8s.KubeConfig {
 export class Operator {
   readonly metrics: Metrics;
   readonly shim: IngressShim;
+  readonly dns: DnsController;
   readonly leader: LeaderElector | undefined;
   private servers: Server[] = [];
   private leading: boolean;
@@ -48,6 +51,16 @@ export class Operator {
       isLeader: () => this.isLeader,
       awsRegion: process.env.AWS_REGION,
     });
+    this.dns = new DnsController({
+      kubeConfig,
+      crds,
+      provider: new Route53Provider({ metrics: this.metrics, region: process.env.AWS_REGION }),
+      config,
+      log,
+      metrics: this.metrics,
+      events,
+      isLeader: () => this.isLeader,
+    });
     this.leader = config.leaderElection
       ? new LeaderElector({
           kubeConfig,
@@ -60,6 +73,7 @@ export class Operator {
           onStartedLeading: () => {
             this.leading = true;
             this.shim.enqueueAll();
+            this.dns.enqueueAll();
           },
           onStoppedLeading: () => {
             // As client-go does: a replica that lost the lease exits, so it can never write
@@ -78,7 +92,7 @@ export class Operator {
   }
 
   ready(): { ok: boolean; detail: string } {
-    if (!this.shim.synced) return { ok: false, detail: 'caches syncing' };
+    if (!this.shim.synced || !this.dns.synced) return { ok: false, detail: 'caches syncing' };
     if (this.leader && !this.leader.stateKnown)
       return { ok: false, detail: 'leader state unknown' };
     return { ok: true, detail: this.isLeader ? 'ready (leader)' : 'ready (follower)' };
@@ -90,9 +104,12 @@ export class Operator {
       await startProbeServer(this.config.probeAddress, { ready: () => this.ready() }),
     );
     this.servers.push(await startMetricsServer(this.config.metricsAddress, this.metrics.registry));
-    await this.shim.start();
+    await Promise.all([this.shim.start(), this.dns.start()]);
     this.leader?.start();
-    if (!this.leader) this.shim.enqueueAll();
+    if (!this.leader) {
+      this.shim.enqueueAll();
+      this.dns.enqueueAll();
+    }
     this.log.info(
       { ms: Math.round(performance.now() - t0), leaderElection: this.config.leaderElection },
       'caches synced; operator started',
@@ -101,9 +118,9 @@ export class Operator {
 
   /** Stop intake, finish in-flight work, release the Lease, close servers. */
   async stop(): Promise<void> {
-    await this.shim.queue.shutdown();
+    await Promise.all([this.shim.queue.shutdown(), this.dns.queue.shutdown()]);
     await this.leader?.stop();
-    await this.shim.stop();
+    await Promise.all([this.shim.stop(), this.dns.stop()]);
     for (const s of this.servers) await closeServer(s);
     this.servers = [];
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { renderCrdFiles } from './render.js';
 import { structural } from './crds.js';
 import { certificate, dnsEndpoint } from './v1alpha1.js';
@@ -15,6 +16,40 @@ describe('crds/', () => {
       expect(readFileSync(join(root, 'crds', file), 'utf8')).toBe(text);
     },
   );
+});
+
+describe('generated YAML keeps every validation', () => {
+  const files = renderCrdFiles();
+  const cert = parse(files['certroute.io_certificates.yaml'] ?? '') as {
+    spec: {
+      versions: {
+        schema: {
+          openAPIV3Schema: {
+            properties: {
+              spec: Record<string, unknown> & {
+                properties: Record<string, Record<string, unknown>>;
+              };
+            };
+          };
+        };
+      }[];
+    };
+  };
+  const spec = cert.spec.versions[0]?.schema.openAPIV3Schema.properties.spec;
+
+  it('keeps CEL rules on the spec', () => {
+    expect(spec?.['x-kubernetes-validations']).toEqual([
+      { rule: 'has(self.secretName) || has(self.acm)', message: 'set secretName, acm, or both' },
+    ]);
+  });
+
+  it('keeps enums and defaults', () => {
+    expect(spec?.properties.challenge?.enum).toEqual(['http01', 'dns01']);
+    const alg = (spec?.properties.privateKey?.properties as Record<string, Record<string, unknown>>)
+      .algorithm;
+    expect(alg?.default).toBe('ECDSA-P256');
+    expect(alg?.enum).toContain('RSA-4096');
+  });
 });
 
 describe('structural schemas', () => {

@@ -233,7 +233,8 @@ export type Certificate = z.infer<typeof certificate>;
 
 // ---------------------------------------------------------------- DNSEndpoint
 
-export const recordTypes = ['A', 'AAAA', 'CNAME', 'TXT'] as const;
+// TXT is certroute's own ownership marker; it does not publish TXT records for users.
+export const recordTypes = ['A', 'AAAA', 'CNAME'] as const;
 
 export const endpoint = z.object({
   dnsName: dnsName,

@@ -32,7 +32,15 @@ const duration = z.string().transform((s, ctx) => {
 });
 const address = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:8080');
+  .regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:8080')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
+/** A Kubernetes namespace name (RFC 1123 label). */
+const namespaceName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    'expected a namespace name (lower-case RFC 1123 label)',
+  );
 const dnsName = z
   .string()
   .regex(
@@ -58,7 +66,7 @@ export const flags = {
     env: 'CERTROUTE_NAMESPACE',
     description: "the operator's own namespace: account key Secrets and the leader Lease live here",
     default: 'certroute',
-    schema: dnsName,
+    schema: namespaceName,
   }),
   ownerId: spec({
     flag: 'owner-id',
@@ -121,7 +129,7 @@ export const flags = {
     env: 'CERTROUTE_WATCH_NAMESPACES',
     description: 'namespaces to watch (comma-separated); empty means all',
     default: '',
-    schema: list.pipe(z.array(dnsName)),
+    schema: list.pipe(z.array(namespaceName)),
   }),
   defaultIssuer: spec({
     flag: 'default-issuer',

@@ -1,10 +1,11 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
+import { addressSeenAnnotation } from './dns.js';
 import type { Config } from '../config/index.js';
 import type { CrdClient, Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
-import { ResilientInformer } from '../kube/informer.js';
+import { describeError, ResilientInformer } from '../kube/informer.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -41,8 +42,11 @@ export class IngressShim {
   readonly dnsEndpoints: ResilientInformer<Custom<DNSEndpoint>>;
   readonly queue: WorkQueue;
   private readonly opts: ShimOptions;
+  private readonly net: k8s.NetworkingV1Api;
   private readonly log: Logger;
   private resync: NodeJS.Timeout | undefined;
+  /** When an Ingress event was last seen: stamped on DNSEndpoints to measure address-to-DNS latency. */
+  private readonly seenAt = new Map<string, number>();
 
   constructor(private readonly d: ShimDeps) {
     this.log = d.log.child({ controller: 'ingress-shim' });
@@ -53,6 +57,7 @@ export class IngressShim {
       ingressClasses: d.config.ingressClasses,
     };
     const net = d.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
+    this.net = net;
     const namespaces = d.config.watchNamespaces.length > 0 ? d.config.watchNamespaces : [undefined];
     this.ingresses = namespaces.map(
       (ns) =>
@@ -77,7 +82,14 @@ export class IngressShim {
       log: this.log,
       metrics: d.metrics,
     });
-    for (const inf of this.ingresses) inf.on((_e, ing) => this.queue.add(keyOf(ing.metadata)));
+    for (const inf of this.ingresses) {
+      inf.on((ev, ing) => {
+        const key = keyOf(ing.metadata);
+        if (ev === 'delete') this.seenAt.delete(key);
+        else this.seenAt.set(key, Date.now());
+        this.queue.add(key);
+      });
+    }
     const enqueueOwner = (_e: unknown, o: Child & k8s.KubernetesObject) => {
       const owner = controllerOf(o);
       if (owner?.kind === 'Ingress' && owner.name)
@@ -151,22 +163,30 @@ export class IngressShim {
     for (const p of desired.problems)
       await this.d.events.record(ingressRef(ing), 'Warning', p.reason, p.message);
     const uid = ing.metadata.uid;
-    await this.applyChildren(
-      ing,
-      'certificates',
-      desired.certificates,
-      this.certificates.list(namespace),
-      uid,
-      log,
-    );
-    await this.applyChildren(
-      ing,
-      'dnsendpoints',
-      desired.dnsEndpoint ? [desired.dnsEndpoint] : [],
-      this.dnsEndpoints.list(namespace),
-      uid,
-      log,
-    );
+    // DNS and certificates are independent: a failure in one must not hold back the other.
+    const results = await Promise.allSettled([
+      this.applyChildren(
+        ing,
+        'certificates',
+        desired.certificates,
+        this.certificates.list(namespace),
+        uid,
+        log,
+      ),
+      this.applyChildren(
+        ing,
+        'dnsendpoints',
+        desired.dnsEndpoint ? [desired.dnsEndpoint] : [],
+        this.dnsEndpoints.list(namespace),
+        uid,
+        log,
+      ),
+    ]);
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length > 0)
+      throw new Error(`[ingress ${key}] ${failed.map(describeError).join('; ')}`, {
+        cause: failed[0],
+      });
   }
 
   private async applyChildren<T extends Child & { kind: string }>(
@@ -178,6 +198,13 @@ export class IngressShim {
     log: Logger,
   ): Promise<void> {
     const plan = planChildren(desired, existing, uid);
+    if (plural === 'dnsendpoints') {
+      const at = new Date(this.seenAt.get(keyOf(ing.metadata)) ?? Date.now()).toISOString();
+      for (const o of [...plan.create, ...plan.update]) {
+        const m = o.metadata as { annotations?: Record<string, string> };
+        m.annotations = { ...m.annotations, [addressSeenAnnotation]: at };
+      }
+    }
     const ref = ingressRef(ing);
     const kind = kindOf(plural);
     for (const c of plan.conflicts) await this.conflict(ing, plural, c.name, c.owner);
@@ -192,7 +219,7 @@ export class IngressShim {
       );
     }
     for (const o of plan.update) {
-      await this.d.crds.replace(plural, o);
+      await this.update(plural, o);
       log.info({ kind, child: o.metadata.name }, 'updated');
     }
     for (const o of plan.delete) {
@@ -209,6 +236,28 @@ export class IngressShim {
     }
   }
 
+  /**
+   * Replaces a child's spec. Status writes by the other controllers bump its resourceVersion,
+   * so a conflict is expected: read it again and retry once before failing the reconcile.
+   */
+  private async update<T extends Child>(plural: Plural, o: T): Promise<void> {
+    try {
+      await this.d.crds.replace(plural, o);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const fresh = await this.d.crds.get<T>(
+        plural,
+        o.metadata.namespace ?? '',
+        o.metadata.name ?? '',
+      );
+      await this.d.crds.replace(plural, {
+        ...fresh,
+        spec: o.spec,
+        metadata: { ...fresh.metadata, annotations: o.metadata.annotations },
+      });
+    }
+  }
+
   /** Creates a child; false when an object we must not take over already holds the name. */
   private async create<T extends Child>(
     ing: k8s.V1Ingress,
@@ -216,6 +265,9 @@ export class IngressShim {
     o: T,
     uid: string,
   ): Promise<boolean> {
+    // The informer may still hold an Ingress that was just deleted; a child created for it
+    // would only be garbage-collected again. Creates are rare, so one read settles it.
+    if (!(await this.ingressExists(ing, uid))) return false;
     try {
       await this.d.crds.create(plural, o);
       return true;
@@ -230,8 +282,14 @@ export class IngressShim {
       o.metadata.name ?? '',
     );
     const owner = controllerOf(other);
-    if (owner?.uid === uid)
-      throw new Error(`[${kindOf(plural)} ${o.metadata.name}] create raced with our own; retrying`);
+    if (owner?.uid === uid) {
+      // Ours, but outside the cache (its managed-by label was removed): restore it in place.
+      await this.d.crds.replace(plural, {
+        ...o,
+        metadata: { ...o.metadata, resourceVersion: other.metadata.resourceVersion },
+      });
+      return true;
+    }
     await this.conflict(
       ing,
       plural,
@@ -239,6 +297,19 @@ export class IngressShim {
       owner ? `${owner.kind}/${owner.name}` : 'nobody (created by hand)',
     );
     return false;
+  }
+
+  private async ingressExists(ing: k8s.V1Ingress, uid: string): Promise<boolean> {
+    try {
+      const live = await this.net.readNamespacedIngress({
+        namespace: ing.metadata?.namespace ?? '',
+        name: ing.metadata?.name ?? '',
+      });
+      return live.metadata?.uid === uid && !live.metadata.deletionTimestamp;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   private async conflict(

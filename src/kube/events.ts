@@ -27,7 +27,9 @@ interface Seen {
 export class EventRecorder {
   private readonly api: k8s.CoreV1Api;
   private readonly seen = new Map<string, Seen>();
-  private readonly windowMs = 10 * 60_000;
+  // Below the API server's default Event TTL (1h), and well above any resync interval, so a
+  // lasting problem bumps one Event's count instead of adding one per resync.
+  private readonly windowMs = 55 * 60_000;
   private readonly maxEntries = 4096;
 
   constructor(

@@ -55,11 +55,14 @@ export class LeaderElector {
     const renewDeadlineMs = (this.opts.leaseDurationMs * 2) / 3;
     let lastRenew = 0;
     while (!this.stopped) {
-      const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
+      let ok = false;
+      try {
+        ok = await this.tryAcquireOrRenew();
+        // Known only once the Lease API has answered: a broken API must not look like "follower".
+        this.known = true;
+      } catch (err) {
         this.opts.log.warn({ err: describeError(err) }, 'leader election: lease update failed');
-        return false;
-      });
-      this.known = true;
+      }
       if (ok) {
         lastRenew = Date.now();
         if (!this.leading) this.becomeLeader();

@@ -132,8 +132,7 @@ export class WorkQueue {
       this.opts.metrics.reconcileErrors.inc({ controller: this.opts.name });
       this.opts.log.warn(
         {
-          controller: this.opts.name,
-          key,
+          object: key,
           err: describeError(err),
           attempt: n,
           retryInMs: Math.round(delay),

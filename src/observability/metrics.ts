@@ -40,6 +40,48 @@ export function createMetrics() {
       help: '1 while this replica holds the leader Lease',
       registers: r,
     }),
+    awsCalls: new Counter({
+      name: 'certroute_aws_api_calls_total',
+      help: 'AWS API call attempts by service, operation and outcome',
+      labelNames: ['service', 'operation', 'outcome'],
+      registers: r,
+    }),
+    awsThrottles: new Counter({
+      name: 'certroute_aws_throttles_total',
+      help: 'AWS API attempts refused by throttling',
+      labelNames: ['service', 'operation'],
+      registers: r,
+    }),
+    dnsRecords: new Gauge({
+      name: 'certroute_dns_records_managed',
+      help: 'Records certroute owns, by zone',
+      labelNames: ['zone'],
+      registers: r,
+    }),
+    dnsChanges: new Counter({
+      name: 'certroute_dns_changes_total',
+      help: 'Record changes applied, by action',
+      labelNames: ['zone', 'action'],
+      registers: r,
+    }),
+    dnsLastSync: new Gauge({
+      name: 'certroute_dns_last_sync_timestamp_seconds',
+      help: 'Time of the last successful sync of a zone',
+      labelNames: ['zone'],
+      registers: r,
+    }),
+    dnsSyncErrors: new Counter({
+      name: 'certroute_dns_sync_errors_total',
+      help: 'Zone syncs that failed',
+      labelNames: ['zone'],
+      registers: r,
+    }),
+    dnsLatency: new Histogram({
+      name: 'certroute_dns_address_to_change_seconds',
+      help: 'From an Ingress address change being seen to the Route53 change being sent',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10],
+      registers: r,
+    }),
     eventsEmitted: new Counter({
       name: 'certroute_events_total',
       help: 'Kubernetes Events recorded',

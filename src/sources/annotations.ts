@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseDuration } from '../config/index.js';
 import { keyAlgorithms, type KeyAlgorithm } from '../api/v1alpha1.js';
 
@@ -158,8 +159,12 @@ const parseHostnames: Step = (a, _d, s, bad) => {
 const parseDnsTarget: Step = (a, _d, s, bad) => {
   const tgt = first(a, [annotations.dnsTarget, ...annotations.edTarget]);
   if (!tgt) return;
-  const values = splitList(tgt[1]);
-  if (values.length > 0) s.dnsTargets = values;
+  const values = splitList(tgt[1]).map((v) => v.toLowerCase().replace(/\.$/, ''));
+  const invalid = values.filter((v) => !isIP(v) && !isValidHostname(v));
+  // One malformed entry voids the override: publishing part of what was listed would surprise.
+  if (invalid.length > 0)
+    bad(tgt[0], `${invalid.map((v) => `"${v}"`).join(', ')}: not an IP address or hostname`);
+  else if (values.length > 0) s.dnsTargets = values;
   else bad(tgt[0], 'must list at least one IP or hostname');
 };
 

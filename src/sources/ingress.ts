@@ -63,8 +63,11 @@ export function desiredFor(ing: k8s.V1Ingress, opts: ShimOptions): Desired {
     reason: 'InvalidAnnotation',
     message: `${p.annotation}: ${p.message}`,
   }));
-  const certificates = settings.issuer
-    ? certificatesFor(ing, settings, settings.issuer, problems)
+  // ACM without a region is already reported; a Certificate the CRD would refuse helps nobody.
+  const wantsCerts =
+    settings.issuer !== undefined && !(settings.target === 'acm' && !settings.acmRegion);
+  const certificates = wantsCerts
+    ? certificatesFor(ing, settings, settings.issuer ?? '', problems)
     : [];
   const dnsEndpoint = settings.dns ? dnsEndpointFor(ing, settings, problems) : undefined;
   return { certificates, ...(dnsEndpoint ? { dnsEndpoint } : {}), problems };
@@ -201,6 +204,7 @@ export interface Child {
     namespace?: string;
     uid?: string;
     resourceVersion?: string;
+    annotations?: Record<string, string>;
     ownerReferences?: { uid?: string; controller?: boolean; kind?: string; name?: string }[];
   };
   spec: unknown;

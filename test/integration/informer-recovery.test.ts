@@ -67,15 +67,13 @@ describe('informers', () => {
       { timeoutMs: 60_000 },
     );
     // Every informer is still running: a change to a child is still seen and repaired.
-    await kc
-      .makeApiClient(k8s.CustomObjectsApi)
-      .deleteNamespacedCustomObject({
-        group: 'certroute.io',
-        version: 'v1alpha1',
-        plural: 'certificates',
-        namespace: 'apps',
-        name: 'before-tls',
-      });
+    await kc.makeApiClient(k8s.CustomObjectsApi).deleteNamespacedCustomObject({
+      group: 'certroute.io',
+      version: 'v1alpha1',
+      plural: 'certificates',
+      namespace: 'apps',
+      name: 'before-tls',
+    });
     await eventually(
       async () =>
         (await listCertificates(kc, 'apps')).some((c) => c.metadata.name === 'before-tls'),

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { startAwsProxy } from './aws-proxy.js';
 import { startLabDns, type LabDns } from './dns-server.js';
 import { labPodNetwork, startIngressRouter, type IngressRouter } from './ingress-router.js';
 import { adminKubeConfig, startKube, type KubeLab } from './kube.js';
@@ -63,6 +64,8 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     if (kubeR.status === 'rejected') throw kubeR.reason;
     if (motoR.status === 'rejected') throw motoR.reason;
     const [kube, moto] = [kubeR.value, motoR.value];
+    const aws = await startAwsProxy(moto.endpoint);
+    started.push({ stop: () => aws.close() });
     const dns = await startLabDns({ route53: route53For(moto.endpoint) });
     started.push({ stop: () => dns.close() });
     log(`lab DNS on ${dns.host}:${dns.port}`);
@@ -91,7 +94,8 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       acmeCaFile: pebble.caFile,
       acmeManagement: pebble.management,
       http01Port,
-      awsEndpoint: moto.endpoint,
+      awsEndpoint: aws.endpoint,
+      motoEndpoint: moto.endpoint,
       awsRegion: labAws.region,
       awsAccessKeyId: labAws.accessKeyId,
       awsSecretAccessKey: labAws.secretAccessKey,

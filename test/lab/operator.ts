@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { Operator } from '../../src/operator.js';
 import { repoRoot } from './paths.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
-import type { LabEnv } from './types.js';
+import { labEnvVars, type LabEnv } from './types.js';
 
 /** Applies crds/*.yaml (the files the chart ships) and waits until each is Established. */
 export async function installCrds(kc: k8s.KubeConfig): Promise<void> {
@@ -65,6 +65,16 @@ export async function startOperator(
   extra: string[] = [],
   log?: Logger,
 ): Promise<Operator> {
+  // The AWS SDK reads its endpoint and credentials from the environment, as in a cluster.
+  const vars = labEnvVars(env);
+  for (const k of [
+    'AWS_ENDPOINT_URL',
+    'AWS_REGION',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+  ]) {
+    process.env[k] = vars[k];
+  }
   const config = parseConfig(labFlags(env, extra), {});
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(env.kubeconfig);
@@ -83,7 +93,7 @@ export function spawnOperator(env: LabEnv, logFile: string, extra: string[] = []
     args: ['--import', 'tsx', join(repoRoot, 'src', 'main.ts'), ...labFlags(env, extra)],
     logFile,
     cwd: repoRoot,
-    env: { CERTROUTE_LOG_LEVEL: 'debug' },
+    env: { ...labEnvVars(env), CERTROUTE_LOG_LEVEL: 'debug' },
   });
 }
 

@@ -15,8 +15,10 @@ export interface LabEnv {
   acmeManagement: string;
   /** Port on which Pebble's VA sends HTTP-01 requests; the ingress stand-in listens on it. */
   http01Port: number;
-  /** moto server endpoint, for AWS_ENDPOINT_URL. */
+  /** AWS endpoint for AWS_ENDPOINT_URL: the lab proxy in front of moto (see aws-proxy.ts). */
   awsEndpoint: string;
+  /** moto itself, bypassing the proxy. */
+  motoEndpoint: string;
   awsRegion: string;
   awsAccessKeyId: string;
   awsSecretAccessKey: string;

@@ -1,0 +1,281 @@
+import {
+  companionName,
+  describeOwner,
+  externalDnsCompanionNames,
+  ownerOfTxt,
+  ownerValue,
+  type Owner,
+} from './registry.js';
+import {
+  recordKey,
+  type Change,
+  type ChangeGroup,
+  type DesiredRecord,
+  type RecordSet,
+  type Zone,
+} from './types.js';
+
+export type RecordState = 'Published' | 'Pending' | 'OwnedByOther' | 'Error';
+
+export interface RecordStatus {
+  state: RecordState;
+  owner?: string;
+  message?: string;
+}
+
+export interface PlanInput {
+  zone: Zone;
+  /** Every record set in the zone, by recordKey(name, type). */
+  current: ReadonlyMap<string, RecordSet>;
+  desired: readonly DesiredRecord[];
+  ownerId: string;
+  /** external-dns owner ids whose records may be adopted. */
+  adoptOwnerIds: readonly string[];
+  /** Whether a resource (ingress/<ns>/<name>) is in this operator's scope; others' records are never deleted. */
+  inScope: (resource: string) => boolean;
+  /** Resources that exist but have no address yet: their published records are kept. */
+  waiting: ReadonlySet<string>;
+}
+
+export interface Plan {
+  groups: ChangeGroup[];
+  /** Per desired record, keyed by statusKey(resource, name, type). */
+  statuses: Map<string, RecordStatus>;
+}
+
+export function statusKey(resource: string, name: string, type: string): string {
+  return `${resource}|${name}|${type}`;
+}
+
+const conflicting: Record<string, string[]> = {
+  A: ['CNAME'],
+  AAAA: ['CNAME'],
+  CNAME: ['A', 'AAAA', 'TXT', 'MX', 'SRV', 'CAA'],
+};
+
+/**
+ * Diffs what DNSEndpoints ask for against the zone. Pure: (current records, ownership TXT
+ * registry, desired records) in, change groups and per-record statuses out. Records that
+ * certroute does not own are never changed or deleted; the policy filter runs afterwards.
+ */
+export function plan(input: PlanInput): Plan {
+  const out: Plan = { groups: [], statuses: new Map() };
+  const winners = pickWinners(input, out.statuses);
+  for (const d of winners) planOne(input, d, out);
+  planDeletions(input, new Set(winners.map((d) => recordKey(d.name, d.type))), out);
+  return out;
+}
+
+/** One desired record per (name, type): its current owner keeps it, else the first resource by name. */
+function pickWinners(input: PlanInput, statuses: Map<string, RecordStatus>): DesiredRecord[] {
+  const byKey = new Map<string, DesiredRecord[]>();
+  for (const d of input.desired)
+    byKey.set(recordKey(d.name, d.type), [...(byKey.get(recordKey(d.name, d.type)) ?? []), d]);
+  const winners: DesiredRecord[] = [];
+  for (const [key, claims] of byKey) {
+    const [name = '', type = ''] = key.split('|');
+    const owner = ownerOfTxt(
+      input.current.get(recordKey(companionName(name, type, input.zone.name), 'TXT')),
+    );
+    const sorted = [...claims].sort((a, b) => a.resource.localeCompare(b.resource));
+    const winner =
+      sorted.find(
+        (d) =>
+          owner?.heritage === 'certroute' &&
+          owner.owner === input.ownerId &&
+          owner.resource === d.resource,
+      ) ?? sorted[0];
+    if (!winner) continue;
+    winners.push(winner);
+    for (const loser of sorted.filter((d) => d !== winner)) {
+      statuses.set(statusKey(loser.resource, loser.name, loser.type), {
+        state: 'OwnedByOther',
+        owner: winner.resource,
+        message: `${type} ${name} is also asked for by ${winner.resource}, which holds it`,
+      });
+    }
+  }
+  return winners;
+}
+
+function isOurs(o: Owner | undefined, ownerId: string): boolean {
+  return o?.heritage === 'certroute' && o.owner === ownerId;
+}
+
+function adoptable(o: Owner | undefined, input: PlanInput): boolean {
+  return o?.heritage === 'external-dns' && input.adoptOwnerIds.includes(o.owner);
+}
+
+/** Who owns (name, type): our companion first, then external-dns's companions. */
+function ownerOf(
+  input: PlanInput,
+  name: string,
+  type: string,
+): { owner?: Owner; companion?: RecordSet } {
+  const companion = input.current.get(recordKey(companionName(name, type, input.zone.name), 'TXT'));
+  const ours = ownerOfTxt(companion);
+  if (ours) return { owner: ours, companion };
+  for (const n of externalDnsCompanionNames(name, type)) {
+    const o = ownerOfTxt(input.current.get(recordKey(n, 'TXT')));
+    if (o?.heritage === 'external-dns') return { owner: o };
+  }
+  return {};
+}
+
+function toRecordSet(d: DesiredRecord): RecordSet {
+  return d.alias
+    ? { name: d.name, type: d.type, values: [], alias: d.alias }
+    : { name: d.name, type: d.type, ttl: d.ttl, values: [...d.values].sort() };
+}
+
+function companionFor(
+  input: PlanInput,
+  d: { name: string; type: string },
+  resource: string,
+): RecordSet {
+  return {
+    name: companionName(d.name, d.type, input.zone.name),
+    type: 'TXT',
+    ttl: 300,
+    values: [ownerValue(input.ownerId, resource)],
+  };
+}
+
+export function sameRecord(a: RecordSet, b: RecordSet): boolean {
+  if (a.alias || b.alias) {
+    return (
+      !!a.alias &&
+      !!b.alias &&
+      a.alias.hostedZoneId === b.alias.hostedZoneId &&
+      a.alias.dnsName.toLowerCase().replace(/\.$/, '') ===
+        b.alias.dnsName.toLowerCase().replace(/\.$/, '')
+    );
+  }
+  return a.ttl === b.ttl && [...a.values].sort().join('\n') === [...b.values].sort().join('\n');
+}
+
+/** Why certroute may not write (name, type), as an OwnedByOther status; undefined if it may. */
+function blocked(
+  input: PlanInput,
+  d: DesiredRecord,
+  cur: RecordSet | undefined,
+  owner: Owner | undefined,
+  clash: Clash | undefined,
+): RecordStatus | undefined {
+  if (cur?.setIdentifier) {
+    return {
+      state: 'OwnedByOther',
+      owner: 'routing policy',
+      message: `${d.type} ${d.name} is a routing-policy record (set identifier ${cur.setIdentifier}); certroute leaves it alone`,
+    };
+  }
+  if (cur && !isOurs(owner, input.ownerId) && !adoptable(owner, input)) {
+    return {
+      state: 'OwnedByOther',
+      owner: describeOwner(owner),
+      message: `${d.type} ${d.name} exists and is owned by ${describeOwner(owner)}; certroute will not change it`,
+    };
+  }
+  if (clash && !clash.ours) {
+    return {
+      state: 'OwnedByOther',
+      owner: describeOwner(clash.owner),
+      message: `${clash.record.type} ${d.name} (${describeOwner(clash.owner)}) occupies the name; a ${d.type} cannot be added beside it`,
+    };
+  }
+  return undefined;
+}
+
+function planOne(input: PlanInput, d: DesiredRecord, out: Plan): void {
+  const sk = statusKey(d.resource, d.name, d.type);
+  const key = recordKey(d.name, d.type);
+  const cur = input.current.get(key);
+  const { owner, companion } = ownerOf(input, d.name, d.type);
+  const clash = clashingRecord(input, d);
+  const refusal = blocked(input, d, cur, owner, clash);
+  if (refusal) {
+    out.statuses.set(sk, refusal);
+    return;
+  }
+  const adopt = adoptable(owner, input);
+  const want = toRecordSet(d);
+  const wantCompanion = companionFor(input, d, d.resource);
+  const changes: Change[] = [
+    ...(clash ? deleteWithCompanion(input, clash.record) : []),
+    ...upsertIfChanged(cur, want),
+    ...upsertIfChanged(companion, wantCompanion),
+    ...(adopt ? legacyExternalDnsCompanion(input, d) : []),
+  ];
+  if (changes.length === 0) {
+    out.statuses.set(sk, { state: 'Published' });
+    return;
+  }
+  out.groups.push({ key, resource: d.resource, changes });
+  out.statuses.set(sk, {
+    state: 'Pending',
+    ...(adopt ? { message: `adopted from ${describeOwner(owner)}` } : {}),
+  });
+}
+
+function upsertIfChanged(cur: RecordSet | undefined, want: RecordSet): Change[] {
+  if (cur && sameRecord(cur, want)) return [];
+  return [{ action: cur ? 'UPSERT' : 'CREATE', record: want }];
+}
+
+/** A record of another type at the same name that Route53 would refuse to keep beside this one. */
+interface Clash {
+  record: RecordSet;
+  owner?: Owner;
+  ours: boolean;
+}
+
+function clashingRecord(input: PlanInput, d: DesiredRecord): Clash | undefined {
+  for (const t of conflicting[d.type] ?? []) {
+    const rs = input.current.get(recordKey(d.name, t));
+    if (!rs) continue;
+    const { owner } = ownerOf(input, d.name, t);
+    // Our own record of another type (the address changed from a hostname to an IP) is replaced.
+    return {
+      record: rs,
+      ...(owner ? { owner } : {}),
+      ours: isOurs(owner, input.ownerId) && !rs.setIdentifier,
+    };
+  }
+  return undefined;
+}
+
+function deleteWithCompanion(input: PlanInput, rs: RecordSet): Change[] {
+  const changes: Change[] = [{ action: 'DELETE', record: rs }];
+  const companion = input.current.get(
+    recordKey(companionName(rs.name, rs.type, input.zone.name), 'TXT'),
+  );
+  if (companion) changes.push({ action: 'DELETE', record: companion });
+  return changes;
+}
+
+/** On adoption, external-dns's legacy same-name TXT would otherwise linger as a stale claim. */
+function legacyExternalDnsCompanion(input: PlanInput, d: DesiredRecord): Change[] {
+  const legacy = input.current.get(recordKey(d.name, 'TXT'));
+  const o = ownerOfTxt(legacy);
+  return legacy && adoptable(o, input) && d.type !== 'CNAME'
+    ? [{ action: 'DELETE', record: legacy }]
+    : [];
+}
+
+/** Our records that nothing asks for any more, within scope and not waiting for an address. */
+function planDeletions(input: PlanInput, desiredKeys: Set<string>, out: Plan): void {
+  for (const rs of input.current.values()) {
+    if (rs.type !== 'A' && rs.type !== 'AAAA' && rs.type !== 'CNAME') continue;
+    if (rs.setIdentifier || desiredKeys.has(recordKey(rs.name, rs.type))) continue;
+    const { owner } = ownerOf(input, rs.name, rs.type);
+    if (!isOurs(owner, input.ownerId) || !owner?.resource) continue;
+    if (!input.inScope(owner.resource) || input.waiting.has(owner.resource)) continue;
+    if (out.groups.some((g) => g.changes.some((c) => c.action === 'DELETE' && c.record === rs)))
+      continue;
+    out.groups.push({
+      key: recordKey(rs.name, rs.type),
+      resource: owner.resource,
+      changes: deleteWithCompanion(input, rs),
+    });
+  }
+}

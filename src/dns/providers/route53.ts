@@ -1,0 +1,239 @@
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListHostedZonesCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  type Change as AwsChange,
+  type ResourceRecordSet,
+  type RRType,
+} from '@aws-sdk/client-route-53';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Metrics } from '../../observability/metrics.js';
+import type { Change, RecordSet, Zone } from '../types.js';
+
+/** The narrow interface the DNS controller needs; Route53 is the one implementation. */
+export interface DnsProvider {
+  zones(): Promise<Zone[]>;
+  records(zoneId: string): Promise<RecordSet[]>;
+  /** Sends one batch; resolves to a change id. Rejects with InvalidBatchError if Route53 refuses it. */
+  applyChanges(zoneId: string, changes: Change[]): Promise<string>;
+  waitInSync(changeId: string, timeoutMs?: number): Promise<void>;
+}
+
+/** Route53 refused a batch as a whole (InvalidChangeBatch, InvalidInput): nothing in it was applied. */
+export class InvalidBatchError extends Error {
+  override name = 'InvalidBatchError';
+}
+
+const throttleNames = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'PriorRequestNotComplete',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
+
+export function normalizeName(n: string): string {
+  return n.toLowerCase().replace(/\.$/, '').replace(/\\052/g, '*');
+}
+
+function fqdn(n: string): string {
+  return n.endsWith('.') ? n : `${n}.`;
+}
+
+function fromAws(rs: ResourceRecordSet): RecordSet {
+  return {
+    name: normalizeName(rs.Name ?? ''),
+    type: rs.Type ?? '',
+    ...(rs.TTL !== undefined ? { ttl: rs.TTL } : {}),
+    values: (rs.ResourceRecords ?? []).map((r) => r.Value ?? ''),
+    ...(rs.AliasTarget
+      ? {
+          alias: {
+            hostedZoneId: rs.AliasTarget.HostedZoneId ?? '',
+            dnsName: normalizeName(rs.AliasTarget.DNSName ?? ''),
+          },
+        }
+      : {}),
+    ...(rs.SetIdentifier ? { setIdentifier: rs.SetIdentifier } : {}),
+  };
+}
+
+function toAws(c: Change): AwsChange {
+  const r = c.record;
+  // Fully qualified, as Route53 stores names: some implementations compare names literally.
+  const base: ResourceRecordSet = { Name: fqdn(r.name), Type: r.type as RRType };
+  if (r.setIdentifier) base.SetIdentifier = r.setIdentifier;
+  if (r.alias) {
+    base.AliasTarget = {
+      HostedZoneId: r.alias.hostedZoneId,
+      DNSName: fqdn(r.alias.dnsName),
+      EvaluateTargetHealth: false,
+    };
+  } else {
+    base.TTL = r.ttl ?? 300;
+    base.ResourceRecords = r.values.map((Value) => ({ Value }));
+  }
+  return { Action: c.action, ResourceRecordSet: base };
+}
+
+export interface Route53Options {
+  metrics: Metrics;
+  region?: string;
+  /** Route53 allows 5 requests per second per account; shared with every other tool using it. */
+  requestsPerSecond?: number;
+  client?: Route53Client;
+}
+
+/**
+ * Route53 behind DnsProvider. Throttling is retried by the SDK's adaptive retry mode, which
+ * also rate-limits the client once throttled; on top, a token bucket keeps certroute under
+ * the account-wide request rate from the first call. Every attempt is counted by operation
+ * and outcome.
+ */
+export class Route53Provider implements DnsProvider {
+  readonly client: Route53Client;
+  private readonly bucket: TokenBucket;
+
+  constructor(private readonly opts: Route53Options) {
+    this.client =
+      opts.client ??
+      new Route53Client({
+        region: opts.region ?? 'us-east-1',
+        maxAttempts: 10,
+        retryMode: 'adaptive',
+        // The SDK waits forever by default; a hung call would stall a zone's queue key.
+        requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 },
+      });
+    this.bucket = new TokenBucket(opts.requestsPerSecond ?? 5);
+    this.instrument();
+  }
+
+  private instrument(): void {
+    const m = this.opts.metrics;
+    this.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const operation = context.commandName ?? 'unknown';
+        await this.bucket.take();
+        try {
+          const out = await next(args);
+          m.awsCalls.inc({ service: 'route53', operation, outcome: 'success' });
+          return out;
+        } catch (err) {
+          const name = (err as { name?: string }).name ?? 'Error';
+          const throttled =
+            throttleNames.has(name) ||
+            (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 429;
+          if (throttled) m.awsThrottles.inc({ service: 'route53', operation });
+          m.awsCalls.inc({
+            service: 'route53',
+            operation,
+            outcome: throttled ? 'throttled' : 'error',
+          });
+          throw err;
+        }
+      },
+      // "finalizeRequest"... retries wrap the deserialize step, so this sees every attempt.
+      { step: 'deserialize', name: 'certrouteCallMetrics', priority: 'high' },
+    );
+  }
+
+  async zones(): Promise<Zone[]> {
+    const zones: Zone[] = [];
+    let marker: string | undefined;
+    do {
+      const res = await this.client.send(
+        new ListHostedZonesCommand({ Marker: marker, MaxItems: 100 }),
+      );
+      for (const z of res.HostedZones ?? []) {
+        zones.push({
+          id: (z.Id ?? '').replace(/^\/hostedzone\//, ''),
+          name: normalizeName(z.Name ?? ''),
+          private: z.Config?.PrivateZone ?? false,
+        });
+      }
+      marker = res.IsTruncated ? res.NextMarker : undefined;
+    } while (marker);
+    return zones;
+  }
+
+  async records(zoneId: string): Promise<RecordSet[]> {
+    const out: RecordSet[] = [];
+    let start: {
+      StartRecordName?: string;
+      StartRecordType?: RRType;
+      StartRecordIdentifier?: string;
+    } = {};
+    for (;;) {
+      const res = await this.client.send(
+        new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, MaxItems: 300, ...start }),
+      );
+      out.push(...(res.ResourceRecordSets ?? []).map(fromAws));
+      if (!res.IsTruncated) return out;
+      start = {
+        StartRecordName: res.NextRecordName,
+        StartRecordType: res.NextRecordType,
+        ...(res.NextRecordIdentifier ? { StartRecordIdentifier: res.NextRecordIdentifier } : {}),
+      };
+    }
+  }
+
+  async applyChanges(zoneId: string, changes: Change[]): Promise<string> {
+    try {
+      const res = await this.client.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ChangeBatch: { Changes: changes.map(toAws) },
+        }),
+      );
+      return res.ChangeInfo?.Id ?? '';
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'InvalidChangeBatch' || name === 'InvalidInput')
+        throw new InvalidBatchError((err as Error).message, { cause: err });
+      throw err;
+    }
+  }
+
+  async waitInSync(changeId: string, timeoutMs = 300_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 250;
+    for (;;) {
+      const res = await this.client.send(new GetChangeCommand({ Id: changeId }));
+      if (res.ChangeInfo?.Status === 'INSYNC') return;
+      if (Date.now() > deadline)
+        throw new Error(`change ${changeId} not INSYNC after ${timeoutMs} ms`);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+/** A token bucket: `rate` requests per second, bursting up to `rate`. */
+export class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly rate: number) {
+    this.tokens = rate;
+  }
+
+  take(): Promise<void> {
+    const next = this.queue.then(async () => {
+      for (;;) {
+        const now = Date.now();
+        this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
+        this.last = now;
+        if (this.tokens >= 1) {
+          this.tokens -= 1;
+          return;
+        }
+        await sleep(((1 - this.tokens) / this.rate) * 1000);
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

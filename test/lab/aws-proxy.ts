@@ -1,0 +1,119 @@
+import {
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * A loopback proxy in front of moto, for the two things moto does not do:
+ * - Route53 value validation: Route53 refuses a ChangeResourceRecordSets batch whose A/AAAA
+ *   values are not addresses (InvalidChangeBatch); moto accepts anything. The proxy applies
+ *   that one documented rule and nothing else.
+ * - fault injection: on request (POST /__lab/throttle), the next N matching AWS calls get
+ *   Route53's throttling error, so retries are exercised against the real client stack.
+ * Every other request is passed to moto unchanged.
+ */
+export interface AwsProxy {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+interface Throttle {
+  remaining: number;
+  /** Substring of the request path (e.g. "/rrset") or "" for every call. */
+  match: string;
+}
+
+export async function startAwsProxy(upstream: string): Promise<AwsProxy> {
+  const target = new URL(upstream);
+  const throttles: Throttle[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url?.startsWith('/__lab/throttle')) return control(req, res, throttles);
+      const t = throttles.find((x) => x.remaining > 0 && (req.url ?? '').includes(x.match));
+      if (t) {
+        t.remaining--;
+        return route53Error(res, 400, 'Throttling', 'Rate exceeded');
+      }
+      const invalid =
+        req.method === 'POST' && req.url?.endsWith('/rrset')
+          ? invalidRecord(body.toString('utf8'))
+          : undefined;
+      if (invalid) return route53Error(res, 400, 'InvalidChangeBatch', invalid);
+      forward(req, res, body, target);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+function control(req: IncomingMessage, res: ServerResponse, throttles: Throttle[]): void {
+  const u = new URL(req.url ?? '', 'http://x');
+  throttles.push({
+    remaining: Number(u.searchParams.get('count') ?? '1'),
+    match: u.searchParams.get('match') ?? '',
+  });
+  res.writeHead(204).end();
+}
+
+/** The first A/AAAA value in a change batch that is not an address, described as Route53 does. */
+export function invalidRecord(xml: string): string | undefined {
+  for (const rrset of xml.match(/<ResourceRecordSet>[\s\S]*?<\/ResourceRecordSet>/g) ?? []) {
+    const type = /<Type>([^<]+)<\/Type>/.exec(rrset)?.[1];
+    const name = /<Name>([^<]+)<\/Name>/.exec(rrset)?.[1];
+    const values = [...rrset.matchAll(/<Value>([^<]*)<\/Value>/g)].map((m) => m[1] ?? '');
+    for (const v of values) {
+      if (type === 'A' && !isIPv4(v))
+        return `[Invalid Resource Record: 'FATAL problem: ARRDATAIllegalIPv4Address (Value is not a valid IPv4 address) encountered with '${v}'' for ${name}]`;
+      if (type === 'AAAA' && !isIPv6(v))
+        return `[Invalid Resource Record: 'FATAL problem: AAAARRDATAIllegalIPv6Address (Value is not a valid IPv6 address) encountered with '${v}'' for ${name}]`;
+    }
+  }
+  return undefined;
+}
+
+function route53Error(res: ServerResponse, status: number, code: string, message: string): void {
+  const xml = `<?xml version="1.0"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message.replace(/</g, '&lt;')}</Message></Error><RequestId>lab-proxy</RequestId></ErrorResponse>`;
+  res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'lab-proxy' }).end(xml);
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, target: URL): void {
+  const up = request(
+    {
+      host: target.hostname,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host: target.host },
+    },
+    (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    },
+  );
+  up.on('error', (err) => res.writeHead(502).end(String(err)));
+  up.end(body);
+}
+
+/** Makes the next `count` AWS calls whose path contains `match` fail with Throttling. */
+export async function injectThrottling(endpoint: string, count: number, match = ''): Promise<void> {
+  const res = await fetch(
+    `${endpoint}/__lab/throttle?count=${count}&match=${encodeURIComponent(match)}`,
+    { method: 'POST' },
+  );
+  if (res.status !== 204) throw new Error(`throttle injection failed: ${res.status}`);
+}
