@@ -2,31 +2,19 @@
 // objects already in place, as after a restart) and 5,000 unrelated Secrets with data.
 // Reports time from process start to /readyz 200, and peak RSS (VmHWM) once the operator has
 // settled. Run: npm run bench -- startup   (uses dist/, built first by the script)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { adminKubeConfig, startKube } from '../test/lab/kube.js';
-import { ensureNamespace, installCrds, logLines } from '../test/lab/operator.js';
+import { adminKubeConfig } from '../test/lab/kube.js';
+import { startLab } from '../test/lab/lab.js';
+import { ensureNamespace, logLines } from '../test/lab/operator.js';
+import { labEnvVars, type LabEnv } from '../test/lab/types.js';
 import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
+import { pool, rssKb } from './lib.js';
 
 const INGRESSES = Number(process.env.BENCH_INGRESSES ?? 5000);
 const SECRETS = Number(process.env.BENCH_SECRETS ?? 5000);
 const NAMESPACES = 10;
-
-async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<unknown>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (i < items.length) await fn(items[i++] as T);
-    }),
-  );
-}
-
-function rssKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0);
-}
 
 async function waitReady(url: string, proc: ManagedProcess): Promise<number> {
   const t0 = performance.now();
@@ -93,7 +81,7 @@ async function seed(kc: k8s.KubeConfig): Promise<void> {
 }
 
 async function runOperator(
-  kubeconfig: string,
+  env: LabEnv,
   dir: string,
   label: string,
 ): Promise<{ readyMs: number; hwmMb: number; created: number; proc: ManagedProcess }> {
@@ -102,13 +90,15 @@ async function runOperator(
   const proc = spawnManaged('certroute', process.execPath, {
     args: [
       join(repoRoot, 'dist', 'main.js'),
-      `--kubeconfig=${kubeconfig}`,
+      `--kubeconfig=${env.kubeconfig}`,
       `--probe-address=127.0.0.1:${probe}`,
       `--metrics-address=127.0.0.1:${metrics}`,
       '--solver-address=127.0.0.1:0',
       '--lease-duration=15s',
     ],
     logFile: join(dir, `operator-${label}.log`),
+    // moto through the lab proxy, never the real AWS or the instance metadata service.
+    env: labEnvVars(env),
   });
   const readyMs = await waitReady(`http://127.0.0.1:${probe}/readyz`, proc);
   // Let it settle: reconcile everything once (creating children on the first run).
@@ -124,18 +114,18 @@ async function runOperator(
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(repoRoot, '.lab', 'bench-startup-'));
-  const kube = await startKube(dir, (f) => installCrds(adminKubeConfig(f)));
+  const lab = await startLab();
+  const dir = lab.env.dir;
   try {
-    const kc = adminKubeConfig(kube.kubeconfig);
+    const kc = adminKubeConfig(lab.env.kubeconfig);
     await ensureNamespace(kc, 'certroute');
     await seed(kc);
-    const first = await runOperator(kube.kubeconfig, dir, 'first');
+    const first = await runOperator(lab.env, dir, 'first');
     console.log(
       `first start (creates children): ready ${first.readyMs.toFixed(0)} ms, created ${first.created} objects, peak RSS ${first.hwmMb.toFixed(0)} MB`,
     );
     await first.proc.stop();
-    const second = await runOperator(kube.kubeconfig, dir, 'restart');
+    const second = await runOperator(lab.env, dir, 'restart');
     console.log(
       `restart (steady state): ready ${second.readyMs.toFixed(0)} ms, created ${second.created} objects, peak RSS ${second.hwmMb.toFixed(0)} MB`,
     );
@@ -158,8 +148,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    await kube.stop();
-    if (!process.env.LAB_KEEP) rmSync(dir, { recursive: true, force: true });
+    await lab.stop();
   }
 }
 

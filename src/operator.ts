@@ -118,7 +118,11 @@ export class Operator {
 
   /** Stop intake, finish in-flight work, release the Lease, close servers. */
   async stop(): Promise<void> {
-    await Promise.all([this.shim.queue.shutdown(), this.dns.queue.shutdown()]);
+    await Promise.all([
+      this.shim.queue.shutdown(),
+      this.dns.queue.shutdown(),
+      this.dns.statusQueue.shutdown(),
+    ]);
     await this.leader?.stop();
     await Promise.all([this.shim.stop(), this.dns.stop()]);
     for (const s of this.servers) await closeServer(s);

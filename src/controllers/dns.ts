@@ -16,7 +16,8 @@ import {
 import { filterZones, zoneFor } from '../dns/zones.js';
 import { isNotFound, type CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
-import { describeError, ResilientInformer } from '../kube/informer.js';
+import { describeError, ResilientInformer, type InformerEvent } from '../kube/informer.js';
+import { jitteredBackoff } from '../kube/backoff.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -64,6 +65,7 @@ export function resourceOf(e: Endpoint): string {
 export class DnsController {
   readonly endpoints: ResilientInformer<Endpoint>;
   readonly queue: WorkQueue;
+  readonly statusQueue: WorkQueue;
   private readonly log: Logger;
   private zoneList: { zones: Zone[]; at: number } | undefined;
   private zoneListing: Promise<Zone[]> | undefined;
@@ -75,6 +77,12 @@ export class DnsController {
    * resync interval has passed (a refused value stays refused), but any edit retries at once.
    */
   private readonly rejected = new Map<string, { message: string; at: number }>();
+  /** Status keys of records sent to Route53 and not yet INSYNC, with their change id. */
+  private readonly inFlight = new Map<string, string>();
+  private stopped = false;
+  private zoneFailure: { err: unknown; failures: number; retryAt: number } | undefined;
+  /** Per DNSEndpoint uid: the spec generation last seen and the zones its hosts were in. */
+  private readonly endpointZones = new Map<string, { generation?: number; zones: Set<string> }>();
 
   constructor(private readonly d: DnsDeps) {
     this.log = d.log.child({ controller: 'dns' });
@@ -86,14 +94,26 @@ export class DnsController {
       log: this.log,
       metrics: d.metrics,
     });
+    // Two queues: zone syncs (keyed by zone id) must never wait behind thousands of
+    // per-DNSEndpoint status writes (keyed by namespace/name) after a burst.
     this.queue = new WorkQueue({
-      name: 'dns',
+      name: 'dns-zones',
       concurrency: d.config.workers,
-      reconcile: (k) => this.reconcile(k),
+      reconcile: (id) => (this.d.isLeader() ? this.syncZone(id) : Promise.resolve()),
       log: this.log,
       metrics: d.metrics,
     });
-    this.endpoints.on((_ev, e) => this.onEndpoint(e));
+    this.statusQueue = new WorkQueue({
+      name: 'dns-status',
+      concurrency: d.config.workers,
+      reconcile: (key) => {
+        const [namespace = '', name = ''] = key.split('/');
+        return this.d.isLeader() ? this.writeStatus(namespace, name) : Promise.resolve();
+      },
+      log: this.log,
+      metrics: d.metrics,
+    });
+    this.endpoints.on((ev, e) => this.onEndpoint(ev, e));
   }
 
   get synced(): boolean {
@@ -108,7 +128,8 @@ export class DnsController {
 
   async stop(): Promise<void> {
     clearInterval(this.resync);
-    await this.queue.shutdown();
+    this.stopped = true;
+    await Promise.all([this.queue.shutdown(), this.statusQueue.shutdown()]);
     await this.endpoints.stop();
   }
 
@@ -116,32 +137,50 @@ export class DnsController {
   enqueueAll(): void {
     void this.zones()
       .then((zones) => {
-        for (const z of zones) this.queue.add(`zone/${z.id}`);
+        for (const z of zones) this.queue.add(z.id);
         for (const e of this.endpoints.list())
-          this.queue.add(`status/${e.metadata?.namespace}/${e.metadata?.name}`);
+          this.statusQueue.add(`${e.metadata?.namespace}/${e.metadata?.name}`);
       })
       .catch((err: unknown) =>
         this.log.warn({ err: describeError(err) }, 'listing hosted zones failed'),
       );
   }
 
-  private onEndpoint(e: Endpoint): void {
+  /**
+   * A DNSEndpoint changed. Status-only updates (our own writes: same generation) are ignored.
+   * The zones of its current and previous hosts are synced (a removed host must be deleted),
+   * and its status is written at once only for states no zone sync will settle.
+   */
+  private onEndpoint(ev: InformerEvent, e: Endpoint): void {
+    const uid = e.metadata?.uid ?? `${e.metadata?.namespace}/${e.metadata?.name}`;
+    const prev = this.endpointZones.get(uid);
+    if (ev === 'update' && prev && prev.generation === e.metadata?.generation) return;
     void this.zonesCovering(e)
-      .then((zones) => {
-        this.queue.add(`status/${e.metadata?.namespace}/${e.metadata?.name}`);
-        const filtered = this.d.config.domainFilter;
-        // Current and previous hosts alike: a removed host's zone must sync to delete it.
-        const ids = new Set<string>();
-        for (const ep of e.spec?.endpoints ?? []) {
-          const z = zoneFor(ep.dnsName, zones, filtered);
-          if (z) ids.add(z.id);
-        }
-        for (const s of this.states.values()) if (s.owner === undefined) ids.add(s.zoneId);
-        for (const id of ids) this.queue.addAfter(`zone/${id}`, debounceMs);
-      })
+      .then((zones) => this.scheduleFor(ev, e, uid, zones, prev?.zones))
       .catch((err: unknown) =>
         this.log.warn({ err: describeError(err) }, 'listing hosted zones failed'),
       );
+  }
+
+  private scheduleFor(
+    ev: InformerEvent,
+    e: Endpoint,
+    uid: string,
+    zones: Zone[],
+    previous: Set<string> = new Set(),
+  ): void {
+    const now = new Set<string>();
+    let unsettled = ev === 'add';
+    for (const ep of e.spec?.endpoints ?? []) {
+      const z = zoneFor(ep.dnsName, zones, this.d.config.domainFilter);
+      if (z) now.add(z.id);
+      unsettled ||= !z || toDesired(ep, '') === undefined;
+    }
+    if (ev === 'delete') this.endpointZones.delete(uid);
+    else this.endpointZones.set(uid, { generation: e.metadata?.generation, zones: now });
+    if (unsettled && ev !== 'delete')
+      this.statusQueue.add(`${e.metadata?.namespace}/${e.metadata?.name}`);
+    for (const id of new Set([...now, ...previous])) this.queue.addAfter(id, debounceMs);
   }
 
   /**
@@ -150,12 +189,24 @@ export class DnsController {
    */
   private async zones(maxAgeMs = this.d.config.resyncInterval): Promise<Zone[]> {
     if (this.zoneList && Date.now() - this.zoneList.at < maxAgeMs) return this.zoneList.zones;
+    // After a failure (no credentials, no network), every event would otherwise call again.
+    if (this.zoneFailure && Date.now() < this.zoneFailure.retryAt) throw this.zoneFailure.err;
     this.zoneListing ??= this.d.provider
       .zones()
       .then((all) => {
         const zones = filterZones(all, this.d.config);
         this.zoneList = { zones, at: Date.now() };
+        this.zoneFailure = undefined;
         return zones;
+      })
+      .catch((err: unknown) => {
+        const failures = (this.zoneFailure?.failures ?? 0) + 1;
+        this.zoneFailure = {
+          err,
+          failures,
+          retryAt: Date.now() + jitteredBackoff(failures, 2000, 300_000),
+        };
+        throw err;
       })
       .finally(() => {
         this.zoneListing = undefined;
@@ -172,11 +223,9 @@ export class DnsController {
     return orphan ? this.zones(noZoneRefreshMs) : zones;
   }
 
-  async reconcile(key: string): Promise<void> {
-    if (!this.d.isLeader()) return;
-    const [kind, ...rest] = key.split('/');
-    if (kind === 'zone') return this.syncZone(rest.join('/'));
-    if (kind === 'status') return this.writeStatus(rest[0] ?? '', rest[1] ?? '');
+  /** One zone sync now (tests use it to observe a full pass deterministically). */
+  async syncZoneNow(zoneId: string): Promise<void> {
+    await this.syncZone(zoneId);
   }
 
   private async zoneRecords(zone: Zone): Promise<Map<string, RecordSet>> {
@@ -241,8 +290,11 @@ export class DnsController {
       for (const g of p.groups.filter((x) => !allowed.includes(x)))
         markPolicySkipped(p.statuses, g, this.d.config.policy);
       const groups = allowed.filter((g) => !this.stillRejected(zone, g, p.statuses));
-      if (groups.length > 0) await this.apply(zone, groups, p.statuses, seen, log);
+      const sent = groups.length > 0 ? await this.apply(zone, groups, p.statuses, seen, log) : [];
       this.saveStates(zone.id, p.statuses);
+      // Route53 takes tens of seconds to reach INSYNC: wait for it outside the zone's sync, so
+      // the zone keeps serving new changes meanwhile. Records stay Pending until then.
+      for (const id of sent) void this.trackInSync(zone, id, log);
       this.d.metrics.dnsRecords.set(
         { zone: zone.name },
         countOwned(current, this.d.config.ownerId),
@@ -261,7 +313,7 @@ export class DnsController {
     statuses: Map<string, RecordStatus>,
     seen: Map<string, number>,
     log: Logger,
-  ): Promise<void> {
+  ): Promise<string[]> {
     if (this.d.config.dryRun) {
       for (const g of groups)
         log.info(
@@ -270,20 +322,30 @@ export class DnsController {
         );
       for (const g of groups)
         setGroupStatus(statuses, g, { state: 'Pending', message: 'dry run: change not sent' });
-      return;
+      return [];
     }
     const changeIds: string[] = [];
+    const budget = { calls: splitBudget };
     log.debug({ changes: groups.flatMap((g) => g.changes.map(describeChange)) }, 'sending changes');
     for (const batch of batches(groups)) {
-      const results = await this.send(zone, batch, log);
+      const results = await this.send(zone, batch, log, budget);
       for (const r of results) {
+        if (r.deferred) {
+          setGroupStatus(statuses, r.group, {
+            state: 'Pending',
+            message:
+              'Route53 refused a batch holding this change; isolating the bad change continues on the next sync',
+          });
+          this.queue.addAfter(zone.id, 1000);
+          continue;
+        }
         if (r.error) {
           setGroupStatus(statuses, r.group, { state: 'Error', message: r.error });
           this.rejected.set(fingerprint(zone, r.group), { message: r.error, at: Date.now() });
           // Maybe the cache missed something Route53 knows (a record made behind our back):
           // relist and plan again soon, so the status shows who really holds the name.
           this.zoneCache.delete(zone.id);
-          this.queue.addAfter(`zone/${zone.id}`, 1000);
+          this.queue.addAfter(zone.id, 1000);
           continue;
         }
         this.observeLatency(r.group, seen);
@@ -291,21 +353,62 @@ export class DnsController {
         for (const c of r.group.changes)
           this.d.metrics.dnsChanges.inc({ zone: zone.name, action: c.action });
       }
-      changeIds.push(...new Set(results.flatMap((r) => (r.changeId ? [r.changeId] : []))));
+      for (const r of results) {
+        if (!r.changeId) continue;
+        changeIds.push(r.changeId);
+        for (const k of groupKeys(r.group)) this.inFlight.set(k, r.changeId);
+      }
     }
-    await Promise.all(changeIds.map((id) => this.d.provider.waitInSync(id)));
-    for (const g of groups)
-      if (groupState(statuses, g) === 'Pending')
-        setGroupStatus(statuses, g, { state: 'Published' });
-    log.info({ groups: groups.length, calls: changeIds.length }, 'changes in sync');
+    const ids = [...new Set(changeIds)];
+    log.info({ groups: groups.length, calls: ids.length }, 'changes sent');
+    return ids;
+  }
+
+  private async trackInSync(zone: Zone, changeId: string, log: Logger): Promise<void> {
+    try {
+      await this.d.provider.waitInSync(changeId, 300_000, () => this.stopped);
+    } catch (err) {
+      log.warn(
+        { changeId, err: describeError(err) },
+        'change not confirmed INSYNC; the next resync checks again',
+      );
+      return;
+    }
+    const touched = new Set<string>();
+    for (const [k, id] of this.inFlight) {
+      if (id !== changeId) continue;
+      this.inFlight.delete(k);
+      const st = this.states.get(k);
+      if (st?.state === 'Pending') {
+        this.states.set(k, { ...st, state: 'Published', message: undefined });
+        touched.add(k.split('|')[0] ?? '');
+      }
+    }
+    this.enqueueStatusOf(touched);
+  }
+
+  private enqueueStatusOf(resources: Set<string>): void {
+    if (resources.size === 0) return;
+    for (const e of this.endpoints.list()) {
+      if (resources.has(resourceOf(e)))
+        this.statusQueue.add(`${e.metadata?.namespace}/${e.metadata?.name}`);
+    }
   }
 
   /** Sends a batch; if Route53 refuses it, splits it to isolate the bad group(s) so the rest lands. */
+  /**
+   * Sends a batch; if Route53 refuses it, splits it to isolate the bad group(s) so the rest
+   * lands. Splitting is capped per sync (`budget` calls): when every change in a large batch is
+   * bad, isolating them one by one would cost a call each; the rest waits for the next sync.
+   */
   private async send(
     zone: Zone,
     batch: ChangeGroup[],
     log: Logger,
-  ): Promise<{ group: ChangeGroup; changeId?: string; error?: string }[]> {
+    budget: { calls: number },
+  ): Promise<SendResult[]> {
+    if (budget.calls <= 0) return batch.map((group) => ({ group, deferred: true }));
+    budget.calls--;
     try {
       const changeId = await this.d.provider.applyChanges(
         zone.id,
@@ -325,8 +428,8 @@ export class DnsController {
       }
       const mid = Math.ceil(batch.length / 2);
       return [
-        ...(await this.send(zone, batch.slice(0, mid), log)),
-        ...(await this.send(zone, batch.slice(mid), log)),
+        ...(await this.send(zone, batch.slice(0, mid), log, budget)),
+        ...(await this.send(zone, batch.slice(mid), log, budget)),
       ];
     }
   }
@@ -359,21 +462,30 @@ export class DnsController {
     }
   }
 
+  /** Stores a zone's record states; status is rewritten only for resources whose states changed. */
   private saveStates(zoneId: string, statuses: Map<string, RecordStatus>): void {
+    const before = new Map<string, string>();
+    for (const [k, st] of this.states) {
+      if (st.zoneId !== zoneId) continue;
+      before.set(k, canonical({ ...st, zoneId: undefined }));
+      this.states.delete(k);
+    }
     const touched = new Set<string>();
-    for (const [k, s] of this.states) {
-      if (s.zoneId === zoneId) {
-        this.states.delete(k);
-        touched.add(k.split('|')[0] ?? '');
-      }
+    for (const [k, planned] of statuses) {
+      // The record matches, but Route53 has not confirmed the change yet.
+      const st =
+        planned.state === 'Published' && this.inFlight.has(k)
+          ? { ...planned, state: 'Pending' as const }
+          : planned;
+      this.states.set(k, { ...st, zoneId });
+      if (before.get(k) !== canonical(st)) touched.add(k.split('|')[0] ?? '');
+      before.delete(k);
     }
-    for (const [k, s] of statuses) {
-      this.states.set(k, { ...s, zoneId });
-      touched.add(k.split('|')[0] ?? '');
-    }
+    for (const k of before.keys()) touched.add(k.split('|')[0] ?? '');
+    if (touched.size === 0) return;
     for (const e of this.endpoints.list()) {
       if (touched.has(resourceOf(e)))
-        this.queue.add(`status/${e.metadata?.namespace}/${e.metadata?.name}`);
+        this.statusQueue.add(`${e.metadata?.namespace}/${e.metadata?.name}`);
     }
   }
 
@@ -471,6 +583,17 @@ function toDesired(
   };
 }
 
+interface SendResult {
+  group: ChangeGroup;
+  changeId?: string;
+  error?: string;
+  /** Not sent: the split budget of this sync ran out. */
+  deferred?: boolean;
+}
+
+/** Calls one sync may spend isolating refused changes before deferring the rest. */
+const splitBudget = 32;
+
 type StatusRecord = NonNullable<DNSEndpointStatus['endpoints']>[number];
 
 function endpointStatus(e: Endpoint, records: StatusRecord[]): DNSEndpointStatus {
@@ -514,12 +637,6 @@ function groupKeys(g: ChangeGroup): string[] {
   return g.changes
     .filter((c) => c.record.type !== 'TXT')
     .map((c) => statusKey(g.resource, c.record.name, c.record.type));
-}
-
-function groupState(statuses: Map<string, RecordStatus>, g: ChangeGroup): string | undefined {
-  return groupKeys(g)
-    .map((k) => statuses.get(k)?.state)
-    .find(Boolean);
 }
 
 function setGroupStatus(

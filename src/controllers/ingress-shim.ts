@@ -5,7 +5,7 @@ import type { Config } from '../config/index.js';
 import type { CrdClient, Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
-import { describeError, ResilientInformer } from '../kube/informer.js';
+import { describeError, ResilientInformer, type InformerEvent } from '../kube/informer.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -90,7 +90,14 @@ export class IngressShim {
         this.queue.add(key);
       });
     }
-    const enqueueOwner = (_e: unknown, o: Child & k8s.KubernetesObject) => {
+    // Children's status writes (by the DNS and certificate controllers) keep the generation:
+    // only spec changes, creations and deletions can make an Ingress's children drift.
+    const generations = new Map<string, number | undefined>();
+    const enqueueOwner = (ev: InformerEvent, o: Child & k8s.KubernetesObject) => {
+      const uid = o.metadata?.uid ?? '';
+      if (ev === 'update' && generations.get(uid) === o.metadata?.generation) return;
+      if (ev === 'delete') generations.delete(uid);
+      else generations.set(uid, o.metadata?.generation);
       const owner = controllerOf(o);
       if (owner?.kind === 'Ingress' && owner.name)
         this.queue.add(`${o.metadata?.namespace}/${owner.name}`);

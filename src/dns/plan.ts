@@ -4,6 +4,7 @@ import {
   externalDnsCompanionNames,
   ownerOfTxt,
   ownerValue,
+  parseOwner,
   type Owner,
 } from './registry.js';
 import {
@@ -61,9 +62,28 @@ const conflicting: Record<string, string[]> = {
 export function plan(input: PlanInput): Plan {
   const out: Plan = { groups: [], statuses: new Map() };
   const winners = pickWinners(input, out.statuses);
-  for (const d of winners) planOne(input, d, out);
-  planDeletions(input, new Set(winners.map((d) => recordKey(d.name, d.type))), out);
+  const ctx: Ctx = {
+    input,
+    out,
+    desired: new Map(winners.map((d) => [recordKey(d.name, d.type), d])),
+    deleted: new Set(),
+    refused: new Set(),
+  };
+  for (const d of winners) planOne(ctx, d);
+  planDeletions(ctx);
   return out;
+}
+
+/** Planning state shared by the steps of one plan() call. */
+interface Ctx {
+  input: PlanInput;
+  out: Plan;
+  /** The winning desired record per recordKey. */
+  desired: Map<string, DesiredRecord>;
+  /** Record keys already deleted by some group: each record set is deleted at most once. */
+  deleted: Set<string>;
+  /** name|resource pairs whose wanted record is refused: their old records are kept meanwhile. */
+  refused: Set<string>;
 }
 
 /** One desired record per (name, type): its current owner keeps it, else the first resource by name. */
@@ -156,12 +176,13 @@ export function sameRecord(a: RecordSet, b: RecordSet): boolean {
 
 /** Why certroute may not write (name, type), as an OwnedByOther status; undefined if it may. */
 function blocked(
-  input: PlanInput,
+  ctx: Ctx,
   d: DesiredRecord,
   cur: RecordSet | undefined,
   owner: Owner | undefined,
-  clash: Clash | undefined,
+  clashes: Clash[],
 ): RecordStatus | undefined {
+  const { input } = ctx;
   if (cur?.setIdentifier) {
     return {
       state: 'OwnedByOther',
@@ -176,35 +197,39 @@ function blocked(
       message: `${d.type} ${d.name} exists and is owned by ${describeOwner(owner)}; certroute will not change it`,
     };
   }
-  if (clash && !clash.ours) {
+  const held = clashes.find((c) => !c.replaceable);
+  if (held) {
+    const who = held.holder ?? describeOwner(held.owner);
     return {
       state: 'OwnedByOther',
-      owner: describeOwner(clash.owner),
-      message: `${clash.record.type} ${d.name} (${describeOwner(clash.owner)}) occupies the name; a ${d.type} cannot be added beside it`,
+      owner: who,
+      message: `${held.record.type} ${d.name} (${who}) occupies the name; a ${d.type} cannot be added beside it`,
     };
   }
   return undefined;
 }
 
-function planOne(input: PlanInput, d: DesiredRecord, out: Plan): void {
+function planOne(ctx: Ctx, d: DesiredRecord): void {
+  const { input, out } = ctx;
   const sk = statusKey(d.resource, d.name, d.type);
   const key = recordKey(d.name, d.type);
   const cur = input.current.get(key);
   const { owner, companion } = ownerOf(input, d.name, d.type);
-  const clash = clashingRecord(input, d);
-  const refusal = blocked(input, d, cur, owner, clash);
+  const clashes = clashingRecords(ctx, d);
+  const refusal = blocked(ctx, d, cur, owner, clashes);
   if (refusal) {
     out.statuses.set(sk, refusal);
+    ctx.refused.add(`${d.name}|${d.resource}`);
     return;
   }
   const adopt = adoptable(owner, input);
   const want = toRecordSet(d);
   const wantCompanion = companionFor(input, d, d.resource);
   const changes: Change[] = [
-    ...(clash ? deleteWithCompanion(input, clash.record) : []),
+    ...clashes.flatMap((c) => deleteWithCompanion(ctx, c.record)),
     ...upsertIfChanged(cur, want),
     ...upsertIfChanged(companion, wantCompanion),
-    ...(adopt ? legacyExternalDnsCompanion(input, d) : []),
+    ...(adopt ? legacyExternalDnsCompanion(ctx, d) : []),
   ];
   if (changes.length === 0) {
     out.statuses.set(sk, { state: 'Published' });
@@ -226,56 +251,91 @@ function upsertIfChanged(cur: RecordSet | undefined, want: RecordSet): Change[] 
 interface Clash {
   record: RecordSet;
   owner?: Owner;
-  ours: boolean;
+  /** Ours, in scope, and asked for by nobody else: it may be replaced. */
+  replaceable: boolean;
+  /** The resource still holding it, when another of ours does. */
+  holder?: string;
 }
 
-function clashingRecord(input: PlanInput, d: DesiredRecord): Clash | undefined {
+function clashingRecords(ctx: Ctx, d: DesiredRecord): Clash[] {
+  const { input } = ctx;
+  const clashes: Clash[] = [];
   for (const t of conflicting[d.type] ?? []) {
     const rs = input.current.get(recordKey(d.name, t));
     if (!rs) continue;
     const { owner } = ownerOf(input, d.name, t);
-    // Our own record of another type (the address changed from a hostname to an IP) is replaced.
-    return {
+    const stillWanted = ctx.desired.get(recordKey(d.name, t));
+    const holder =
+      stillWanted && stillWanted.resource !== d.resource ? stillWanted.resource : undefined;
+    // Our own record of another type is replaced when nothing else holds it (e.g. the address
+    // changed from a hostname to IPs); never one in another operator's scope or waiting for an address.
+    const replaceable =
+      !rs.setIdentifier &&
+      isOurs(owner, input.ownerId) &&
+      !holder &&
+      !!owner?.resource &&
+      input.inScope(owner.resource) &&
+      !input.waiting.has(owner.resource);
+    clashes.push({
       record: rs,
       ...(owner ? { owner } : {}),
-      ours: isOurs(owner, input.ownerId) && !rs.setIdentifier,
-    };
+      replaceable,
+      ...(holder ? { holder } : {}),
+    });
   }
-  return undefined;
+  return clashes;
 }
 
-function deleteWithCompanion(input: PlanInput, rs: RecordSet): Change[] {
-  const changes: Change[] = [{ action: 'DELETE', record: rs }];
-  const companion = input.current.get(
-    recordKey(companionName(rs.name, rs.type, input.zone.name), 'TXT'),
+/** DELETEs a record and its companion, unless another group already deletes them. */
+function deleteWithCompanion(ctx: Ctx, rs: RecordSet): Change[] {
+  const changes: Change[] = [];
+  const companion = ctx.input.current.get(
+    recordKey(companionName(rs.name, rs.type, ctx.input.zone.name), 'TXT'),
   );
-  if (companion) changes.push({ action: 'DELETE', record: companion });
+  for (const r of companion ? [rs, companion] : [rs]) {
+    const k = recordKey(r.name, r.type);
+    if (ctx.deleted.has(k)) continue;
+    ctx.deleted.add(k);
+    changes.push({ action: 'DELETE', record: r });
+  }
   return changes;
 }
 
-/** On adoption, external-dns's legacy same-name TXT would otherwise linger as a stale claim. */
-function legacyExternalDnsCompanion(input: PlanInput, d: DesiredRecord): Change[] {
-  const legacy = input.current.get(recordKey(d.name, 'TXT'));
-  const o = ownerOfTxt(legacy);
-  return legacy && adoptable(o, input) && d.type !== 'CNAME'
+/**
+ * On adoption, external-dns's legacy same-name TXT would otherwise linger as a stale claim.
+ * Only its ownership value goes: other values in the same record set (site verification, SPF)
+ * were never external-dns's, so they stay. One record set serves A and AAAA: changed once.
+ */
+function legacyExternalDnsCompanion(ctx: Ctx, d: DesiredRecord): Change[] {
+  const legacy = ctx.input.current.get(recordKey(d.name, 'TXT'));
+  const k = recordKey(d.name, 'TXT');
+  if (
+    !legacy ||
+    d.type === 'CNAME' ||
+    ctx.deleted.has(k) ||
+    !adoptable(ownerOfTxt(legacy), ctx.input)
+  )
+    return [];
+  ctx.deleted.add(k);
+  const rest = legacy.values.filter((v) => parseOwner(v)?.heritage !== 'external-dns');
+  return rest.length === 0
     ? [{ action: 'DELETE', record: legacy }]
-    : [];
+    : [{ action: 'UPSERT', record: { ...legacy, values: rest } }];
 }
 
 /** Our records that nothing asks for any more, within scope and not waiting for an address. */
-function planDeletions(input: PlanInput, desiredKeys: Set<string>, out: Plan): void {
+function planDeletions(ctx: Ctx): void {
+  const { input, out } = ctx;
   for (const rs of input.current.values()) {
     if (rs.type !== 'A' && rs.type !== 'AAAA' && rs.type !== 'CNAME') continue;
-    if (rs.setIdentifier || desiredKeys.has(recordKey(rs.name, rs.type))) continue;
+    const k = recordKey(rs.name, rs.type);
+    if (rs.setIdentifier || ctx.desired.has(k) || ctx.deleted.has(k)) continue;
     const { owner } = ownerOf(input, rs.name, rs.type);
     if (!isOurs(owner, input.ownerId) || !owner?.resource) continue;
     if (!input.inScope(owner.resource) || input.waiting.has(owner.resource)) continue;
-    if (out.groups.some((g) => g.changes.some((c) => c.action === 'DELETE' && c.record === rs)))
-      continue;
-    out.groups.push({
-      key: recordKey(rs.name, rs.type),
-      resource: owner.resource,
-      changes: deleteWithCompanion(input, rs),
-    });
+    // Its replacement (e.g. a CNAME instead of this A) is refused: an old answer beats none.
+    if (ctx.refused.has(`${rs.name}|${owner.resource}`)) continue;
+    const changes = deleteWithCompanion(ctx, rs);
+    if (changes.length > 0) out.groups.push({ key: k, resource: owner.resource, changes });
   }
 }

@@ -79,7 +79,7 @@ export function createMetrics() {
     dnsLatency: new Histogram({
       name: 'certroute_dns_address_to_change_seconds',
       help: 'From an Ingress address change being seen to the Route53 change being sent',
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 2, 5, 10, 20, 40, 80],
       registers: r,
     }),
     eventsEmitted: new Counter({

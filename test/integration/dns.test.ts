@@ -14,6 +14,7 @@ import {
 } from '../lab/context.js';
 import { customApi, eventsFor, ingress, listDnsEndpoints } from '../lab/k8s-helpers.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
+import { injectThrottling } from '../lab/aws-proxy.js';
 import { createZone, put, record } from '../lab/route53-helpers.js';
 
 const env = labEnv();
@@ -264,7 +265,7 @@ describe('a rejected change', () => {
     await eventually(async () => (await stateOf('batch', `bad.${zone.name}`, 'A')) === 'Error');
     for (const h of hosts.filter((x) => !x.startsWith('bad.'))) {
       expect((await record(r53, zone.id, h, 'A'))?.ResourceRecords?.[0]?.Value).toBe('192.0.2.70');
-      expect(await stateOf('batch', h, 'A')).toBe('Published');
+      await eventually(async () => (await stateOf('batch', h, 'A')) === 'Published');
     }
     expect(await record(r53, zone.id, `bad.${zone.name}`, 'A')).toBeUndefined();
     expect(await record(r53, zone.id, `a-bad.${zone.name}`, 'TXT')).toBeUndefined();
@@ -314,7 +315,7 @@ describe('upsert-only policy', () => {
           timeoutMs: 45_000,
         });
         // A full sync of the zone with the host gone: under sync it would delete the record.
-        await op2.dns.reconcile(`zone/${zone2.id}`);
+        await op2.dns.syncZoneNow(zone2.id);
         expect(await record(r53, zone2.id, `keep.${zone2.name}`, 'A')).toBeDefined();
         expect(await record(r53, zone2.id, `a-keep.${zone2.name}`, 'TXT')).toBeDefined();
       } finally {
@@ -323,4 +324,21 @@ describe('upsert-only policy', () => {
       }
     },
   );
+});
+
+describe('throttling', () => {
+  it('retries throttled Route53 calls with backoff and still publishes', async () => {
+    const before = (await op.metrics.awsThrottles.get()).values.reduce((n, v) => n + v.value, 0);
+    // The next four record-set calls (list or change) are refused with Route53's Throttling error.
+    await injectThrottling(env.awsEndpoint, 4, '/rrset');
+    const host = `throttled.${zone.name}`;
+    await makeIngress('throttled', [host]);
+    await setAddress('throttled', [{ ip: '192.0.2.90' }]);
+    await eventually(async () => (await stateOf('throttled', host, 'A')) === 'Published', {
+      timeoutMs: 30_000,
+    });
+    expect((await record(r53, zone.id, host, 'A'))?.ResourceRecords?.[0]?.Value).toBe('192.0.2.90');
+    const after = (await op.metrics.awsThrottles.get()).values.reduce((n, v) => n + v.value, 0);
+    expect(after - before).toBe(4);
+  });
 });

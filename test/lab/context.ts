@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { route53For } from './lab.js';
@@ -19,9 +18,9 @@ export function labRoute53(env: LabEnv = labEnv()) {
   return route53For(env.awsEndpoint);
 }
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomBytes(3).toString('hex')}`;
-}
+export { uniqueName } from './names.js';
+
+import { uniqueName } from './names.js';
 
 /** A namespace of the test's own, deleted (through the namespace controller) afterwards. */
 export async function createNamespace(kc: k8s.KubeConfig, prefix: string): Promise<string> {

@@ -72,6 +72,7 @@ export async function startOperator(
     'AWS_REGION',
     'AWS_ACCESS_KEY_ID',
     'AWS_SECRET_ACCESS_KEY',
+    'AWS_EC2_METADATA_DISABLED',
   ]) {
     process.env[k] = vars[k];
   }

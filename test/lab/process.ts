@@ -40,6 +40,8 @@ export function spawnManaged(name: string, command: string, opts: SpawnOptions):
     child.once('error', () => resolve(-1));
   });
   const pid = child.pid;
+  live.add(pid);
+  void exited.then(() => live.delete(pid));
   return {
     name,
     pid,
@@ -50,6 +52,32 @@ export function spawnManaged(name: string, command: string, opts: SpawnOptions):
     },
     stop: () => stopPid(pid, exited),
   };
+}
+
+/**
+ * Every child still running. If the process that started them exits without stopping them
+ * (a killed benchmark, a crashed test runner), they are killed on the way out, by PID.
+ */
+const live = new Set<number>();
+process.once('exit', () => {
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+// A signal would otherwise end Node without running 'exit' handlers. A program with its own
+// handler (the lab CLI stops gracefully) keeps control: this one acts only when it is alone.
+for (const [sig, code] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+  ['SIGHUP', 129],
+] as const) {
+  process.on(sig, () => {
+    if (process.listenerCount(sig) === 1) process.exit(code);
+  });
 }
 
 /** SIGTERM, then SIGKILL if the process has not gone within the grace period. */

@@ -5,7 +5,7 @@ import {
   type Route53Client,
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
-import { uniqueName } from './context.js';
+import { uniqueName } from './names.js';
 
 export async function createZone(
   r53: Route53Client,

@@ -42,6 +42,8 @@ export function labEnvVars(env: LabEnv): Record<string, string> {
     AWS_REGION: env.awsRegion,
     AWS_ACCESS_KEY_ID: env.awsAccessKeyId,
     AWS_SECRET_ACCESS_KEY: env.awsSecretAccessKey,
+    // Nothing in the lab may fall back to the EC2 instance metadata service (an off-machine address).
+    AWS_EC2_METADATA_DISABLED: 'true',
     LAB_DNS: `${env.dnsHost}:${env.dnsPort}`,
     LAB_INGRESS_ADDRESS: env.ingressAddress,
     LAB_HTTP01_PORT: String(env.http01Port),

@@ -18,7 +18,7 @@ export interface DnsProvider {
   records(zoneId: string): Promise<RecordSet[]>;
   /** Sends one batch; resolves to a change id. Rejects with InvalidBatchError if Route53 refuses it. */
   applyChanges(zoneId: string, changes: Change[]): Promise<string>;
-  waitInSync(changeId: string, timeoutMs?: number): Promise<void>;
+  waitInSync(changeId: string, timeoutMs?: number, cancelled?: () => boolean): Promise<void>;
 }
 
 /** Route53 refused a batch as a whole (InvalidChangeBatch, InvalidInput): nothing in it was applied. */
@@ -196,10 +196,15 @@ export class Route53Provider implements DnsProvider {
     }
   }
 
-  async waitInSync(changeId: string, timeoutMs = 300_000): Promise<void> {
+  async waitInSync(
+    changeId: string,
+    timeoutMs = 300_000,
+    cancelled: () => boolean = () => false,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let delay = 250;
     for (;;) {
+      if (cancelled()) throw new Error(`waiting for change ${changeId} cancelled`);
       const res = await this.client.send(new GetChangeCommand({ Id: changeId }));
       if (res.ChangeInfo?.Status === 'INSYNC') return;
       if (Date.now() > deadline)

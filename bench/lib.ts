@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+
+/** Runs `fn` over items with at most `n` in flight. */
+export async function pool<T>(
+  items: T[],
+  n: number,
+  fn: (t: T) => Promise<unknown>,
+): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (i < items.length) await fn(items[i++] as T);
+    }),
+  );
+}
+
+export function rssKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0);
+}
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses Prometheus text exposition into samples. */
+export function parseMetrics(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[3] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1] ?? ''] = l[2] ?? '';
+    out.push({ name: m[1] ?? '', labels, value: Number(m[4]) });
+  }
+  return out;
+}
+
+export async function scrape(url: string): Promise<Sample[]> {
+  return parseMetrics(await (await fetch(url)).text());
+}
+
+export function sum(samples: Sample[], name: string, match: Record<string, string> = {}): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((n, s) => n + s.value, 0);
+}
+
+/** Bucket counts of `after` minus `before`: the histogram of what happened in between. */
+export function histogramDelta(after: Sample[], before: Sample[], name: string): Sample[] {
+  const key = (x: Sample) => `${x.name}|${x.labels.le ?? ''}`;
+  const prior = new Map(
+    before.filter((x) => x.name === `${name}_bucket`).map((x) => [key(x), x.value]),
+  );
+  return after
+    .filter((x) => x.name === `${name}_bucket`)
+    .map((x) => ({ ...x, value: x.value - (prior.get(key(x)) ?? 0) }));
+}
+
+/** A quantile from a Prometheus histogram, interpolating linearly inside the bucket. */
+export function histogramQuantile(samples: Sample[], name: string, q: number): number {
+  const buckets = samples
+    .filter((s) => s.name === `${name}_bucket`)
+    .map((s) => ({ le: s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), count: s.value }))
+    .sort((a, b) => a.le - b.le);
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe;
+      return prevLe + ((b.le - prevLe) * (rank - prevCount)) / Math.max(1, b.count - prevCount);
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}
+
+export async function waitUntil(
+  what: string,
+  fn: () => Promise<boolean>,
+  timeoutMs = 300_000,
+  intervalMs = 200,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
