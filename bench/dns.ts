@@ -150,6 +150,18 @@ async function main(): Promise<void> {
     ).reduce((a, b) => a + b, 0);
     if (inMoto !== HOSTS) throw new Error(`expected ${HOSTS} A records in moto, found ${inMoto}`);
 
+    // Let the operator drain (status writes of the burst) so phase 2 measures single changes.
+    let quiet = 0;
+    await waitUntil(
+      'operator idle',
+      async () => {
+        quiet = sum(await scrape(metrics), 'certroute_workqueue_depth') === 0 ? quiet + 1 : 0;
+        return quiet >= 5;
+      },
+      300_000,
+      200,
+    );
+
     // Phase 2: single address changes, one every 100 ms: the latency an app team sees.
     const trickle0 = await scrape(metrics);
     for (let i = 0; i < TRICKLE; i++) {

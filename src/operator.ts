@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
-import { DnsController } from './controllers/dns.js';
+import { DnsController, dnsEndpointInformer } from './controllers/dns.js';
 import { IngressShim } from './controllers/ingress-shim.js';
 import { Route53Provider } from './dns/providers/route53.js';
 import { CrdClient } from './kube/crd-client.js';
@@ -41,7 +41,9 @@ export class Operator {
     const events = new EventRecorder(kubeConfig, 'certroute', identity, log, this.metrics);
     const crds = new CrdClient(kubeConfig);
     this.leading = !config.leaderElection;
+    const dnsEndpoints = dnsEndpointInformer(kubeConfig, crds, log, this.metrics);
     this.shim = new IngressShim({
+      dnsEndpoints,
       kubeConfig,
       crds,
       config,
@@ -52,6 +54,7 @@ export class Operator {
       awsRegion: process.env.AWS_REGION,
     });
     this.dns = new DnsController({
+      endpoints: dnsEndpoints,
       kubeConfig,
       crds,
       provider: new Route53Provider({ metrics: this.metrics, region: process.env.AWS_REGION }),

@@ -41,11 +41,30 @@ export interface DnsDeps {
   metrics: Metrics;
   events: EventRecorder;
   isLeader: () => boolean;
+  /** A DNSEndpoint informer to share (the Ingress shim uses the same one). */
+  endpoints?: ResilientInformer<Endpoint>;
 }
 
 interface ZoneCache {
   records: Map<string, RecordSet>;
   listedAt: number;
+}
+
+/** Every DNSEndpoint: those the shim derives from Ingresses and those written by hand. */
+export function dnsEndpointInformer(
+  kubeConfig: k8s.KubeConfig,
+  crds: CrdClient,
+  log: Logger,
+  metrics: Metrics,
+): ResilientInformer<Endpoint> {
+  return new ResilientInformer<Endpoint>({
+    kubeConfig,
+    resource: 'dnsendpoints',
+    path: crds.watchPath('dnsendpoints'),
+    list: () => crds.list<Endpoint>('dnsendpoints'),
+    log,
+    metrics,
+  });
 }
 
 /** The owner written into ownership TXT records: the Ingress, or the DNSEndpoint itself if made by hand. */
@@ -86,14 +105,7 @@ export class DnsController {
 
   constructor(private readonly d: DnsDeps) {
     this.log = d.log.child({ controller: 'dns' });
-    this.endpoints = new ResilientInformer<Endpoint>({
-      kubeConfig: d.kubeConfig,
-      resource: 'dnsendpoints',
-      path: d.crds.watchPath('dnsendpoints'),
-      list: () => d.crds.list<Endpoint>('dnsendpoints'),
-      log: this.log,
-      metrics: d.metrics,
-    });
+    this.endpoints = d.endpoints ?? dnsEndpointInformer(d.kubeConfig, d.crds, this.log, d.metrics);
     // Two queues: zone syncs (keyed by zone id) must never wait behind thousands of
     // per-DNSEndpoint status writes (keyed by namespace/name) after a burst.
     this.queue = new WorkQueue({

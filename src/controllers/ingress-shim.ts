@@ -26,6 +26,8 @@ export interface ShimDeps {
   metrics: Metrics;
   events: EventRecorder;
   isLeader: () => boolean;
+  /** The DNSEndpoint informer shared with the DNS controller (one cache, not two). */
+  dnsEndpoints?: ResilientInformer<Custom<DNSEndpoint>>;
   awsRegion?: string;
 }
 
@@ -74,7 +76,7 @@ export class IngressShim {
         }),
     );
     this.certificates = this.childInformer<Certificate>('certificates');
-    this.dnsEndpoints = this.childInformer<DNSEndpoint>('dnsendpoints');
+    this.dnsEndpoints = d.dnsEndpoints ?? this.childInformer<DNSEndpoint>('dnsendpoints');
     this.queue = new WorkQueue({
       name: 'ingress-shim',
       concurrency: d.config.workers,

@@ -31,9 +31,26 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
   private failures = 0;
   private hasSynced = false;
   private restarting: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
 
   constructor(private readonly opts: InformerOptions<T>) {
-    this.inner = k8s.makeInformer(opts.kubeConfig, opts.path, opts.list, opts.labelSelector);
+    // client-node's ListWatch with a watch that trims objects before they are cached: the
+    // cache holds thousands of Ingresses and children, and managedFields alone can double them.
+    const watch = new k8s.Watch(opts.kubeConfig);
+    const trimming = {
+      watch: (
+        path: string,
+        query: Record<string, string | number | boolean | undefined>,
+        cb: (phase: string, obj: unknown, raw?: unknown) => void,
+        done: (err: unknown) => void,
+      ) => watch.watch(path, query, (phase, obj, raw) => cb(phase, trim(obj), raw), done),
+    } as unknown as k8s.Watch;
+    const list = async () => {
+      const res = await opts.list();
+      res.items = res.items.map((o) => trim(o));
+      return res;
+    };
+    this.inner = new k8s.ListWatch<T>(opts.path, trimming, list, false, opts.labelSelector);
     this.inner.on('add', (o) => this.dispatch('add', o));
     this.inner.on('update', (o) => this.dispatch('update', o));
     this.inner.on('delete', (o) => this.dispatch('delete', o));
@@ -52,7 +69,13 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
   }
 
   /** Lists, then watches. Resolves once the first list is in the cache (retrying until it is). */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    // Shared informers are started by each user; the first call does the work.
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     this.stopped = false;
     for (;;) {
       const before = this.failures;
@@ -73,6 +96,7 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
   }
 
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     await this.inner.stop();
   }
@@ -118,6 +142,17 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
       this.onError(e);
     });
   }
+}
+
+/** Drops what certroute never reads and the API server keeps on every object. */
+export function trim<T>(obj: T): T {
+  const m = (
+    obj as { metadata?: { managedFields?: unknown; annotations?: Record<string, string> } }
+  ).metadata;
+  if (!m) return obj;
+  delete m.managedFields;
+  if (m.annotations) delete m.annotations['kubectl.kubernetes.io/last-applied-configuration'];
+  return obj;
 }
 
 export function describeError(err: unknown): string {
