@@ -35,7 +35,8 @@ import {
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 2000);
 const ZONES = 2;
 const RESYNC_S = 20;
-const TRICKLE = 100;
+const TRICKLE = Number(process.env.BENCH_SINGLE ?? 30);
+const TRICKLE_GAP_MS = Number(process.env.BENCH_SINGLE_GAP_MS ?? 1000);
 type R53 = ReturnType<typeof route53For>;
 
 async function listAll(r53: R53, zoneId: string): Promise<ResourceRecordSet[]> {
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
       200,
     );
 
-    // Phase 2: single address changes, one every 100 ms: the latency an app team sees.
+    // Phase 2: single address changes, one a second: the latency an app team sees.
     const trickle0 = await scrape(metrics);
     for (let i = 0; i < TRICKLE; i++) {
       await net.patchNamespacedIngressStatus(
@@ -173,7 +174,7 @@ async function main(): Promise<void> {
         },
         mergePatch,
       );
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, TRICKLE_GAP_MS));
     }
     await waitUntil(
       'trickle upserts sent',
@@ -249,6 +250,7 @@ async function main(): Promise<void> {
           },
           singleChanges: {
             count: TRICKLE,
+            gapMs: TRICKLE_GAP_MS,
             latencyP50ms: Math.round(
               histogramQuantile(trickle, 'certroute_dns_address_to_change_seconds', 0.5) * 1000,
             ),

@@ -380,9 +380,14 @@ export class DnsController {
     try {
       await this.d.provider.waitInSync(changeId, 300_000, () => this.stopped);
     } catch (err) {
+      if (this.stopped) return;
+      // Forget the change and plan the zone again: the relisted records say what really landed.
+      for (const [k, id] of this.inFlight) if (id === changeId) this.inFlight.delete(k);
+      this.zoneCache.delete(zone.id);
+      this.queue.addAfter(zone.id, 1000);
       log.warn(
         { changeId, err: describeError(err) },
-        'change not confirmed INSYNC; the next resync checks again',
+        'change not confirmed INSYNC; the zone is relisted and synced again',
       );
       return;
     }
