@@ -1,3 +1,4 @@
+import { waitFor } from '../test/lab/process.js';
 import { readFileSync } from 'node:fs';
 
 /** Runs `fn` over items with at most `n` in flight. */
@@ -83,15 +84,12 @@ export function histogramQuantile(samples: Sample[], name: string, q: number): n
   return prevLe;
 }
 
-export async function waitUntil(
+/** The lab's poller (test/lab/process.ts) with the benchmarks' longer defaults. */
+export function waitUntil(
   what: string,
   fn: () => Promise<boolean>,
   timeoutMs = 300_000,
   intervalMs = 200,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  return waitFor(what, fn, { timeoutMs, intervalMs });
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { batches } from '../dns/batch.js';
 import { plan, statusKey, type RecordStatus } from '../dns/plan.js';
 import { applyPolicy } from '../dns/policy.js';
+import { ownerOfTxt } from '../dns/registry.js';
 import { InvalidBatchError, type DnsProvider } from '../dns/providers/route53.js';
 import {
   recordKey,
@@ -21,11 +22,10 @@ import { jitteredBackoff } from '../kube/backoff.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { canonical } from '../sources/ingress.js';
+import { addressSeenAnnotation, canonical } from '../sources/ingress.js';
 
 type Endpoint = DNSEndpoint & k8s.KubernetesObject;
 
-export const addressSeenAnnotation = 'certroute.io/address-seen-at';
 const defaultTtl = 300;
 /** Events within this window are synced together: one plan, few Route53 calls. */
 const debounceMs = 50;
@@ -681,7 +681,9 @@ function describeChange(c: Change): string {
 
 function countOwned(records: Map<string, RecordSet>, ownerId: string): number {
   let n = 0;
-  for (const r of records.values())
-    if (r.type === 'TXT' && r.values.some((v) => v.includes(`certroute/owner=${ownerId},`))) n++;
+  for (const r of records.values()) {
+    const o = r.type === 'TXT' ? ownerOfTxt(r) : undefined;
+    if (o?.heritage === 'certroute' && o.owner === ownerId) n++;
+  }
   return n;
 }

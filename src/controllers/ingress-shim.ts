@@ -1,6 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
-import { addressSeenAnnotation } from './dns.js';
 import type { Config } from '../config/index.js';
 import type { CrdClient, Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
@@ -10,6 +9,7 @@ import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
+  addressSeenAnnotation,
   controllerOf,
   desiredFor,
   isWatchedClass,

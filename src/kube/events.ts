@@ -50,7 +50,6 @@ export class EventRecorder {
   ): Promise<void> {
     const ns = target.metadata?.namespace ?? 'default';
     const key = `${target.metadata?.uid ?? `${ns}/${target.metadata?.name}`}|${type}|${reason}|${message}`;
-    this.metrics.eventsEmitted.inc({ type, reason });
     const prior = this.seen.get(key);
     const now = new Date();
     try {
@@ -65,6 +64,7 @@ export class EventRecorder {
           },
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
         );
+        this.metrics.eventsEmitted.inc({ type, reason });
         return;
       }
       const name = `${target.metadata?.name ?? 'object'}.${createHash('sha256').update(key).update(String(now.getTime())).digest('hex').slice(0, 16)}`;
@@ -91,6 +91,7 @@ export class EventRecorder {
         },
       });
       this.remember(key, { name, namespace: ns, count: 1, at: now.getTime() });
+      this.metrics.eventsEmitted.inc({ type, reason });
     } catch (err) {
       // A 404 on patch means the Event expired server-side: start a fresh one next time.
       this.seen.delete(key);

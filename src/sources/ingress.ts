@@ -5,6 +5,8 @@ import { isValidHostname, parseAnnotations, type IngressSettings } from './annot
 
 export const managedByLabel = 'app.kubernetes.io/managed-by';
 export const managedBy = 'certroute';
+/** Stamped by the shim on DNSEndpoint writes: when the Ingress change was seen (latency metric). */
+export const addressSeenAnnotation = 'certroute.io/address-seen-at';
 
 export interface ShimOptions {
   dnsDefault: boolean;
