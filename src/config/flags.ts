@@ -1,3 +1,4 @@
+import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 
 /**
@@ -48,6 +49,10 @@ const dnsName = z
     'expected a DNS name',
   );
 const nameservers = list.pipe(z.array(address));
+
+function validCron(s: string): boolean {
+  return validateCronExpression(s).valid;
+}
 
 function spec<S extends z.ZodType>(s: FlagSpec<S>): FlagSpec<S> {
   return s;
@@ -172,6 +177,21 @@ export const flags = {
     description: 'where HTTP-01 challenge tokens are served',
     default: '0.0.0.0:8089',
     schema: address,
+  }),
+  solverPodIP: spec({
+    flag: 'solver-pod-ip',
+    env: 'POD_IP',
+    description:
+      "this replica's pod IP, written into HTTP-01 solver EndpointSlices (the Downward API sets it)",
+    default: '',
+    schema: z.union([z.literal(''), z.ipv4(), z.ipv6()]),
+  }),
+  renewalSchedule: spec({
+    flag: 'renewal-schedule',
+    env: 'CERTROUTE_RENEWAL_SCHEDULE',
+    description: 'cron schedule of the sweep that catches any certificate a renewal timer missed',
+    default: '*/10 * * * *',
+    schema: z.string().refine(validCron, 'expected a 5- or 6-field cron expression'),
   }),
   leaderElection: spec({
     flag: 'leader-election',
