@@ -210,10 +210,22 @@ export const certificateStatus = z.object({
       finalizeURL: z.string().optional(),
       createdAt: time,
       dnsNames: z.array(z.string()),
+      replaces: z.string().optional().describe('ARI certID of the certificate being replaced'),
+      profile: z.string().optional(),
       authorizations: z.array(authorizationStatus),
     })
     .optional()
     .describe('the in-flight ACME order; any replica resumes it'),
+  lastOrder: z
+    .object({
+      url: z.string(),
+      result: z.enum(['valid', 'invalid', 'abandoned']),
+      finishedAt: time,
+      replaces: z.string().optional(),
+      message: z.string().optional(),
+    })
+    .optional()
+    .describe('the most recent finished order, for troubleshooting'),
   failedAttempts: z.number().int().optional(),
   lastFailure: z.string().optional(),
   nextRetryTime: time.optional(),

@@ -1,0 +1,75 @@
+import { X509Certificate } from 'node:crypto';
+import { AuthorityKeyIdentifierExtension, X509Certificate as PX509 } from '@peculiar/x509';
+
+/** What certroute needs to know about an issued certificate (the leaf of a PEM chain). */
+export interface CertInfo {
+  notBefore: Date;
+  notAfter: Date;
+  /** Serial number, upper-case hex without separators. */
+  serialNumber: string;
+  /** DNS SANs, lower-case, in certificate order. */
+  dnsNames: string[];
+  issuer: string;
+  /** The leaf's SHA-256 fingerprint (for logs; never a metric label). */
+  fingerprint: string;
+  /** RFC 9773 certificate identifier: base64url(AKI keyIdentifier) "." base64url(serial). */
+  ariCertID: string | undefined;
+}
+
+const pemBlock = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** Splits a PEM bundle into its certificates, leaf first, as the CA sent them. */
+export function splitChain(pem: string): string[] {
+  return (pem.match(pemBlock) ?? []).map((b) => `${b}\n`);
+}
+
+export function parseCertificate(pem: string): CertInfo {
+  const [leaf] = splitChain(pem);
+  if (!leaf) throw new Error('no PEM certificate found');
+  const cert = new X509Certificate(leaf);
+  return {
+    notBefore: new Date(cert.validFrom),
+    notAfter: new Date(cert.validTo),
+    serialNumber: cert.serialNumber.toUpperCase(),
+    dnsNames: parseSubjectAltName(cert.subjectAltName),
+    issuer: cert.issuer,
+    fingerprint: cert.fingerprint256,
+    ariCertID: ariCertID(leaf, cert.serialNumber),
+  };
+}
+
+/** "DNS:a.example, DNS:b.example, IP Address:1.2.3.4" → ["a.example", "b.example"]. */
+export function parseSubjectAltName(san: string | undefined): string[] {
+  if (!san) return [];
+  return san
+    .split(/,\s*/)
+    .filter((p) => p.startsWith('DNS:'))
+    .map((p) => p.slice(4).toLowerCase());
+}
+
+/**
+ * RFC 9773 §4.1: the unique identifier is the base64url keyIdentifier of the Authority Key
+ * Identifier extension, a dot, and the base64url DER encoding of the serial number's value
+ * bytes (a positive INTEGER keeps its leading zero byte when the high bit is set).
+ */
+export function ariCertID(leafPem: string, serialHex: string): string | undefined {
+  const aki = new PX509(leafPem).getExtension(AuthorityKeyIdentifierExtension);
+  if (!aki?.keyId) return undefined;
+  return `${Buffer.from(aki.keyId, 'hex').toString('base64url')}.${serialBytes(serialHex).toString('base64url')}`;
+}
+
+export function serialBytes(serialHex: string): Buffer {
+  let hex = serialHex.replace(/[^0-9a-f]/gi, '');
+  if (hex.length % 2) hex = `0${hex}`;
+  let buf = Buffer.from(hex, 'hex');
+  while (buf.length > 1 && buf[0] === 0 && (buf[1] ?? 0) < 0x80) buf = buf.subarray(1);
+  if ((buf[0] ?? 0) >= 0x80) buf = Buffer.concat([Buffer.from([0]), buf]);
+  return buf;
+}
+
+/** True when the certificate names exactly these hosts (order and case ignored). */
+export function coversExactly(info: CertInfo, dnsNames: readonly string[]): boolean {
+  const want = new Set(dnsNames.map((n) => n.toLowerCase()));
+  const have = new Set(info.dnsNames);
+  return want.size === have.size && [...want].every((n) => have.has(n));
+}
