@@ -1,0 +1,121 @@
+// The Helm chart covers every operator flag: a value under `config` in values.yaml with the
+// operator's own default, the flag's environment variable in the Deployment template, a
+// property in values.schema.json and a row in docs/helm.md. Adding a flag to
+// src/config/flags.ts without adding it to the chart fails here, naming what is missing.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { flags, type FlagSpec } from '../../src/config/flags.js';
+import { repoRoot } from '../lab/paths.js';
+
+const chart = join(repoRoot, 'charts', 'certroute');
+const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as {
+  config: Record<string, unknown>;
+};
+const deployment = readFileSync(join(chart, 'templates', 'deployment.yaml'), 'utf8');
+const schema = JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8')) as {
+  additionalProperties: boolean;
+  properties: {
+    config: {
+      additionalProperties: boolean;
+      properties: Record<string, { enum?: string[] }>;
+    };
+  };
+};
+const helmDoc = readFileSync(join(repoRoot, 'docs', 'helm.md'), 'utf8');
+
+/**
+ * Flags the chart sets itself rather than from a value: the in-cluster service account (no
+ * KUBECONFIG), and the Downward API for the pod's namespace, name and IP.
+ */
+const setByChart: Record<string, { env: string; fieldPath?: string }> = {
+  kubeconfig: { env: 'KUBECONFIG' },
+  namespace: { env: 'CERTROUTE_NAMESPACE', fieldPath: 'metadata.namespace' },
+  podName: { env: 'POD_NAME', fieldPath: 'metadata.name' },
+  solverPodIP: { env: 'POD_IP', fieldPath: 'status.podIP' },
+};
+
+const allFlags = Object.entries(flags) as [string, FlagSpec][];
+const valueFlags = allFlags.filter(([key]) => !(key in setByChart));
+
+/** A value as the operator sees it in its environment variable (lists joined with commas). */
+function asEnv(v: unknown): string {
+  return Array.isArray(v) ? v.map(String).join(',') : String(v);
+}
+
+describe('Helm values cover every operator flag', () => {
+  it('the exceptions are real flags', () => {
+    for (const key of Object.keys(setByChart)) expect(Object.keys(flags)).toContain(key);
+  });
+
+  it.each(valueFlags)('config.%s exists, with the operator default', (key, spec) => {
+    expect(values.config, `values.yaml has no config.${key} for --${spec.flag}`).toHaveProperty(
+      key,
+    );
+    expect(asEnv(values.config[key]), `config.${key} differs from --${spec.flag}'s default`).toBe(
+      spec.default ?? '',
+    );
+  });
+
+  it('config holds no value without a flag, and none of the chart-set ones', () => {
+    const valueKeys = new Set(valueFlags.map(([k]) => k));
+    expect(Object.keys(values.config).filter((k) => !valueKeys.has(k))).toEqual([]);
+  });
+
+  it.each(valueFlags)(
+    'the Deployment passes config.%s as its environment variable',
+    (key, spec) => {
+      const entry = new RegExp(
+        `- name: ${spec.env}\\n\\s+value: \\{\\{[^}]*\\.Values\\.config\\.${key}\\b[^}]*\\}\\}`,
+      );
+      expect(deployment).toMatch(entry);
+    },
+  );
+
+  it('the Deployment sets the namespace, pod name and pod IP from the Downward API, no KUBECONFIG', () => {
+    for (const { env, fieldPath } of Object.values(setByChart)) {
+      if (fieldPath)
+        expect(deployment).toMatch(
+          new RegExp(
+            `- name: ${env}\\n\\s+valueFrom:\\n\\s+fieldRef:\\n\\s+fieldPath: ${fieldPath}`,
+          ),
+        );
+      else expect(deployment).not.toContain(`name: ${env}`);
+    }
+  });
+
+  it('every environment variable the Deployment sets belongs to a flag (or is AWS_REGION)', () => {
+    const envs = new Set(allFlags.map(([, s]) => s.env));
+    const set = [...deployment.matchAll(/- name: ([A-Z_]+)\n/g)].map((m) => m[1] ?? '');
+    expect(set.filter((e) => !envs.has(e) && e !== 'AWS_REGION')).toEqual([]);
+  });
+});
+
+describe('values.schema.json', () => {
+  it('rejects unknown keys at the top level and under config', () => {
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.config.additionalProperties).toBe(false);
+  });
+
+  it('has a property for exactly the config values', () => {
+    expect(Object.keys(schema.properties.config.properties).sort()).toEqual(
+      valueFlags.map(([k]) => k).sort(),
+    );
+  });
+
+  it.each(valueFlags.filter(([, s]) => s.schema instanceof z.ZodEnum))(
+    'config.%s allows exactly the flag’s choices',
+    (key, spec) => {
+      const options = (spec.schema as z.ZodEnum).options;
+      expect(schema.properties.config.properties[key]?.enum).toEqual(options);
+    },
+  );
+});
+
+describe('docs/helm.md', () => {
+  it.each(valueFlags)('documents config.%s', (key) => {
+    expect(helmDoc).toContain(`\`config.${key}\``);
+  });
+});
