@@ -36,7 +36,8 @@ const work = mkdtempSync(join(tmpdir(), 'certroute-helm-'));
 type Obj = k8s.KubernetesObject & Record<string, unknown>;
 
 function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  // HOME and the helm dirs point into a scratch directory: nothing of the user's is read or written.
+  // Helm's cache, config and data dirs point into a scratch directory: nothing of the user's is
+  // read or written.
   const res = spawnSync(bin.helm(), args, {
     encoding: 'utf8',
     env: {
@@ -130,18 +131,17 @@ async function createStrict(obj: Obj): Promise<{ status: number; body: string }>
 /** Kinds whose CRDs (Prometheus Operator's) the lab does not have: skipped when applying. */
 const notInLab = new Set(['ServiceMonitor', 'PrometheusRule']);
 
-const cleanup: Obj[] = [];
-
-/** Creates every rendered object; CRDs the lab already installed may answer 409. */
-async function apply(objs: Obj[]): Promise<Obj[]> {
-  const created: Obj[] = [];
+/**
+ * Creates every rendered object, recording each in `created` as it goes (so a failure half-way
+ * still cleans up); CRDs the lab already installed may answer 409.
+ */
+async function apply(objs: Obj[], created: Obj[]): Promise<Obj[]> {
   for (const o of objs) {
     if (notInLab.has(o.kind ?? '')) continue;
     const res = await createStrict(o);
     if (o.kind === 'CustomResourceDefinition' && res.status === 409) continue;
     expect(res.status, `${o.kind} ${o.metadata?.name}: ${res.body}`).toBe(201);
     created.push(o);
-    if (!o.metadata?.namespace && o.kind !== 'CustomResourceDefinition') cleanup.push(o);
   }
   return created;
 }
@@ -153,6 +153,7 @@ let appNs: string;
 let otherNs: string;
 let release: string;
 let defaults: Obj[];
+const defaultsCreated: Obj[] = [];
 let sa: k8s.KubeConfig;
 let saFile: string;
 
@@ -162,15 +163,23 @@ beforeAll(async () => {
   otherNs = await createNamespace(kc, 'helm-other');
   release = uniqueName('cr');
   defaults = render(release, releaseNs);
-  await apply(defaults);
+  await apply(defaults, defaultsCreated);
   const saName = find(defaults, 'ServiceAccount')[0]?.metadata?.name ?? '';
   saFile = join(work, 'sa.kubeconfig');
   sa = (await serviceAccountKubeConfig(kc, releaseNs, saName, saFile)).kubeConfig;
 });
 
-afterAll(async () => {
+/** Deletes the cluster-scoped objects among `created` (namespaced ones go with their namespace). */
+async function deleteClusterScoped(created: Obj[]): Promise<void> {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  for (const o of cleanup) await objects.delete(o).catch(() => undefined);
+  for (const o of created.filter(
+    (x) => !x.metadata?.namespace && x.kind !== 'CustomResourceDefinition',
+  ))
+    await objects.delete(o).catch(() => undefined);
+}
+
+afterAll(async () => {
+  await deleteClusterScoped(defaultsCreated);
   for (const ns of [releaseNs, appNs, otherNs]) if (ns) await deleteNamespace(kc, ns);
   rmSync(work, { recursive: true, force: true });
 });
@@ -405,9 +414,10 @@ describe('applied to the lab kube-apiserver', () => {
 
   it('creates every all-features object except ServiceMonitor and PrometheusRule (no such CRDs in the lab)', async () => {
     const ns = await createNamespace(kc, 'helm-full');
+    const created: Obj[] = [];
     try {
       const objs = render(uniqueName('full'), ns, ['-f', allFeatures]);
-      const created = await apply(objs);
+      await apply(objs, created);
       expect(new Set(kindsOf(created))).toEqual(
         new Set([
           'ClusterIssuer',
@@ -423,6 +433,8 @@ describe('applied to the lab kube-apiserver', () => {
         ]),
       );
     } finally {
+      // Now, not at the end: the operator started below must not see these ClusterIssuers.
+      await deleteClusterScoped(created);
       await deleteNamespace(kc, ns);
     }
   });
