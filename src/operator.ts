@@ -2,7 +2,17 @@ import * as k8s from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
+import { networkInterfaces } from 'node:os';
+import { observeAcme } from './acme/client.js';
+import {
+  CertificateController,
+  type Cert,
+  type CertificateOptions,
+} from './controllers/certificate.js';
 import { DnsController, dnsEndpointInformer } from './controllers/dns.js';
+import { IssuerController } from './controllers/issuer.js';
+import { ResilientInformer } from './kube/informer.js';
+import { TokenServer } from './solvers/http01.js';
 import { IngressShim } from './controllers/ingress-shim.js';
 import { Route53Provider } from './dns/providers/route53.js';
 import { CrdClient } from './kube/crd-client.js';
@@ -27,14 +37,19 @@ export class Operator {
   readonly metrics: Metrics;
   readonly shim: IngressShim;
   readonly dns: DnsController;
+  readonly issuers: IssuerController;
+  readonly certificates: CertificateController;
+  readonly tokens = new TokenServer();
   readonly leader: LeaderElector | undefined;
   private servers: Server[] = [];
+  private unobserveAcme: (() => void) | undefined;
   private leading: boolean;
 
   constructor(
     readonly config: Config,
     readonly kubeConfig: k8s.KubeConfig,
     readonly log: Logger,
+    options: OperatorOptions = {},
   ) {
     this.metrics = createMetrics();
     const identity = config.podName || `${hostname()}-${process.pid}`;
@@ -42,8 +57,18 @@ export class Operator {
     const crds = new CrdClient(kubeConfig);
     this.leading = !config.leaderElection;
     const dnsEndpoints = dnsEndpointInformer(kubeConfig, crds, log, this.metrics);
+    // One Certificate cache for the shim (its children) and the certificate controller (all).
+    const certificates = new ResilientInformer<Cert>({
+      kubeConfig,
+      resource: 'certificates',
+      path: crds.watchPath('certificates'),
+      list: () => crds.list<Cert>('certificates'),
+      log,
+      metrics: this.metrics,
+    });
     this.shim = new IngressShim({
       dnsEndpoints,
+      certificates,
       kubeConfig,
       crds,
       config,
@@ -64,6 +89,34 @@ export class Operator {
       events,
       isLeader: () => this.isLeader,
     });
+    this.issuers = new IssuerController({
+      kubeConfig,
+      crds,
+      config,
+      log,
+      metrics: this.metrics,
+      events,
+      isLeader: () => this.isLeader,
+      onReady: (name) => this.certificates.enqueueIssuer(name),
+    });
+    this.certificates = new CertificateController({
+      kubeConfig,
+      crds,
+      config,
+      log,
+      metrics: this.metrics,
+      events,
+      isLeader: () => this.isLeader,
+      issuers: this.issuers,
+      certificates,
+      ingress: (namespace, name) => this.shim.ingress(namespace, name),
+      tokens: this.tokens,
+      solverEndpoint: () => ({
+        address: config.solverPodIP || podAddress(),
+        port: this.tokens.port ?? 8089,
+      }),
+      ...(options.certificates ? { options: options.certificates } : {}),
+    });
     this.leader = config.leaderElection
       ? new LeaderElector({
           kubeConfig,
@@ -75,8 +128,7 @@ export class Operator {
           metrics: this.metrics,
           onStartedLeading: () => {
             this.leading = true;
-            this.shim.enqueueAll();
-            this.dns.enqueueAll();
+            this.enqueueAll();
           },
           onStoppedLeading: () => {
             // As client-go does: a replica that lost the lease exits, so it can never write
@@ -95,7 +147,8 @@ export class Operator {
   }
 
   ready(): { ok: boolean; detail: string } {
-    if (!this.shim.synced || !this.dns.synced) return { ok: false, detail: 'caches syncing' };
+    if (!this.shim.synced || !this.dns.synced || !this.issuers.synced || !this.certificates.synced)
+      return { ok: false, detail: 'caches syncing' };
     if (this.leader && !this.leader.stateKnown)
       return { ok: false, detail: 'leader state unknown' };
     return { ok: true, detail: this.isLeader ? 'ready (leader)' : 'ready (follower)' };
@@ -107,16 +160,27 @@ export class Operator {
       await startProbeServer(this.config.probeAddress, { ready: () => this.ready() }),
     );
     this.servers.push(await startMetricsServer(this.config.metricsAddress, this.metrics.registry));
-    await Promise.all([this.shim.start(), this.dns.start()]);
+    await this.tokens.start(this.config.solverAddress);
+    this.unobserveAcme = observeAcme(this.metrics);
+    await Promise.all([
+      this.shim.start(),
+      this.dns.start(),
+      this.issuers.start(),
+      this.certificates.start(),
+    ]);
     this.leader?.start();
-    if (!this.leader) {
-      this.shim.enqueueAll();
-      this.dns.enqueueAll();
-    }
+    if (!this.leader) this.enqueueAll();
     this.log.info(
       { ms: Math.round(performance.now() - t0), leaderElection: this.config.leaderElection },
       'caches synced; operator started',
     );
+  }
+
+  private enqueueAll(): void {
+    this.shim.enqueueAll();
+    this.dns.enqueueAll();
+    this.issuers.enqueueAll();
+    this.certificates.enqueueAll();
   }
 
   /** Stop intake, finish in-flight work, release the Lease, close servers. */
@@ -125,10 +189,31 @@ export class Operator {
       this.shim.queue.shutdown(),
       this.dns.queue.shutdown(),
       this.dns.statusQueue.shutdown(),
+      this.issuers.queue.shutdown(),
+      this.certificates.queue.shutdown(),
     ]);
     await this.leader?.stop();
-    await Promise.all([this.shim.stop(), this.dns.stop()]);
+    await Promise.all([
+      this.shim.stop(),
+      this.dns.stop(),
+      this.issuers.stop(),
+      this.certificates.stop(),
+    ]);
+    await this.tokens.stop();
+    this.unobserveAcme?.();
     for (const s of this.servers) await closeServer(s);
     this.servers = [];
   }
+}
+
+export interface OperatorOptions {
+  /** Certificate controller knobs (tests shorten retry and ARI intervals). */
+  certificates?: CertificateOptions;
+}
+
+/** This replica's first non-internal address, when the Downward API gave none. */
+function podAddress(): string {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
+  return '127.0.0.1';
 }

@@ -49,6 +49,20 @@ export function observeAcme(metrics: Metrics): () => void {
 function install(): void {
   if (installed) return;
   installed = true;
+  // acme-client retries network errors, 429 and 5xx itself (honouring Retry-After). Its
+  // defaults (5 attempts, 5 s growing) hold a worker for over a minute on a dead CA; three
+  // quick attempts ride out a restart, and the controllers' own backoff does the rest.
+  const defaults = (
+    acme.axios as unknown as {
+      defaults: {
+        timeout?: number;
+        acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number };
+      };
+    }
+  ).defaults;
+  defaults.acmeSettings.retryMaxAttempts = 3;
+  defaults.acmeSettings.retryDefaultDelay = 1;
+  defaults.timeout = 20_000;
   http.interceptors.request.use((cfg) => {
     const agent = cfg.url ? agents.get(safeOrigin(cfg.url)) : undefined;
     return agent ? { ...cfg, httpsAgent: agent } : cfg;

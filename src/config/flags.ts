@@ -178,6 +178,14 @@ export const flags = {
     default: '0.0.0.0:8089',
     schema: address,
   }),
+  http01Port: spec({
+    flag: 'http01-port',
+    env: 'CERTROUTE_HTTP01_PORT',
+    description:
+      'port the CA validates HTTP-01 on, and self-checks use (80 in production; labs differ)',
+    default: '80',
+    schema: z.coerce.number().int().min(1).max(65535),
+  }),
   solverPodIP: spec({
     flag: 'solver-pod-ip',
     env: 'POD_IP',

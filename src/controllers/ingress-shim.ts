@@ -28,6 +28,8 @@ export interface ShimDeps {
   isLeader: () => boolean;
   /** The DNSEndpoint informer shared with the DNS controller (one cache, not two). */
   dnsEndpoints?: ResilientInformer<Custom<DNSEndpoint>>;
+  /** The Certificate informer shared with the certificate controller. */
+  certificates?: ResilientInformer<Custom<Certificate>>;
   awsRegion?: string;
 }
 
@@ -75,7 +77,7 @@ export class IngressShim {
           metrics: d.metrics,
         }),
     );
-    this.certificates = this.childInformer<Certificate>('certificates');
+    this.certificates = d.certificates ?? this.childInformer<Certificate>('certificates');
     this.dnsEndpoints = d.dnsEndpoints ?? this.childInformer<DNSEndpoint>('dnsendpoints');
     this.queue = new WorkQueue({
       name: 'ingress-shim',
@@ -150,6 +152,11 @@ export class IngressShim {
       this.certificates.stop(),
       this.dnsEndpoints.stop(),
     ]);
+  }
+
+  /** The cached Ingress, for other controllers (its address, its class). */
+  ingress(namespace: string, name: string): k8s.V1Ingress | undefined {
+    return this.findIngress(namespace, name);
   }
 
   private findIngress(namespace: string, name: string): k8s.V1Ingress | undefined {

@@ -12,7 +12,7 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port: Number(address.slice(i + 1)) };
 }
 
-async function listen(server: Server, address: string): Promise<Server> {
+export async function listen(server: Server, address: string): Promise<Server> {
   const { host, port } = splitAddress(address);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
-import { Operator } from '../../src/operator.js';
+import { Operator, type OperatorOptions } from '../../src/operator.js';
 import { repoRoot } from './paths.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
 import { labEnvVars, type LabEnv } from './types.js';
@@ -54,6 +54,10 @@ export function labFlags(env: LabEnv, extra: string[] = []): string[] {
     '--probe-address=127.0.0.1:0',
     '--solver-address=127.0.0.1:0',
     `--recursive-nameservers=${env.dnsHost}:${env.dnsPort}`,
+    // The ingress stand-in maps the lab pod address 192.0.2.1 to 127.0.0.1, where the solver
+    // listens, and Pebble validates HTTP-01 on the stand-in's port.
+    '--solver-pod-ip=192.0.2.1',
+    `--http01-port=${env.http01Port}`,
     '--resync-interval=10m',
     ...extra,
   ];
@@ -64,6 +68,7 @@ export async function startOperator(
   env: LabEnv,
   extra: string[] = [],
   log?: Logger,
+  options: OperatorOptions = {},
 ): Promise<Operator> {
   // The AWS SDK reads its endpoint and credentials from the environment, as in a cluster.
   const vars = labEnvVars(env);
@@ -83,6 +88,7 @@ export async function startOperator(
     config,
     kc,
     log ?? createLogger(process.env.LAB_OPERATOR_LOG ?? 'silent'),
+    options,
   );
   await op.start();
   return op;

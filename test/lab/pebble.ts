@@ -33,6 +33,9 @@ export async function startPebble(dir: string, opts: PebbleOptions): Promise<Peb
   const profiles: Record<string, { description: string; validityPeriod: number }> = {
     default: { description: 'lab default, 90 days', validityPeriod: 90 * 86400 },
     shortlived: { description: 'lab short-lived, 6 days', validityPeriod: 6 * 86400 },
+    // For renewal tests: a certificate that renews within a test's lifetime.
+    'lab-1h': { description: 'lab, 1 hour', validityPeriod: 3600 },
+    'lab-60s': { description: 'lab, 60 seconds', validityPeriod: 60 },
   };
   for (const [name, seconds] of Object.entries(opts.profiles ?? {})) {
     profiles[name] = { description: `lab ${name}`, validityPeriod: seconds };

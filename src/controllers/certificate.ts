@@ -1,0 +1,989 @@
+import { X509Certificate } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import type * as acme from 'acme-client';
+import { CronJob } from 'cron';
+import type { Certificate, CertificateStatus, Condition } from '../api/v1alpha1.js';
+import { fetchRenewalInfo, newOrderPayload, problemType } from '../acme/client.js';
+import { createCsr, generatePrivateKey } from '../certs/keys.js';
+import { renewalTime, retryDelayMs } from '../certs/renewal.js';
+import { coversExactly, parseCertificate, splitChain, type CertInfo } from '../certs/x509.js';
+import { parseDuration, type Config } from '../config/index.js';
+import { setCondition } from '../kube/conditions.js';
+import { isNotFound, type CrdClient } from '../kube/crd-client.js';
+import type { EventRecorder, EventType } from '../kube/events.js';
+import { describeError, ResilientInformer } from '../kube/informer.js';
+import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import {
+  checkDns,
+  Http01Objects,
+  Lookup,
+  selfCheck,
+  type SolverTarget,
+  type TokenServer,
+} from '../solvers/http01.js';
+import { canonical, managedBy, managedByLabel } from '../sources/ingress.js';
+import type { Account, IssuerController } from './issuer.js';
+
+export type Cert = Certificate & k8s.KubernetesObject;
+type Status = CertificateStatus;
+type Order = NonNullable<Status['order']>;
+type Authz = Order['authorizations'][number];
+
+/** Labels and annotations on Secrets certroute writes. */
+export const certificateNameAnnotation = 'certroute.io/certificate-name';
+export const issuerAnnotation = 'certroute.io/issuer-name';
+const nextKeyLabel = 'certroute.io/next-private-key';
+const orderAnnotation = 'certroute.io/order';
+
+export interface CertificateOptions {
+  /** First retry delay after a failed order (doubles up to 8 h). Default 1 minute. */
+  retryBaseMs?: number;
+  /** Re-ask the CA for ARI this often at most; default: the CA's Retry-After (min 1 min). */
+  ariRecheckMs?: number;
+  /** Poll interval while an order or a challenge is in progress. Default 500 ms. */
+  pollMs?: number;
+}
+
+export interface CertificateDeps {
+  kubeConfig: k8s.KubeConfig;
+  crds: CrdClient;
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  events: EventRecorder;
+  isLeader: () => boolean;
+  issuers: IssuerController;
+  certificates: ResilientInformer<Cert>;
+  ingress: (namespace: string, name: string) => k8s.V1Ingress | undefined;
+  tokens: TokenServer;
+  /** The address and port written into solver EndpointSlices. */
+  solverEndpoint: () => { address: string; port: number };
+  options?: CertificateOptions;
+}
+
+export type Current =
+  | { kind: 'none' }
+  | { kind: 'foreign'; reason: string; message: string }
+  | { kind: 'managed'; secret: k8s.V1Secret; info: CertInfo | undefined; pem: string };
+
+/**
+ * Certificate → an ACME order → a kubernetes.io/tls Secret, and renewal forever after.
+ *
+ * Every reconcile is one step of a resumable state machine (certmagic's "lock, check again,
+ * act"): the order, its authorizations and tokens are in status before anything is presented,
+ * so a restart or a new leader resumes the same order. A reconcile never sleeps: waiting
+ * for DNS, a challenge or the CA is a short requeue, so a few workers serve many orders.
+ */
+export class CertificateController {
+  readonly queue: WorkQueue;
+  readonly secrets: ResilientInformer<k8s.V1Secret>;
+  private readonly core: k8s.CoreV1Api;
+  private readonly log: Logger;
+  private readonly objects: Http01Objects;
+  private readonly lookup: Lookup;
+  private readonly opts: Required<Omit<CertificateOptions, 'ariRecheckMs'>> & {
+    ariRecheckMs?: number;
+  };
+  private sweep: CronJob | undefined;
+  /** When ARI may be asked again, per Certificate key. */
+  private readonly ariNext = new Map<string, number>();
+
+  constructor(private readonly d: CertificateDeps) {
+    this.log = d.log.child({ controller: 'certificates' });
+    this.core = d.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.opts = {
+      retryBaseMs: d.options?.retryBaseMs ?? 60_000,
+      pollMs: d.options?.pollMs ?? 500,
+      ...(d.options?.ariRecheckMs !== undefined ? { ariRecheckMs: d.options.ariRecheckMs } : {}),
+    };
+    this.objects = new Http01Objects(d.kubeConfig, d.solverEndpoint);
+    this.lookup = new Lookup(d.config.recursiveNameservers);
+    // Only Secrets certroute labelled are cached: unrelated Secrets never enter memory.
+    this.secrets = new ResilientInformer<k8s.V1Secret>({
+      kubeConfig: d.kubeConfig,
+      resource: 'secrets',
+      path: '/api/v1/secrets',
+      list: () =>
+        this.core.listSecretForAllNamespaces({
+          labelSelector: `${managedByLabel}=${managedBy}`,
+        }),
+      labelSelector: `${managedByLabel}=${managedBy}`,
+      log: this.log,
+      metrics: d.metrics,
+    });
+    this.queue = new WorkQueue({
+      name: 'certificates',
+      concurrency: d.config.workers,
+      reconcile: (k) => this.reconcile(k),
+      log: this.log,
+      metrics: d.metrics,
+    });
+    d.certificates.on((ev, c) => {
+      const key = keyOf(c);
+      this.d.tokens.set(key, ev === 'delete' ? new Map<string, string>() : tokensOf(c));
+      if (ev === 'delete') this.forget(key, c);
+      this.queue.add(key);
+    });
+    this.secrets.on((_ev, s) => {
+      const name = s.metadata?.annotations?.[certificateNameAnnotation];
+      if (name) this.queue.add(`${s.metadata?.namespace}/${name}`);
+    });
+  }
+
+  get synced(): boolean {
+    return this.secrets.synced;
+  }
+
+  async start(): Promise<void> {
+    await this.secrets.start();
+    this.sweep = CronJob.from({
+      cronTime: this.d.config.renewalSchedule,
+      onTick: () => this.enqueueAll(),
+      start: true,
+    });
+  }
+
+  async stop(): Promise<void> {
+    void this.sweep?.stop();
+    this.sweep = undefined;
+    await this.queue.shutdown();
+    await this.secrets.stop();
+  }
+
+  enqueueAll(): void {
+    for (const c of this.d.certificates.list()) this.queue.add(keyOf(c));
+  }
+
+  /** --watch-namespaces limits Certificates as it limits Ingresses. */
+  private watched(namespace: string): boolean {
+    const w = this.d.config.watchNamespaces;
+    return w.length === 0 || w.includes(namespace);
+  }
+
+  /** Certificates of this issuer, after it became Ready. */
+  enqueueIssuer(issuer: string): void {
+    for (const c of this.d.certificates.list())
+      if (c.spec.issuerRef.name === issuer) this.queue.add(keyOf(c));
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const [namespace = '', name = ''] = key.split('/');
+    const cert = this.d.certificates.get(name, namespace);
+    if (!cert || cert.metadata?.deletionTimestamp) return;
+    if (!this.d.isLeader() || !this.watched(namespace)) return;
+    const log = this.log.child({ namespace, name });
+    const ready = await this.preflight(cert);
+    if (!ready) return;
+    const { account, current } = ready;
+    let status: Status = cert.status ?? {};
+    if (status.order && !sameNames(status.order.dnsNames, cert.spec.dnsNames)) {
+      log.info('dnsNames changed: abandoning the order in flight');
+      status = await this.finishOrder(cert, status, 'abandoned', 'dnsNames changed');
+    }
+    if (!status.order) {
+      const next = await this.idle(cert, status, current, account, log);
+      if (next) return next;
+      status = await this.placeOrder(cert, status, current, account, log);
+      if (!status.order) return { requeueAfterMs: 1000 };
+    }
+    return this.advance(cert, status, account, log);
+  }
+
+  private async notReady(cert: Cert, reason: string, message: string): Promise<undefined> {
+    await this.writeStatus(cert, {}, [{ type: 'Ready', status: 'False', reason, message }]);
+    return undefined;
+  }
+
+  /** The issuer's account and the target Secret, or a condition saying why not. */
+  private async preflight(cert: Cert): Promise<{ account: Account; current: Current } | undefined> {
+    const lookup = this.d.issuers.account(cert.spec.issuerRef.name);
+    if (!lookup.ok) return this.notReady(cert, lookup.reason, lookup.message);
+    if (!cert.spec.secretName)
+      return this.notReady(
+        cert,
+        'TargetNotSupported',
+        'ACM-only Certificates are not supported yet; set secretName',
+      );
+    const current = await this.current(cert);
+    if (current.kind === 'foreign') {
+      await this.writeStatus(cert, {}, [
+        { type: 'Ready', status: 'False', reason: current.reason, message: current.message },
+        { type: 'Issuing', status: 'False', reason: current.reason, message: current.message },
+      ]);
+      await this.event(cert, 'Warning', current.reason, current.message);
+      return undefined;
+    }
+    return { account: lookup.account, current };
+  }
+
+  /**
+   * No order in flight: either the current certificate is fine (returns when to look again)
+   * or it is time to order (returns undefined).
+   */
+  private async idle(
+    cert: Cert,
+    status: Status,
+    current: Current,
+    account: Account,
+    log: Logger,
+  ): Promise<ReconcileResult | undefined> {
+    const now = new Date();
+    const info = current.kind === 'managed' ? current.info : undefined;
+    const valid =
+      info !== undefined && coversExactly(info, cert.spec.dnsNames) && info.notAfter > now;
+    let why = !info
+      ? 'no certificate yet'
+      : !coversExactly(info, cert.spec.dnsNames)
+        ? 'the certificate does not cover spec.dnsNames'
+        : 'the certificate has expired';
+    if (valid) {
+      const ari = await this.ari(cert, status, info, account, log);
+      const decision = renewalTime(
+        { notBefore: info.notBefore, notAfter: info.notAfter, renewBeforeMs: renewBefore(cert) },
+        ari,
+        now,
+      );
+      const fields: Partial<Status> = {
+        notBefore: info.notBefore.toISOString(),
+        notAfter: info.notAfter.toISOString(),
+        serialNumber: info.serialNumber,
+        renewalTime: decision.at.toISOString(),
+        renewalReason: decision.reason,
+      };
+      if (decision.at > now) {
+        await this.writeStatus(cert, { ...fields, ari: status.ari }, [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Issued',
+            message: `certificate valid until ${info.notAfter.toISOString()}`,
+          },
+          {
+            type: 'Issuing',
+            status: 'False',
+            reason: 'UpToDate',
+            message: `renewal at ${decision.at.toISOString()}: ${decision.reason}`,
+          },
+        ]);
+        const wait = decision.at.getTime() - now.getTime();
+        const ariWait = this.ariNext.get(keyOf(cert));
+        return {
+          requeueAfterMs: Math.max(
+            1000,
+            Math.min(wait + 250, 12 * 3_600_000, ariWait ? ariWait - now.getTime() : Infinity),
+          ),
+        };
+      }
+      why = `renewal due: ${decision.reason}`;
+    }
+    const retryAt = status.nextRetryTime ? Date.parse(status.nextRetryTime) : 0;
+    if (retryAt > now.getTime()) {
+      return { requeueAfterMs: retryAt - now.getTime() + 100 };
+    }
+    log.info({ why }, 'placing an ACME order');
+    return undefined;
+  }
+
+  /** ARI window for the current certificate, re-asked at most as often as the CA allows. */
+  private async ari(
+    cert: Cert,
+    status: Status,
+    info: CertInfo,
+    account: Account,
+    log: Logger,
+  ): Promise<{ start: Date; end: Date } | undefined> {
+    const key = keyOf(cert);
+    const known =
+      status.ari && status.ari.certID === info.ariCertID
+        ? { start: new Date(status.ari.windowStart), end: new Date(status.ari.windowEnd) }
+        : undefined;
+    const due = this.ariNext.get(key) ?? 0;
+    if (!info.ariCertID || (known && Date.now() < due)) return known;
+    try {
+      const ri = await fetchRenewalInfo(account.directoryUrl, info.ariCertID);
+      const recheck = this.opts.ariRecheckMs ?? Math.max(60_000, ri?.retryAfterMs ?? 6 * 3_600_000);
+      this.ariNext.set(key, Date.now() + recheck);
+      if (!ri) return undefined;
+      status.ari = {
+        certID: info.ariCertID,
+        windowStart: ri.start.toISOString(),
+        windowEnd: ri.end.toISOString(),
+        ...(ri.explanationURL ? { explanationURL: ri.explanationURL } : {}),
+        checkedAt: new Date().toISOString(),
+      };
+      return { start: ri.start, end: ri.end };
+    } catch (err) {
+      // ARI is advice: without it the lifetime rule decides. Ask again in an hour.
+      this.ariNext.set(key, Date.now() + (this.opts.ariRecheckMs ?? 3_600_000));
+      log.warn({ err: describeError(err) }, 'ARI lookup failed; using the lifetime rule');
+      return known;
+    }
+  }
+
+  private async placeOrder(
+    cert: Cert,
+    status: Status,
+    current: Current,
+    account: Account,
+    log: Logger,
+  ): Promise<Status> {
+    const dnsNames = cert.spec.dnsNames;
+    const wildcard = dnsNames.find((n) => n.startsWith('*.'));
+    if (wildcard || cert.spec.challenge === 'dns01') {
+      const message = wildcard
+        ? `${wildcard} needs DNS-01, which this version does not solve yet`
+        : 'DNS-01 is not available in this version';
+      await this.fail(cert, status, 'ChallengeNotSupported', message, undefined);
+      return { ...status, order: undefined };
+    }
+    const info = current.kind === 'managed' ? current.info : undefined;
+    const replaces =
+      status.ari && info?.ariCertID === status.ari.certID ? info.ariCertID : undefined;
+    let order: acme.Order;
+    try {
+      order = await createOrder(account, dnsNames, replaces);
+    } catch (err) {
+      await this.fail(cert, status, 'OrderFailed', `newOrder: ${describeError(err)}`, undefined);
+      return { ...status, order: undefined };
+    }
+    const authorizations = await describeAuthorizations(account.client, order);
+    const next: Status = {
+      ...status,
+      order: {
+        url: order.url,
+        finalizeURL: order.finalize,
+        createdAt: new Date().toISOString(),
+        dnsNames: [...dnsNames],
+        ...(replaces ? { replaces } : {}),
+        ...(account.profile ? { profile: account.profile } : {}),
+        authorizations,
+      },
+    };
+    // Resume point: the order is in status before anything is presented or accepted.
+    await this.writeStatus(cert, { order: next.order }, [
+      {
+        type: 'Issuing',
+        status: 'True',
+        reason: 'OrderPlaced',
+        message: `ACME order ${order.url}${replaces ? ' (replacing the current certificate)' : ''}`,
+      },
+    ]);
+    if (next.order) this.d.tokens.set(keyOf(cert), tokensOfOrder(next.order));
+    log.info({ order: order.url, replaces }, 'ACME order placed');
+    return next;
+  }
+
+  /** One step forward on the order in flight. */
+  private async advance(
+    cert: Cert,
+    status: Status,
+    account: Account,
+    log: Logger,
+  ): Promise<ReconcileResult | void> {
+    const o = status.order as Order;
+    let order: acme.Order;
+    try {
+      order = await account.client.getOrder({ url: o.url } as acme.Order);
+    } catch (err) {
+      if (problemType(err) === 'malformed' || /404|not found/i.test(describeError(err))) {
+        await this.fail(cert, status, 'OrderLost', `order ${o.url}: ${describeError(err)}`, o);
+        return;
+      }
+      throw err;
+    }
+    switch (order.status) {
+      case 'pending':
+        return this.authorize(cert, status, account, order, log);
+      case 'ready': {
+        const key = await this.nextKey(cert);
+        const csr = await createCsr(cert.spec.dnsNames, key);
+        await account.client.finalizeOrder(order, csr);
+        return { requeueAfterMs: this.opts.pollMs };
+      }
+      case 'processing':
+        return { requeueAfterMs: this.opts.pollMs };
+      case 'valid':
+        await this.store(cert, status, account, order, log);
+        return { requeueAfterMs: 100 };
+      default: {
+        const why = await this.whyInvalid(account, order);
+        await this.fail(cert, status, 'OrderInvalid', why, o);
+        return;
+      }
+    }
+  }
+
+  /** Pending authorizations: DNS first, then present, self-check, and only then accept. */
+  private async authorize(
+    cert: Cert,
+    status: Status,
+    account: Account,
+    order: acme.Order,
+    log: Logger,
+  ): Promise<ReconcileResult | void> {
+    const o = status.order as Order;
+    const ingress = this.ownerIngress(cert);
+    const want = ingressAddresses(ingress);
+    const target = solverTarget(cert, account, ingress);
+    const waiting: string[] = [];
+    for (const a of await account.client.getAuthorizations(order)) {
+      // valid: done; invalid: the order turns invalid and the next poll reports it.
+      if (a.status !== 'pending') continue;
+      const mine = o.authorizations.find((x) => x.url === a.url)?.challenge;
+      const wait = await this.solveHttp01(account, a, mine?.keyAuthorization, want, target);
+      if (wait) waiting.push(wait);
+      else log.debug({ host: a.identifier.value }, 'HTTP-01 challenge accepted or in progress');
+    }
+    if (waiting.length > 0) {
+      await this.writeStatus(cert, {}, [
+        {
+          type: 'Issuing',
+          status: 'True',
+          reason: 'WaitingForChallenge',
+          message: waiting.join('; '),
+        },
+      ]);
+    }
+    // Waiting for DNS can take minutes: poll less often as the order ages.
+    const age = Date.now() - Date.parse(o.createdAt);
+    const poll =
+      waiting.length > 0
+        ? Math.min(10_000, Math.max(this.opts.pollMs, age / 10))
+        : this.opts.pollMs;
+    return { requeueAfterMs: poll };
+  }
+
+  /**
+   * One pending authorization, in PRODUCT order: DNS points at the Ingress, the token is
+   * served, the self-check passes, and only then the challenge is accepted. Returns what it
+   * waits for, or undefined once the challenge is accepted (or already being validated).
+   */
+  private async solveHttp01(
+    account: Account,
+    a: acme.Authorization,
+    keyAuthorization: string | undefined,
+    want: string[],
+    target: Omit<SolverTarget, 'host' | 'token'>,
+  ): Promise<string | undefined> {
+    const host = a.identifier.value;
+    const ch = a.challenges.find((c) => c.type === 'http-01');
+    if (!ch || !keyAuthorization) return `${host}: the CA offered no http-01 challenge`;
+    if (ch.status === 'processing' || ch.status === 'valid') return undefined;
+    const dns = await checkDns(this.lookup, host, want);
+    if (!dns.ok) return dns.message;
+    await this.objects.present({ ...target, host, token: ch.token });
+    const address = dns.addresses[0] ?? host;
+    const port = this.d.config.http01Port;
+    const check = await selfCheck(address, port, host, ch.token, keyAuthorization);
+    if (!check.ok) return check.message;
+    await account.client.completeChallenge(ch);
+    return undefined;
+  }
+
+  private async whyInvalid(account: Account, order: acme.Order): Promise<string> {
+    try {
+      const authzs = await account.client.getAuthorizations(order);
+      const bad = authzs
+        .flatMap((a) =>
+          a.challenges
+            .filter((c) => c.status === 'invalid')
+            .map(
+              (c) =>
+                `${a.identifier.value}: ${(c.error as { detail?: string } | undefined)?.detail ?? 'challenge invalid'}`,
+            ),
+        )
+        .join('; ');
+      return bad || `order ${order.url} is ${order.status}`;
+    } catch {
+      return `order ${order.url} is ${order.status}`;
+    }
+  }
+
+  /** The valid order's chain and the key that signed its CSR, into the target Secret. */
+  private async store(
+    cert: Cert,
+    status: Status,
+    account: Account,
+    order: acme.Order,
+    log: Logger,
+  ): Promise<void> {
+    const chain = await account.client.getCertificate(order, account.preferredChain);
+    const key = await this.nextKey(cert);
+    const info = parseCertificate(chain);
+    await this.writeSecret(cert, chain, key);
+    await this.deleteNextKey(cert);
+    this.d.metrics.acmeOrders.inc({ result: 'valid' });
+    const o = status.order as Order;
+    const decision = renewalTime(
+      { notBefore: info.notBefore, notAfter: info.notAfter, renewBeforeMs: renewBefore(cert) },
+      undefined,
+      new Date(),
+    );
+    await this.writeStatus(
+      cert,
+      {
+        order: null,
+        lastOrder: {
+          url: o.url,
+          result: 'valid',
+          finishedAt: new Date().toISOString(),
+          ...(o.replaces ? { replaces: o.replaces } : {}),
+        },
+        notBefore: info.notBefore.toISOString(),
+        notAfter: info.notAfter.toISOString(),
+        serialNumber: info.serialNumber,
+        renewalTime: decision.at.toISOString(),
+        renewalReason: decision.reason,
+        ari: null,
+        failedAttempts: 0,
+        lastFailure: null,
+        nextRetryTime: null,
+        revision: (status.revision ?? 0) + 1,
+      },
+      [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Issued',
+          message: `certificate valid until ${info.notAfter.toISOString()}`,
+        },
+        { type: 'Issuing', status: 'False', reason: 'Issued', message: 'order complete' },
+      ],
+    );
+    this.ariNext.delete(keyOf(cert));
+    this.d.tokens.set(keyOf(cert), new Map<string, string>());
+    await this.cleanup(cert, log);
+    const msg = `issued ${cert.spec.dnsNames.join(', ')} into Secret ${cert.spec.secretName}, valid until ${info.notAfter.toISOString()}`;
+    log.info({ serial: info.serialNumber, notAfter: info.notAfter }, 'certificate issued');
+    await this.event(cert, 'Normal', 'Issued', msg);
+  }
+
+  private async fail(
+    cert: Cert,
+    status: Status,
+    reason: string,
+    message: string,
+    order: Order | undefined,
+  ): Promise<void> {
+    const failedAttempts = (status.failedAttempts ?? 0) + 1;
+    const delay = retryDelayMs(failedAttempts, this.opts.retryBaseMs);
+    const nextRetryTime = new Date(Date.now() + delay).toISOString();
+    if (order)
+      this.d.metrics.acmeOrders.inc({ result: reason === 'OrderInvalid' ? 'invalid' : 'error' });
+    const validNow = status.notAfter ? Date.parse(status.notAfter) > Date.now() : false;
+    await this.writeStatus(
+      cert,
+      {
+        order: null,
+        ...(order
+          ? {
+              lastOrder: {
+                url: order.url,
+                result: 'invalid',
+                finishedAt: new Date().toISOString(),
+                message,
+                ...(order.replaces ? { replaces: order.replaces } : {}),
+              },
+            }
+          : {}),
+        failedAttempts,
+        lastFailure: `${reason}: ${message}`,
+        nextRetryTime,
+      },
+      [
+        validNow
+          ? {
+              type: 'Ready',
+              status: 'True',
+              reason: 'Issued',
+              message: `current certificate valid until ${status.notAfter}; renewal failing`,
+            }
+          : { type: 'Ready', status: 'False', reason, message },
+        {
+          type: 'Issuing',
+          status: 'False',
+          reason: 'Failed',
+          message: `${reason}: ${message}; attempt ${failedAttempts}, next retry at ${nextRetryTime}`,
+        },
+      ],
+    );
+    this.d.tokens.set(keyOf(cert), new Map<string, string>());
+    await this.cleanup(cert, this.log);
+    await this.event(cert, 'Warning', reason, `${message} (retry at ${nextRetryTime})`);
+  }
+
+  private async finishOrder(
+    cert: Cert,
+    status: Status,
+    result: 'abandoned',
+    message: string,
+  ): Promise<Status> {
+    const o = status.order as Order;
+    const lastOrder = { url: o.url, result, finishedAt: new Date().toISOString(), message };
+    await this.writeStatus(cert, { order: null, lastOrder }, []);
+    this.d.tokens.set(keyOf(cert), new Map<string, string>());
+    await this.cleanup(cert, this.log);
+    return { ...status, order: undefined, lastOrder };
+  }
+
+  private async cleanup(cert: Cert, log: Logger): Promise<void> {
+    try {
+      await this.objects.cleanup(cert.metadata?.namespace ?? '', cert.metadata?.name ?? '');
+    } catch (err) {
+      // The objects carry the Certificate as owner: the garbage collector is the backstop.
+      log.warn({ err: describeError(err) }, 'HTTP-01 solver cleanup failed');
+    }
+  }
+
+  // ------------------------------------------------------------------ Secrets
+
+  /** The target Secret: absent, someone else's, or ours with its parsed certificate. */
+  private async current(cert: Cert): Promise<Current> {
+    const namespace = cert.metadata?.namespace ?? '';
+    const name = cert.spec.secretName ?? '';
+    let secret = this.secrets.get(name, namespace);
+    if (!secret) {
+      try {
+        secret = await this.core.readNamespacedSecret({ name, namespace });
+      } catch (err) {
+        if (isNotFound(err)) return { kind: 'none' };
+        throw err;
+      }
+    }
+    return classifySecret(secret, cert.metadata?.name ?? '');
+  }
+
+  private async writeSecret(cert: Cert, chain: string, key: string): Promise<void> {
+    const namespace = cert.metadata?.namespace ?? '';
+    const name = cert.spec.secretName ?? '';
+    const blocks = splitChain(chain);
+    const last = blocks.at(-1);
+    const data: Record<string, string> = {
+      'tls.crt': b64(chain),
+      'tls.key': b64(key),
+      ...(blocks.length > 1 && last && isSelfSigned(last) ? { 'ca.crt': b64(last) } : {}),
+    };
+    const labels = { [managedByLabel]: managedBy };
+    const annotations = {
+      [certificateNameAnnotation]: cert.metadata?.name ?? '',
+      [issuerAnnotation]: cert.spec.issuerRef.name,
+    };
+    try {
+      await this.core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: { name, namespace, labels, annotations },
+          type: 'kubernetes.io/tls',
+          data,
+        },
+      });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+    const existing = await this.core.readNamespacedSecret({ name, namespace });
+    if (existing.metadata?.labels?.[managedByLabel] !== managedBy)
+      throw new Error(`Secret ${namespace}/${name} appeared and is not managed by certroute`);
+    await this.core.replaceNamespacedSecret({
+      name,
+      namespace,
+      body: {
+        ...existing,
+        metadata: {
+          ...existing.metadata,
+          labels: { ...existing.metadata.labels, ...labels },
+          annotations: { ...existing.metadata.annotations, ...annotations },
+        },
+        type: 'kubernetes.io/tls',
+        data: { ...existing.data, ...data },
+      },
+    });
+  }
+
+  private nextKeyName(cert: Cert): string {
+    return `${cert.metadata?.name ?? ''}-certroute-next-key`.slice(0, 253);
+  }
+
+  /**
+   * The private key for the order in flight, kept in a Secret until the certificate is
+   * stored, so a crash between finalize and download does not orphan the order.
+   */
+  private async nextKey(cert: Cert): Promise<string> {
+    const { namespace = '' } = cert.metadata ?? {};
+    const name = this.nextKeyName(cert);
+    const orderUrl = cert.status?.order?.url ?? '';
+    const existing = await this.readSecret(namespace, name);
+    if (existing) {
+      if (existing.metadata?.labels?.[nextKeyLabel] !== 'true')
+        throw new Error(`Secret ${namespace}/${name} exists and is not certroute's`);
+      // The key of this very order (finalized before a crash) is reused; any other is stale.
+      const pem = keyOfOrder(existing, orderUrl);
+      if (pem) return pem;
+      await this.deleteNextKey(cert);
+    }
+    const pem = await generatePrivateKey(cert.spec.privateKey?.algorithm ?? 'ECDSA-P256');
+    await this.core.createNamespacedSecret({
+      namespace,
+      body: nextKeySecret(cert, name, pem, orderUrl),
+    });
+    return pem;
+  }
+
+  private async readSecret(namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
+    try {
+      return await this.core.readNamespacedSecret({ name, namespace });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async deleteNextKey(cert: Cert): Promise<void> {
+    try {
+      await this.core.deleteNamespacedSecret({
+        name: this.nextKeyName(cert),
+        namespace: cert.metadata?.namespace ?? '',
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------ status, events, metrics
+
+  private async writeStatus(
+    cert: Cert,
+    fields: Record<string, unknown>,
+    conditions: Omit<Condition, 'lastTransitionTime'>[],
+  ): Promise<void> {
+    const gen = cert.metadata?.generation;
+    let conds = cert.status?.conditions;
+    for (const c of conditions) conds = setCondition(conds, { ...c, observedGeneration: gen });
+    const patch: Record<string, unknown> = { ...fields, observedGeneration: gen };
+    if (conditions.length > 0) patch.conditions = conds;
+    const merged = { ...(cert.status ?? {}), ...patch };
+    for (const [k, v] of Object.entries(merged))
+      if (v === null) delete merged[k as keyof typeof merged];
+    this.metricsFor(cert, merged);
+    if (canonical(stripTimes(merged)) === canonical(stripTimes(cert.status ?? {}))) return;
+    await this.d.crds.patchStatus(
+      'certificates',
+      cert.metadata?.namespace,
+      cert.metadata?.name ?? '',
+      patch,
+    );
+    // Later steps of this reconcile build on what was just written.
+    cert.status = merged;
+  }
+
+  private metricsFor(cert: Cert, s: Status): void {
+    const labels = {
+      namespace: cert.metadata?.namespace ?? '',
+      name: cert.metadata?.name ?? '',
+      issuer: cert.spec.issuerRef.name,
+    };
+    const ready = s.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    this.d.metrics.certReady.set(labels, ready ? 1 : 0);
+    this.d.metrics.certFailures.set(labels, s.failedAttempts ?? 0);
+    if (s.notAfter) this.d.metrics.certExpiry.set(labels, Date.parse(s.notAfter) / 1000);
+    if (s.renewalTime) this.d.metrics.certRenewal.set(labels, Date.parse(s.renewalTime) / 1000);
+  }
+
+  private forget(key: string, cert: Cert): void {
+    this.ariNext.delete(key);
+    const labels = {
+      namespace: cert.metadata?.namespace ?? '',
+      name: cert.metadata?.name ?? '',
+      issuer: cert.spec.issuerRef.name,
+    };
+    for (const g of [
+      this.d.metrics.certReady,
+      this.d.metrics.certFailures,
+      this.d.metrics.certExpiry,
+      this.d.metrics.certRenewal,
+    ])
+      g.remove(labels);
+  }
+
+  private ownerIngress(cert: Cert): k8s.V1Ingress | undefined {
+    const ref = cert.metadata?.ownerReferences?.find((r) => r.kind === 'Ingress' && r.controller);
+    return ref ? this.d.ingress(cert.metadata?.namespace ?? '', ref.name) : undefined;
+  }
+
+  /** Events on the Certificate and on the Ingress it came from. */
+  private async event(cert: Cert, type: EventType, reason: string, message: string): Promise<void> {
+    await this.d.events.record(
+      { apiVersion: 'certroute.io/v1alpha1', kind: 'Certificate', metadata: cert.metadata },
+      type,
+      reason,
+      message,
+    );
+    const ing = this.ownerIngress(cert);
+    if (ing)
+      await this.d.events.record(
+        { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: ing.metadata },
+        type,
+        reason,
+        `Certificate ${cert.metadata?.name}: ${message}`,
+      );
+  }
+}
+
+function keyOfOrder(s: k8s.V1Secret, orderUrl: string): string | undefined {
+  if (s.metadata?.annotations?.[orderAnnotation] !== orderUrl) return undefined;
+  const pem = Buffer.from(s.data?.['tls.key'] ?? '', 'base64').toString('utf8');
+  return pem || undefined;
+}
+
+function nextKeySecret(cert: Cert, name: string, pem: string, orderUrl: string): k8s.V1Secret {
+  const { namespace = '', name: certName = '', uid = '' } = cert.metadata ?? {};
+  return {
+    metadata: {
+      name,
+      namespace,
+      labels: { [managedByLabel]: managedBy, [nextKeyLabel]: 'true' },
+      annotations: { [orderAnnotation]: orderUrl },
+      ownerReferences: [
+        { apiVersion: 'certroute.io/v1alpha1', kind: 'Certificate', name: certName, uid },
+      ],
+    },
+    type: 'Opaque',
+    data: { 'tls.key': b64(pem) },
+  };
+}
+
+function solverTarget(
+  cert: Cert,
+  account: Account,
+  ingress: k8s.V1Ingress | undefined,
+): Omit<SolverTarget, 'host' | 'token'> {
+  const { namespace = '', name = '', uid = '' } = cert.metadata ?? {};
+  const fromIssuer = account.spec.acme.solvers.find((s) => s.http01)?.http01?.ingressClassName;
+  return {
+    namespace,
+    certificate: { name, uid },
+    ingressClassName: fromIssuer ?? ingress?.spec?.ingressClassName,
+  };
+}
+
+/** Whose is the Secret at a Certificate's secretName, and what does it hold? */
+export function classifySecret(secret: k8s.V1Secret, certificate: string): Current {
+  const { namespace = '', name = '', labels = {}, annotations = {} } = secret.metadata ?? {};
+  const owner = annotations[certificateNameAnnotation];
+  if (labels[managedByLabel] !== managedBy)
+    return {
+      kind: 'foreign',
+      reason: 'SecretNotManaged',
+      message: `Secret ${namespace}/${name} exists and is not managed by certroute; it is left untouched (delete it or choose another secretName)`,
+    };
+  if (owner && owner !== certificate)
+    return {
+      kind: 'foreign',
+      reason: 'SecretOwnedByOtherCertificate',
+      message: `Secret ${namespace}/${name} belongs to Certificate ${owner}; two Certificates cannot share one Secret`,
+    };
+  const pem = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+  let info: CertInfo | undefined;
+  try {
+    info = pem ? parseCertificate(pem) : undefined;
+  } catch {
+    info = undefined;
+  }
+  return { kind: 'managed', secret, info, pem };
+}
+
+/** newOrder with profile and replaces; a CA that says "already replaced" gets a plain order. */
+async function createOrder(
+  account: Account,
+  dnsNames: readonly string[],
+  replaces: string | undefined,
+): Promise<acme.Order> {
+  const profile = account.profile;
+  try {
+    return await account.client.createOrder(newOrderPayload({ dnsNames, profile, replaces }));
+  } catch (err) {
+    if (!replaces || problemType(err) !== 'alreadyReplaced') throw err;
+    return account.client.createOrder(newOrderPayload({ dnsNames, profile }));
+  }
+}
+
+/** The order's authorizations with their HTTP-01 tokens and key authorizations. */
+async function describeAuthorizations(client: acme.Client, order: acme.Order): Promise<Authz[]> {
+  const out: Authz[] = [];
+  for (const a of await client.getAuthorizations(order)) {
+    const ch = a.challenges.find((c) => c.type === 'http-01');
+    const challenge = ch
+      ? {
+          type: 'http-01' as const,
+          url: ch.url,
+          token: ch.token,
+          keyAuthorization: await client.getChallengeKeyAuthorization(ch),
+        }
+      : undefined;
+    out.push({
+      url: a.url,
+      identifier: a.identifier.value,
+      ...(a.wildcard ? { wildcard: true } : {}),
+      ...(challenge ? { challenge } : {}),
+    });
+  }
+  return out;
+}
+
+function keyOf(o: k8s.KubernetesObject): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}
+
+function tokensOf(c: Cert): Map<string, string> {
+  return c.status?.order ? tokensOfOrder(c.status.order) : new Map<string, string>();
+}
+
+function tokensOfOrder(o: Order): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const a of o.authorizations)
+    if (a.challenge?.type === 'http-01' && a.challenge.keyAuthorization)
+      m.set(a.challenge.token, a.challenge.keyAuthorization);
+  return m;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  const x = new Set(a);
+  return x.size === new Set(b).size && b.every((n) => x.has(n));
+}
+
+function renewBefore(cert: Cert): number | undefined {
+  return cert.spec.renewBefore ? parseDuration(cert.spec.renewBefore) : undefined;
+}
+
+/** IPs and hostnames in the Ingress's status.loadBalancer. */
+export function ingressAddresses(ing: k8s.V1Ingress | undefined): string[] {
+  return (ing?.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
+    [i.ip, i.hostname].filter((x): x is string => !!x),
+  );
+}
+
+function b64(s: string): string {
+  return Buffer.from(s).toString('base64');
+}
+
+function isSelfSigned(pem: string): boolean {
+  try {
+    const c = new X509Certificate(pem);
+    return c.checkIssued(c) && c.verify(c.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function stripTimes(s: Record<string, unknown>): unknown {
+  const conds = s.conditions as Condition[] | undefined;
+  return {
+    ...s,
+    ari: s.ari ? { ...s.ari, checkedAt: '' } : undefined,
+    conditions: conds
+      ?.map((c) => ({ ...c, lastTransitionTime: '' }))
+      .sort((a, b) => a.type.localeCompare(b.type)),
+  };
+}

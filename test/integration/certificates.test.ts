@@ -1,0 +1,280 @@
+// The certificate controller against the real API server, Pebble, moto and the lab DNS.
+import { X509Certificate } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Certificate, ClusterIssuer } from '../../src/api/v1alpha1.js';
+import type { Operator } from '../../src/operator.js';
+import {
+  createClusterIssuer,
+  deleteClusterIssuer,
+  labIssuer,
+  ordersPlaced,
+  pebbleManagement,
+} from '../lab/acme-helpers.js';
+import {
+  adminConfig,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  labEnv,
+  labRoute53,
+} from '../lab/context.js';
+import { eventsFor, ingress } from '../lab/k8s-helpers.js';
+import { ensureNamespace, startOperator } from '../lab/operator.js';
+import { createZone, put } from '../lab/route53-helpers.js';
+
+const env = labEnv();
+const kc = adminConfig(env);
+const net = kc.makeApiClient(k8s.NetworkingV1Api);
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const r53 = labRoute53(env);
+
+let ns: string;
+let zone: { id: string; name: string };
+let op: Operator;
+const issuer = `lab-${Date.now().toString(36)}`;
+
+beforeAll(async () => {
+  ns = await createNamespace(kc, 'certs');
+  await ensureNamespace(kc, 'certroute');
+  zone = await createZone(r53, 'certs');
+  await createClusterIssuer(kc, labIssuer(env, issuer, { email: 'ops@example.com' }));
+  op = await startOperator(env, [
+    `--watch-namespaces=${ns}`,
+    '--leader-election=false',
+    `--domain-filter=${zone.name}`,
+    '--owner-id=lab-certs',
+    '--namespace=certroute',
+  ]);
+});
+afterAll(async () => {
+  await op?.stop();
+  await deleteClusterIssuer(kc, issuer);
+  await deleteNamespace(kc, ns);
+});
+
+async function getCert(name: string): Promise<Certificate | undefined> {
+  try {
+    return (await custom.getNamespacedCustomObject({
+      group: 'certroute.io',
+      version: 'v1alpha1',
+      plural: 'certificates',
+      namespace: ns,
+      name,
+    })) as Certificate;
+  } catch {
+    return undefined;
+  }
+}
+
+function cond(c: Certificate | undefined, type: string) {
+  return c?.status?.conditions?.find((x) => x.type === type);
+}
+
+async function makeTlsIngress(
+  name: string,
+  hosts: string[],
+  secretName: string,
+  annotations: Record<string, string> = {},
+): Promise<void> {
+  await net.createNamespacedIngress({
+    namespace: ns,
+    body: ingress({
+      name,
+      namespace: ns,
+      hosts,
+      tls: [{ secretName, hosts }],
+      annotations: { 'certroute.io/issuer': issuer, 'certroute.io/dns': 'true', ...annotations },
+    }),
+  });
+}
+
+async function setAddress(name: string): Promise<void> {
+  const cur = await net.readNamespacedIngress({ namespace: ns, name });
+  cur.status = { loadBalancer: { ingress: [{ ip: env.ingressAddress }] } };
+  await net.replaceNamespacedIngressStatus({ namespace: ns, name, body: cur });
+}
+
+async function secretChain(name: string): Promise<X509Certificate[]> {
+  const s = await core.readNamespacedSecret({ namespace: ns, name });
+  const pem = Buffer.from(s.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+  return (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map(
+    (b) => new X509Certificate(b),
+  );
+}
+
+describe('ClusterIssuer', () => {
+  it('registers an ACME account and keeps its key in a Secret in the operator namespace', async () => {
+    const iss = await eventually(async () => {
+      const o = (await custom.getClusterCustomObject({
+        group: 'certroute.io',
+        version: 'v1alpha1',
+        plural: 'clusterissuers',
+        name: issuer,
+      })) as ClusterIssuer;
+      return o.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && o;
+    });
+    expect(iss.status?.acme?.uri).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
+    const key = await core.readNamespacedSecret({
+      namespace: 'certroute',
+      name: `${issuer}-account`,
+    });
+    expect(Buffer.from(key.data?.['tls.key'] ?? '', 'base64').toString()).toMatch(
+      /BEGIN PRIVATE KEY/,
+    );
+  });
+
+  it.each([
+    ['an unreachable CA', { server: 'https://127.0.0.1:1/dir' }, 'CAUnreachable'],
+    ['a bad email', { email: 'not an email' }, 'InvalidEmail'],
+  ])('says Ready=False with a precise reason for %s', async (_, extra, reason) => {
+    const name = `${issuer}-${reason.toLowerCase()}`;
+    await createClusterIssuer(kc, labIssuer(env, name, extra));
+    try {
+      const c = await eventually(async () => {
+        const o = (await custom.getClusterCustomObject({
+          group: 'certroute.io',
+          version: 'v1alpha1',
+          plural: 'clusterissuers',
+          name,
+        })) as ClusterIssuer;
+        return o.status?.conditions?.find((x) => x.type === 'Ready' && x.status === 'False');
+      });
+      expect(c.reason).toBe(reason);
+      expect(c.message.length).toBeGreaterThan(10);
+    } finally {
+      await deleteClusterIssuer(kc, name);
+    }
+  });
+});
+
+describe('HTTP-01 issuance', () => {
+  it('issues a certificate for exactly the TLS hosts into a kubernetes.io/tls Secret', async () => {
+    const hosts = [`app.${zone.name}`, `www.${zone.name}`];
+    await makeTlsIngress('app', hosts, 'app-tls');
+    await setAddress('app');
+    const cert = await eventually(
+      async () => {
+        const c = await getCert('app-tls');
+        return cond(c, 'Ready')?.status === 'True' && c;
+      },
+      { timeoutMs: 45_000 },
+    );
+    expect(cert.status?.notAfter).toBeTruthy();
+    expect(cert.status?.order).toBeUndefined();
+    expect(cert.status?.lastOrder?.result).toBe('valid');
+
+    const secret = await core.readNamespacedSecret({ namespace: ns, name: 'app-tls' });
+    expect(secret.type).toBe('kubernetes.io/tls');
+    expect(secret.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('certroute');
+    expect(secret.metadata?.annotations?.['certroute.io/certificate-name']).toBe('app-tls');
+    const key = Buffer.from(secret.data?.['tls.key'] ?? '', 'base64').toString();
+    expect(key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+
+    // The chain verifies up to Pebble's root, fetched from Pebble itself.
+    const chain = await secretChain('app-tls');
+    expect(chain.length).toBeGreaterThanOrEqual(2);
+    const [leaf, intermediate] = chain as [X509Certificate, X509Certificate];
+    const root = new X509Certificate((await pebbleManagement(env, '/roots/0')).text);
+    expect(leaf.verify(intermediate.publicKey)).toBe(true);
+    expect(intermediate.verify(root.publicKey)).toBe(true);
+    expect(
+      leaf.checkPrivateKey(await import('node:crypto').then((c) => c.createPrivateKey(key))),
+    ).toBe(true);
+    const sans = (leaf.subjectAltName ?? '').split(', ').map((s) => s.replace('DNS:', ''));
+    expect(sans.sort()).toEqual([...hosts].sort());
+
+    // Events on the Ingress, and the solver objects are gone.
+    await eventually(async () =>
+      (await eventsFor(kc, ns, 'app')).some((e) => e.reason === 'Issued'),
+    );
+    const solverIngresses = await net.listNamespacedIngress({
+      namespace: ns,
+      labelSelector: 'certroute.io/solver=http01',
+    });
+    expect(solverIngresses.items).toEqual([]);
+    const svcs = await core.listNamespacedService({
+      namespace: ns,
+      labelSelector: 'certroute.io/solver=http01',
+    });
+    expect(svcs.items).toEqual([]);
+  });
+
+  it('accepts no challenge before the host resolves to the Ingress, then issues', async () => {
+    const host = `late.${zone.name}`;
+    // DNS off for this Ingress: certroute does not publish, so the host does not resolve.
+    await makeTlsIngress('late', [host], 'late-tls', { 'certroute.io/dns': 'false' });
+    await setAddress('late');
+    const waiting = await eventually(
+      async () => {
+        const c = await getCert('late-tls');
+        return cond(c, 'Issuing')?.reason === 'WaitingForChallenge' && c;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(cond(waiting, 'Issuing')?.message).toContain(`${host} does not resolve`);
+    const orderUrl = waiting.status?.order?.url;
+    expect(orderUrl).toBeTruthy();
+    // Still waiting a few polls later: nothing was accepted, so nothing failed either.
+    await new Promise((r) => setTimeout(r, 2000));
+    const still = await getCert('late-tls');
+    expect(still?.status?.order?.url).toBe(orderUrl);
+    expect(still?.status?.failedAttempts ?? 0).toBe(0);
+    expect(cond(still, 'Ready')?.status).not.toBe('True');
+
+    await put(r53, zone.id, host, 'A', [env.ingressAddress]);
+    const done = await eventually(
+      async () => {
+        const c = await getCert('late-tls');
+        return cond(c, 'Ready')?.status === 'True' && c;
+      },
+      { timeoutMs: 45_000 },
+    );
+    expect(done.status?.lastOrder?.url).toBe(orderUrl);
+  });
+
+  it('leaves a foreign Secret at the target name untouched and says why', async () => {
+    const before = await core.createNamespacedSecret({
+      namespace: ns,
+      body: {
+        metadata: { name: 'theirs-tls', namespace: ns },
+        type: 'Opaque',
+        data: { note: Buffer.from('not certroute').toString('base64') },
+      },
+    });
+    const host = `theirs.${zone.name}`;
+    await makeTlsIngress('theirs', [host], 'theirs-tls');
+    await setAddress('theirs');
+    const c = await eventually(async () => {
+      const x = await getCert('theirs-tls');
+      return cond(x, 'Ready')?.reason === 'SecretNotManaged' && x;
+    });
+    expect(cond(c, 'Ready')?.status).toBe('False');
+    expect(cond(c, 'Ready')?.message).toContain('not managed by certroute');
+    await eventually(async () =>
+      (await eventsFor(kc, ns, 'theirs-tls')).some((e) => e.reason === 'SecretNotManaged'),
+    );
+    const after = await core.readNamespacedSecret({ namespace: ns, name: 'theirs-tls' });
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(after.data).toEqual(before.data);
+    expect(c.status?.order).toBeUndefined();
+  });
+
+  it('places no new order when the operator restarts with valid certificates', async () => {
+    const before = ordersPlaced(env);
+    await op.stop();
+    op = await startOperator(env, [
+      `--watch-namespaces=${ns}`,
+      '--leader-election=false',
+      `--domain-filter=${zone.name}`,
+      '--owner-id=lab-certs',
+      '--namespace=certroute',
+    ]);
+    await eventually(() => op.ready().ok);
+    await op.certificates.queue.idle();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(ordersPlaced(env)).toBe(before);
+    expect(cond(await getCert('app-tls'), 'Ready')?.status).toBe('True');
+  });
+});
