@@ -11,6 +11,7 @@ import {
 } from './controllers/certificate.js';
 import { DnsController, dnsEndpointInformer } from './controllers/dns.js';
 import { IssuerController } from './controllers/issuer.js';
+import { TlsSecretMonitor } from './controllers/tls-secrets.js';
 import { ResilientInformer } from './kube/informer.js';
 import { TokenServer } from './solvers/http01.js';
 import { IngressShim } from './controllers/ingress-shim.js';
@@ -40,6 +41,7 @@ export class Operator {
   readonly issuers: IssuerController;
   readonly certificates: CertificateController;
   readonly tokens = new TokenServer();
+  readonly tlsSecrets: TlsSecretMonitor;
   readonly leader: LeaderElector | undefined;
   private servers: Server[] = [];
   private unobserveAcme: (() => void) | undefined;
@@ -117,6 +119,15 @@ export class Operator {
       }),
       ...(options.certificates ? { options: options.certificates } : {}),
     });
+    this.tlsSecrets = new TlsSecretMonitor({
+      kubeConfig,
+      ingresses: this.shim.ingresses,
+      managed: this.certificates.secrets,
+      metrics: this.metrics,
+      log,
+      isLeader: () => this.isLeader,
+      intervalMs: config.resyncInterval,
+    });
     this.leader = config.leaderElection
       ? new LeaderElector({
           kubeConfig,
@@ -140,6 +151,12 @@ export class Operator {
         })
       : undefined;
     if (!config.leaderElection) this.metrics.isLeader.set(1);
+  }
+
+  /** Where /metrics is served (the bound port, also when configured as :0). */
+  get metricsUrl(): string | undefined {
+    const a = this.servers[1]?.address();
+    return a && typeof a === 'object' ? `http://127.0.0.1:${a.port}/metrics` : undefined;
   }
 
   get isLeader(): boolean {
@@ -168,6 +185,7 @@ export class Operator {
       this.issuers.start(),
       this.certificates.start(),
     ]);
+    this.tlsSecrets.start();
     this.leader?.start();
     if (!this.leader) this.enqueueAll();
     this.log.info(
@@ -181,6 +199,7 @@ export class Operator {
     this.dns.enqueueAll();
     this.issuers.enqueueAll();
     this.certificates.enqueueAll();
+    this.tlsSecrets.soon(0);
   }
 
   /** Stop intake, finish in-flight work, release the Lease, close servers. */
@@ -192,6 +211,7 @@ export class Operator {
       this.issuers.queue.shutdown(),
       this.certificates.queue.shutdown(),
     ]);
+    await this.tlsSecrets.stop();
     await this.leader?.stop();
     await Promise.all([
       this.shim.stop(),

@@ -134,14 +134,19 @@ export function problemType(err: unknown): string | undefined {
 
 /** True for errors that never reached the CA or got no ACME answer. */
 export function isUnreachable(err: unknown): boolean {
+  if ((err as { response?: unknown }).response) return false;
   const code = (err as { code?: unknown }).code;
   if (
     typeof code === 'string' &&
     /^(E[A-Z_]+|ERR_[A-Z_]+|[A-Z_]*CERT[A-Z_]*|DEPTH_ZERO)/.test(code)
   )
-    return !(err as { response?: unknown }).response;
-  return /Attempting to read ACME directory|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|certificate/i.test(
-    err instanceof Error ? err.message : '',
+    return true;
+  const msg = err instanceof Error ? err.message : '';
+  // acme-client's retry interceptor, once out of attempts on a network error, fails reading
+  // the absent response: that TypeError means "no answer".
+  if (err instanceof TypeError && /reading 'config'|reading 'status'/.test(msg)) return true;
+  return /Attempting to read ACME directory|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|socket hang up/i.test(
+    msg,
   );
 }
 

@@ -162,6 +162,7 @@ export const certificateSpec = z
     privateKey: z.object({ algorithm: z.enum(keyAlgorithms).default('ECDSA-P256') }).optional(),
     renewBefore: z
       .string()
+      .regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'a duration like 720h or 30d')
       .optional()
       .describe('renew this long before expiry (e.g. 720h); overrides 2/3 of lifetime'),
     challenge: z.enum(['http01', 'dns01']).optional().describe('force the challenge type'),

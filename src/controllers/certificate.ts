@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type * as acme from 'acme-client';
 import { CronJob } from 'cron';
@@ -23,8 +23,8 @@ import {
   type SolverTarget,
   type TokenServer,
 } from '../solvers/http01.js';
-import { canonical, managedBy, managedByLabel } from '../sources/ingress.js';
-import type { Account, IssuerController } from './issuer.js';
+import { canonical, ingressClassOf, managedBy, managedByLabel } from '../sources/ingress.js';
+import type { Account, AccountLookup, IssuerController } from './issuer.js';
 
 export type Cert = Certificate & k8s.KubernetesObject;
 type Status = CertificateStatus;
@@ -87,6 +87,11 @@ export class CertificateController {
     ariRecheckMs?: number;
   };
   private sweep: CronJob | undefined;
+  /** Metric labels last exported per Certificate key. */
+  private readonly exported = new Map<
+    string,
+    { namespace: string; name: string; issuer: string }
+  >();
   /** When ARI may be asked again, per Certificate key. */
   private readonly ariNext = new Map<string, number>();
 
@@ -174,21 +179,79 @@ export class CertificateController {
     if (!cert || cert.metadata?.deletionTimestamp) return;
     if (!this.d.isLeader() || !this.watched(namespace)) return;
     const log = this.log.child({ namespace, name });
-    const ready = await this.preflight(cert);
-    if (!ready) return;
-    const { account, current } = ready;
+    const current = await this.target(cert);
+    if (!current) return;
+    const issuer = cert.spec.issuerRef.name;
+    const lookup = this.d.issuers.account(issuer);
     let status: Status = cert.status ?? {};
     if (status.order && !sameNames(status.order.dnsNames, cert.spec.dnsNames)) {
       log.info('dnsNames changed: abandoning the order in flight');
       status = await this.finishOrder(cert, status, 'abandoned', 'dnsNames changed');
     }
     if (!status.order) {
-      const next = await this.idle(cert, status, current, account, log);
-      if (next) return next;
-      status = await this.placeOrder(cert, status, current, account, log);
-      if (!status.order) return { requeueAfterMs: 1000 };
+      const step = await this.orderIfDue(cert, status, current, lookup, log);
+      if ('wait' in step) return step.wait;
+      status = step.status;
     }
-    return this.advance(cert, status, account, log);
+    if (!lookup.ok) return this.waitForIssuer(cert, lookup);
+    return this.advance(cert, status, lookup.account, log);
+  }
+
+  /** No order in flight: wait (valid certificate, backoff, no account) or place one. */
+  private async orderIfDue(
+    cert: Cert,
+    status: Status,
+    current: Current,
+    lookup: AccountLookup,
+    log: Logger,
+  ): Promise<{ wait: ReconcileResult } | { status: Status }> {
+    // A valid certificate needs no account: a restart or an issuer hiccup never flaps Ready.
+    const directoryUrl = this.d.issuers.directoryUrl(cert.spec.issuerRef.name);
+    const next = await this.idle(cert, status, current, directoryUrl, log);
+    if (next) return { wait: next };
+    if (!lookup.ok) return { wait: await this.waitForIssuer(cert, lookup) };
+    if (this.d.config.dryRun) return { wait: await this.dryRun(cert, log) };
+    const placed = await this.placeOrder(cert, status, current, lookup.account, log);
+    return placed.order ? { status: placed } : { wait: { requeueAfterMs: 1000 } };
+  }
+
+  /** No account: Ready stays as the current certificate allows; Issuing says why. */
+  private async waitForIssuer(
+    cert: Cert,
+    lookup: { reason: string; message: string },
+  ): Promise<ReconcileResult> {
+    const valid = cert.status?.notAfter ? Date.parse(cert.status.notAfter) > Date.now() : false;
+    const issuing = {
+      type: 'Issuing',
+      status: 'False' as const,
+      reason: lookup.reason,
+      message: lookup.message,
+    };
+    await this.writeStatus(
+      cert,
+      {},
+      valid
+        ? [issuing]
+        : [
+            { type: 'Ready', status: 'False', reason: lookup.reason, message: lookup.message },
+            issuing,
+          ],
+    );
+    // The issuer's Ready event re-enqueues; this is only the backstop.
+    return { requeueAfterMs: 60_000 };
+  }
+
+  private async dryRun(cert: Cert, log: Logger): Promise<ReconcileResult> {
+    log.info('dry run: would place an ACME order');
+    await this.writeStatus(cert, {}, [
+      {
+        type: 'Issuing',
+        status: 'False',
+        reason: 'DryRun',
+        message: 'an order is due; --dry-run is on, so none is placed',
+      },
+    ]);
+    return { requeueAfterMs: 10 * 60_000 };
   }
 
   private async notReady(cert: Cert, reason: string, message: string): Promise<undefined> {
@@ -196,10 +259,8 @@ export class CertificateController {
     return undefined;
   }
 
-  /** The issuer's account and the target Secret, or a condition saying why not. */
-  private async preflight(cert: Cert): Promise<{ account: Account; current: Current } | undefined> {
-    const lookup = this.d.issuers.account(cert.spec.issuerRef.name);
-    if (!lookup.ok) return this.notReady(cert, lookup.reason, lookup.message);
+  /** The target Secret, or undefined after saying (condition and Event) why it is unusable. */
+  private async target(cert: Cert): Promise<Current | undefined> {
     if (!cert.spec.secretName)
       return this.notReady(
         cert,
@@ -215,7 +276,7 @@ export class CertificateController {
       await this.event(cert, 'Warning', current.reason, current.message);
       return undefined;
     }
-    return { account: lookup.account, current };
+    return current;
   }
 
   /**
@@ -226,7 +287,7 @@ export class CertificateController {
     cert: Cert,
     status: Status,
     current: Current,
-    account: Account,
+    directoryUrl: string | undefined,
     log: Logger,
   ): Promise<ReconcileResult | undefined> {
     const now = new Date();
@@ -239,7 +300,7 @@ export class CertificateController {
         ? 'the certificate does not cover spec.dnsNames'
         : 'the certificate has expired';
     if (valid) {
-      const ari = await this.ari(cert, status, info, account, log);
+      const ari = await this.ari(cert, status, info, directoryUrl, log);
       const decision = renewalTime(
         { notBefore: info.notBefore, notAfter: info.notAfter, renewBeforeMs: renewBefore(cert) },
         ari,
@@ -291,7 +352,7 @@ export class CertificateController {
     cert: Cert,
     status: Status,
     info: CertInfo,
-    account: Account,
+    directoryUrl: string | undefined,
     log: Logger,
   ): Promise<{ start: Date; end: Date } | undefined> {
     const key = keyOf(cert);
@@ -300,9 +361,9 @@ export class CertificateController {
         ? { start: new Date(status.ari.windowStart), end: new Date(status.ari.windowEnd) }
         : undefined;
     const due = this.ariNext.get(key) ?? 0;
-    if (!info.ariCertID || (known && Date.now() < due)) return known;
+    if (!info.ariCertID || !directoryUrl || (known && Date.now() < due)) return known;
     try {
-      const ri = await fetchRenewalInfo(account.directoryUrl, info.ariCertID);
+      const ri = await fetchRenewalInfo(directoryUrl, info.ariCertID);
       const recheck = this.opts.ariRecheckMs ?? Math.max(60_000, ri?.retryAfterMs ?? 6 * 3_600_000);
       this.ariNext.set(key, Date.now() + recheck);
       if (!ri) return undefined;
@@ -331,10 +392,13 @@ export class CertificateController {
   ): Promise<Status> {
     const dnsNames = cert.spec.dnsNames;
     const wildcard = dnsNames.find((n) => n.startsWith('*.'));
-    if (wildcard || cert.spec.challenge === 'dns01') {
+    const http01 = account.spec.acme.solvers.some((x) => x.http01);
+    if (wildcard || cert.spec.challenge === 'dns01' || !http01) {
       const message = wildcard
         ? `${wildcard} needs DNS-01, which this version does not solve yet`
-        : 'DNS-01 is not available in this version';
+        : !http01
+          ? `ClusterIssuer ${account.issuer} has no http01 solver, and DNS-01 is not available in this version`
+          : 'DNS-01 is not available in this version';
       await this.fail(cert, status, 'ChallengeNotSupported', message, undefined);
       return { ...status, order: undefined };
     }
@@ -512,8 +576,18 @@ export class CertificateController {
     const chain = await account.client.getCertificate(order, account.preferredChain);
     const key = await this.nextKey(cert);
     const info = parseCertificate(chain);
+    if (!keyMatches(chain, key)) {
+      // The key that signed the CSR is gone (deleted by hand): this certificate is unusable.
+      await this.fail(
+        cert,
+        status,
+        'KeyMismatch',
+        'the issued certificate does not match the stored private key',
+        status.order,
+      );
+      return;
+    }
     await this.writeSecret(cert, chain, key);
-    await this.deleteNextKey(cert);
     this.d.metrics.acmeOrders.inc({ result: 'valid' });
     const o = status.order as Order;
     const decision = renewalTime(
@@ -554,6 +628,8 @@ export class CertificateController {
     );
     this.ariNext.delete(keyOf(cert));
     this.d.tokens.set(keyOf(cert), new Map<string, string>());
+    // Only now, with the Secret and status written, is the key's copy no longer needed.
+    await this.deleteNextKey(cert);
     await this.cleanup(cert, log);
     const msg = `issued ${cert.spec.dnsNames.join(', ')} into Secret ${cert.spec.secretName}, valid until ${info.notAfter.toISOString()}`;
     log.info({ serial: info.serialNumber, notAfter: info.notAfter }, 'certificate issued');
@@ -697,7 +773,7 @@ export class CertificateController {
           annotations: { ...existing.metadata.annotations, ...annotations },
         },
         type: 'kubernetes.io/tls',
-        data: { ...existing.data, ...data },
+        data,
       },
     });
   }
@@ -784,6 +860,10 @@ export class CertificateController {
       name: cert.metadata?.name ?? '',
       issuer: cert.spec.issuerRef.name,
     };
+    // A changed issuerRef must not leave the old series behind (a stale ready=0 alerts).
+    const prior = this.exported.get(keyOf(cert));
+    if (prior && prior.issuer !== labels.issuer) this.removeSeries(prior);
+    this.exported.set(keyOf(cert), labels);
     const ready = s.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     this.d.metrics.certReady.set(labels, ready ? 1 : 0);
     this.d.metrics.certFailures.set(labels, s.failedAttempts ?? 0);
@@ -793,11 +873,15 @@ export class CertificateController {
 
   private forget(key: string, cert: Cert): void {
     this.ariNext.delete(key);
-    const labels = {
+    this.removeSeries({
       namespace: cert.metadata?.namespace ?? '',
       name: cert.metadata?.name ?? '',
       issuer: cert.spec.issuerRef.name,
-    };
+    });
+    this.exported.delete(key);
+  }
+
+  private removeSeries(labels: { namespace: string; name: string; issuer: string }): void {
     for (const g of [
       this.d.metrics.certReady,
       this.d.metrics.certFailures,
@@ -828,6 +912,15 @@ export class CertificateController {
         reason,
         `Certificate ${cert.metadata?.name}: ${message}`,
       );
+  }
+}
+
+function keyMatches(chain: string, keyPem: string): boolean {
+  try {
+    const [leaf] = splitChain(chain);
+    return !!leaf && new X509Certificate(leaf).checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false;
   }
 }
 
@@ -864,7 +957,7 @@ function solverTarget(
   return {
     namespace,
     certificate: { name, uid },
-    ingressClassName: fromIssuer ?? ingress?.spec?.ingressClassName,
+    ingressClassName: fromIssuer ?? (ingress ? ingressClassOf(ingress) : undefined),
   };
 }
 
@@ -872,7 +965,13 @@ function solverTarget(
 export function classifySecret(secret: k8s.V1Secret, certificate: string): Current {
   const { namespace = '', name = '', labels = {}, annotations = {} } = secret.metadata ?? {};
   const owner = annotations[certificateNameAnnotation];
-  if (labels[managedByLabel] !== managedBy)
+  // Ours: labelled by certroute, a TLS Secret (not an account or next key), and either
+  // naming this Certificate or naming none (a Secret handed over by labelling it).
+  if (
+    labels[managedByLabel] !== managedBy ||
+    labels[nextKeyLabel] === 'true' ||
+    secret.type !== 'kubernetes.io/tls'
+  )
     return {
       kind: 'foreign',
       reason: 'SecretNotManaged',

@@ -83,7 +83,11 @@ export class IssuerController {
       log: this.log,
       metrics: d.metrics,
     });
-    this.informer.on((_ev, o) => this.queue.add(o.metadata?.name ?? ''));
+    this.informer.on((ev, o) => {
+      // Trust the issuer's CA at once: renewal-info lookups need no account.
+      if (ev !== 'delete') trustCaBundle(o.spec.acme.server, o.spec.acme.caBundle);
+      this.queue.add(o.metadata?.name ?? '');
+    });
   }
 
   get synced(): boolean {
@@ -101,6 +105,11 @@ export class IssuerController {
 
   enqueueAll(): void {
     for (const i of this.informer.list()) this.queue.add(i.metadata?.name ?? '');
+  }
+
+  /** The issuer's ACME directory (ARI needs no account), if the issuer exists. */
+  directoryUrl(name: string): string | undefined {
+    return this.informer.get(name)?.spec.acme.server;
   }
 
   /** The issuer's account, or why there is none (for the Certificate's condition). */
@@ -127,6 +136,11 @@ export class IssuerController {
       return;
     }
     if (!this.d.isLeader()) return;
+    if (this.d.config.dryRun) {
+      const message = '--dry-run is on: no ACME account is registered';
+      await this.writeStatus(iss, { status: 'False', reason: 'DryRun', message });
+      return;
+    }
     const hash = canonical(iss.spec);
     const known = this.accounts.get(name);
     if (known?.hash === hash) {
@@ -167,11 +181,7 @@ export class IssuerController {
       backoffMin: 1000,
       backoffMax: 10_000,
     });
-    // Creating a ClusterIssuer is agreeing to its CA's terms of service, as with cert-manager.
-    await client.createAccount({
-      termsOfServiceAgreed: true,
-      ...(spec.email ? { contact: [`mailto:${spec.email}`] } : {}),
-    });
+    await ensureAccount(client, spec.email);
     return {
       issuer: iss.metadata?.name ?? '',
       client,
@@ -274,6 +284,27 @@ export class IssuerController {
   }
 }
 
+/**
+ * Finds the key's account (onlyReturnExisting, then a POST-as-GET) or creates it. Creating a
+ * ClusterIssuer is agreeing to its CA's terms of service, as with cert-manager. A changed
+ * email is sent as an account update.
+ */
+async function ensureAccount(client: acme.Client, email: string | undefined): Promise<void> {
+  const contact = email ? [`mailto:${email}`] : undefined;
+  let existing: { contact?: string[] } | undefined;
+  try {
+    existing = await client.createAccount({ onlyReturnExisting: true });
+  } catch (err) {
+    if (problemType(err) !== 'accountDoesNotExist') throw err;
+  }
+  if (!existing) {
+    await client.createAccount({ termsOfServiceAgreed: true, ...(contact ? { contact } : {}) });
+    return;
+  }
+  if (contact && canonical(existing.contact ?? []) !== canonical(contact))
+    await client.updateAccount({ contact });
+}
+
 function withKind(iss: Issuer) {
   return { apiVersion: iss.apiVersion, kind: 'ClusterIssuer', metadata: iss.metadata };
 }
@@ -298,6 +329,9 @@ export function classifyIssuerError(
     return { reason: 'InvalidEmail', message };
   if (type === 'userActionRequired') return { reason: 'TermsOfServiceNotAgreed', message };
   if (!type && isUnreachable(err))
-    return { reason: 'CAUnreachable', message: `cannot reach the ACME server: ${message}` };
+    return {
+      reason: 'CAUnreachable',
+      message: `no answer from the ACME server (${message}); check the URL, network policy and caBundle`,
+    };
   return { reason: 'RegistrationFailed', message };
 }

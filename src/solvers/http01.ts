@@ -138,20 +138,32 @@ export class Http01Objects {
         },
       }),
     );
-    await ignoreExists(
-      this.disc.createNamespacedEndpointSlice({
-        namespace: t.namespace,
-        body: {
-          metadata: {
-            ...metadata,
-            labels: { ...metadata.labels, 'kubernetes.io/service-name': name },
+    const slice: k8s.V1EndpointSlice = {
+      metadata: {
+        ...metadata,
+        labels: { ...metadata.labels, 'kubernetes.io/service-name': name },
+      },
+      addressType: isIP(address) === 6 ? 'IPv6' : 'IPv4',
+      endpoints: [{ addresses: [address], conditions: { ready: true } }],
+      ports: [{ name: 'http', port, protocol: 'TCP' }],
+    };
+    try {
+      await this.disc.createNamespacedEndpointSlice({ namespace: t.namespace, body: slice });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+      // A resumed order after the leader moved: point the slice at this replica.
+      const cur = await this.disc.readNamespacedEndpointSlice({ name, namespace: t.namespace });
+      const same = cur.endpoints?.[0]?.addresses[0] === address && cur.ports?.[0]?.port === port;
+      if (!same)
+        await this.disc.replaceNamespacedEndpointSlice({
+          name,
+          namespace: t.namespace,
+          body: {
+            ...slice,
+            metadata: { ...slice.metadata, resourceVersion: cur.metadata?.resourceVersion },
           },
-          addressType: isIP(address) === 6 ? 'IPv6' : 'IPv4',
-          endpoints: [{ addresses: [address], conditions: { ready: true } }],
-          ports: [{ name: 'http', port, protocol: 'TCP' }],
-        },
-      }),
-    );
+        });
+    }
     await ignoreExists(
       this.net.createNamespacedIngress({
         namespace: t.namespace,

@@ -133,7 +133,7 @@ const parseRenewBefore: Step = (a, _d, s, bad) => {
   const v = a[annotations.renewBefore];
   if (v === undefined) return;
   const ms = parseDuration(v);
-  if (ms !== undefined && ms >= 60_000) s.renewBefore = v;
+  if (ms !== undefined && ms >= 60_000) s.renewBefore = /^\d+$/.test(v) ? `${v}s` : v;
   else bad(annotations.renewBefore, `must be a duration of at least 1m like 720h, got "${v}"`);
 };
 

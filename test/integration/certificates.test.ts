@@ -1,6 +1,7 @@
 // The certificate controller against the real API server, Pebble, moto and the lab DNS.
 import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
+import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Certificate, ClusterIssuer } from '../../src/api/v1alpha1.js';
 import type { Operator } from '../../src/operator.js';
@@ -199,6 +200,85 @@ describe('HTTP-01 issuance', () => {
       labelSelector: 'certroute.io/solver=http01',
     });
     expect(svcs.items).toEqual([]);
+  });
+
+  it('exports expiry metrics for its certificates and for foreign Ingress TLS Secrets', async () => {
+    // A self-signed certificate nobody manages, five days from expiry, on an Ingress.
+    const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ]);
+    const notAfter = new Date(Math.floor(Date.now() / 1000 + 5 * 86400) * 1000);
+    const legacy = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=legacy.example.test',
+      notBefore: new Date(Date.now() - 86400_000),
+      notAfter,
+      keys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: {
+        metadata: { name: 'legacy-tls', namespace: ns },
+        type: 'kubernetes.io/tls',
+        data: {
+          'tls.crt': Buffer.from(legacy.toString('pem')).toString('base64'),
+          'tls.key': Buffer.from('unused').toString('base64'),
+        },
+      },
+    });
+    await net.createNamespacedIngress({
+      namespace: ns,
+      body: ingress({
+        name: 'legacy',
+        namespace: ns,
+        hosts: ['legacy.example.test'],
+        tls: [{ secretName: 'legacy-tls', hosts: ['legacy.example.test'] }],
+      }),
+    });
+    const cert = await getCert('app-tls');
+    const url = op.metricsUrl ?? '';
+    const series = (text: string, name: string, labels: string) =>
+      text
+        .split('\n')
+        .find((l) => l.startsWith(`${name}{`) && l.includes(labels))
+        ?.split(' ')[1];
+    const text = await eventually(async () => {
+      const t = await (await fetch(url)).text();
+      return t.includes('secret="legacy-tls"') && t;
+    });
+    const app = `namespace="${ns}",name="app-tls",issuer="${issuer}"`;
+    expect(Number(series(text, 'certroute_certificate_expiration_timestamp_seconds', app))).toBe(
+      Date.parse(cert?.status?.notAfter ?? '') / 1000,
+    );
+    expect(Number(series(text, 'certroute_certificate_renewal_timestamp_seconds', app))).toBe(
+      Date.parse(cert?.status?.renewalTime ?? '') / 1000,
+    );
+    expect(series(text, 'certroute_certificate_ready_status', app)).toBe('1');
+    expect(series(text, 'certroute_certificate_failed_attempts', app)).toBe('0');
+    expect(
+      Number(
+        series(
+          text,
+          'certroute_tls_secret_expiration_timestamp_seconds',
+          `namespace="${ns}",secret="legacy-tls",managed="false"`,
+        ),
+      ),
+    ).toBe(notAfter.getTime() / 1000);
+    expect(
+      Number(
+        series(
+          text,
+          'certroute_tls_secret_expiration_timestamp_seconds',
+          `namespace="${ns}",secret="app-tls",managed="true"`,
+        ),
+      ),
+    ).toBe(Date.parse(cert?.status?.notAfter ?? '') / 1000);
+    expect(series(text, 'certroute_issuer_ready_status', `name="${issuer}"`)).toBe('1');
+    expect(Number(series(text, 'certroute_acme_orders_total', 'result="valid"'))).toBeGreaterThan(
+      0,
+    );
+    expect(text).toMatch(/certroute_acme_requests_total\{action="newOrder",status="201"\}/);
   });
 
   it('accepts no challenge before the host resolves to the Ingress, then issues', async () => {

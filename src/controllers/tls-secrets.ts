@@ -1,0 +1,126 @@
+import * as k8s from '@kubernetes/client-node';
+import { parseCertificate } from '../certs/x509.js';
+import { isNotFound } from '../kube/crd-client.js';
+import { describeError, type ResilientInformer } from '../kube/informer.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { managedBy, managedByLabel } from '../sources/ingress.js';
+
+export interface TlsSecretDeps {
+  kubeConfig: k8s.KubeConfig;
+  ingresses: ResilientInformer<k8s.V1Ingress>[];
+  /** certroute's own Secrets (label-selected cache); others are read one by one. */
+  managed: ResilientInformer<k8s.V1Secret>;
+  metrics: Metrics;
+  log: Logger;
+  isLeader: () => boolean;
+  intervalMs: number;
+}
+
+/**
+ * certroute_tls_secret_expiration_timestamp_seconds for every Secret any watched Ingress
+ * names in spec.tls, certroute's or not, so expiry alerts cover certificates nobody manages.
+ * Unmanaged Secrets are read by name (never listed or watched: unrelated Secrets stay out of
+ * memory). Refreshed on Ingress changes (debounced) and every interval; leader only, so each
+ * Secret is one series.
+ */
+export class TlsSecretMonitor {
+  private readonly core: k8s.CoreV1Api;
+  private readonly exported = new Map<
+    string,
+    { namespace: string; secret: string; managed: string }
+  >();
+  private timer: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly d: TlsSecretDeps) {
+    this.core = d.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    for (const inf of d.ingresses) inf.on(() => this.soon());
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.soon(0), this.d.intervalMs);
+    this.timer.unref();
+    this.soon();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.debounce);
+    await this.running;
+  }
+
+  /** Refresh after a quiet second (Ingress events come in bursts). */
+  soon(ms = 1000): void {
+    if (this.stopped) return;
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      this.running ??= this.refresh().finally(() => (this.running = undefined));
+    }, ms);
+    this.debounce.unref();
+  }
+
+  /** Secrets referenced by watched Ingresses: namespace/name. */
+  referenced(): Set<string> {
+    const out = new Set<string>();
+    for (const inf of this.d.ingresses)
+      for (const ing of inf.list())
+        for (const t of ing.spec?.tls ?? [])
+          if (t.secretName) out.add(`${ing.metadata?.namespace ?? ''}/${t.secretName}`);
+    return out;
+  }
+
+  async refresh(): Promise<void> {
+    if (!this.d.isLeader()) return;
+    const seen = new Set<string>();
+    for (const key of this.referenced()) {
+      if (this.stopped) return;
+      const [namespace = '', secret = ''] = key.split('/');
+      const s = await this.read(namespace, secret);
+      const notAfter = s ? expiryOf(s) : undefined;
+      if (!s || !notAfter) continue;
+      const labels = {
+        namespace,
+        secret,
+        managed: String(s.metadata?.labels?.[managedByLabel] === managedBy),
+      };
+      const prior = this.exported.get(key);
+      if (prior && prior.managed !== labels.managed) this.d.metrics.tlsSecretExpiry.remove(prior);
+      this.d.metrics.tlsSecretExpiry.set(labels, notAfter.getTime() / 1000);
+      this.exported.set(key, labels);
+      seen.add(key);
+    }
+    for (const [key, labels] of this.exported)
+      if (!seen.has(key)) {
+        this.d.metrics.tlsSecretExpiry.remove(labels);
+        this.exported.delete(key);
+      }
+  }
+
+  private async read(namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
+    const cached = this.d.managed.get(name, namespace);
+    if (cached) return cached;
+    try {
+      return await this.core.readNamespacedSecret({ name, namespace });
+    } catch (err) {
+      if (!isNotFound(err))
+        this.d.log.warn({ namespace, secret: name, err: describeError(err) }, 'reading TLS Secret');
+      return undefined;
+    }
+  }
+}
+
+/** notAfter of the Secret's tls.crt leaf, if it holds a parseable certificate. */
+export function expiryOf(s: k8s.V1Secret): Date | undefined {
+  const pem = Buffer.from(s.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+  if (!pem) return undefined;
+  try {
+    return parseCertificate(pem).notAfter;
+  } catch {
+    return undefined;
+  }
+}
