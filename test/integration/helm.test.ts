@@ -23,6 +23,7 @@ import {
 import { eventsFor, ingress } from '../lab/k8s-helpers.js';
 import { serviceAccountKubeConfig } from '../lab/kube.js';
 import { logLines, spawnOperator } from '../lab/operator.js';
+import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
 import { bin, repoRoot } from '../lab/paths.js';
 import type { ManagedProcess } from '../lab/process.js';
 import { createZone, record } from '../lab/route53-helpers.js';
@@ -538,7 +539,7 @@ describe('RBAC is minimal', () => {
     { verb: 'update', resource: 'services', namespace: 'x' },
     { verb: 'watch', resource: 'services' },
     { verb: 'get', resource: 'services', namespace: 'x' },
-    { verb: 'update', group: 'discovery.k8s.io', resource: 'endpointslices', namespace: 'x' },
+    { verb: 'watch', group: 'discovery.k8s.io', resource: 'endpointslices' },
     { verb: 'create', group: 'events.k8s.io', resource: 'events', namespace: 'x' },
     { verb: 'delete', resource: 'events', namespace: 'x' },
     { verb: 'list', group: 'apps', resource: 'deployments' },
@@ -597,10 +598,17 @@ describe('RBAC is minimal', () => {
       resource: 'secrets',
       namespace: 'any',
     })),
-    ...['list', 'create', 'delete'].flatMap((verb) => [
-      { verb, resource: 'services', namespace: 'any' },
-      { verb, group: 'discovery.k8s.io', resource: 'endpointslices', namespace: 'any' },
-    ]),
+    ...['list', 'create', 'delete'].map((verb) => ({
+      verb,
+      resource: 'services',
+      namespace: 'any',
+    })),
+    ...['get', 'list', 'create', 'update', 'delete'].map((verb) => ({
+      verb,
+      group: 'discovery.k8s.io',
+      resource: 'endpointslices',
+      namespace: 'any',
+    })),
     { verb: 'create', resource: 'events', namespace: 'any' },
     { verb: 'patch', resource: 'events', namespace: 'any' },
     ...['get', 'list', 'watch', 'create', 'update', 'delete'].flatMap((verb) => [
@@ -678,7 +686,9 @@ describe('RBAC is minimal', () => {
         (v) => `networking.k8s.io/ingresses:${v}`,
       ),
       ...['list', 'create', 'delete'].map((v) => `/services:${v}`),
-      ...['list', 'create', 'delete'].map((v) => `discovery.k8s.io/endpointslices:${v}`),
+      ...['get', 'list', 'create', 'update', 'delete'].map(
+        (v) => `discovery.k8s.io/endpointslices:${v}`,
+      ),
       ...['get', 'list', 'watch', 'create', 'update', 'delete'].map((v) => `/secrets:${v}`),
       '/events:create',
       '/events:patch',
@@ -719,7 +729,7 @@ describe('RBAC is enough', () => {
   });
 
   it(
-    'runs the operator as the chart ServiceAccount: it leads, and publishes DNS for an Ingress',
+    'runs the operator as the chart ServiceAccount: it leads, publishes DNS and issues a certificate',
     { timeout: 90_000 },
     async () => {
       const r53 = labRoute53(env);
@@ -746,6 +756,8 @@ describe('RBAC is enough', () => {
         { timeoutMs: 30_000 },
       );
 
+      const issuer = `helm-${releaseNs}`;
+      await createClusterIssuer(kc, labIssuer(env, issuer));
       const net = kc.makeApiClient(k8s.NetworkingV1Api);
       const host = `www.${zone.name}`;
       await net.createNamespacedIngress({
@@ -754,25 +766,38 @@ describe('RBAC is enough', () => {
           name: 'web',
           namespace: appNs,
           hosts: [host],
-          annotations: { 'certroute.io/dns': 'true' },
+          tls: [{ secretName: 'web-tls', hosts: [host] }],
+          annotations: { 'certroute.io/dns': 'true', 'certroute.io/issuer': issuer },
         }),
       });
       const cur = await net.readNamespacedIngress({ namespace: appNs, name: 'web' });
-      cur.status = { loadBalancer: { ingress: [{ ip: '192.0.2.44' }] } };
+      cur.status = { loadBalancer: { ingress: [{ ip: env.ingressAddress }] } };
       await net.replaceNamespacedIngressStatus({ namespace: appNs, name: 'web', body: cur });
 
       // The shim (DNSEndpoint create), the DNS controller (Route53, DNSEndpoint status) and the
       // event recorder all worked under the ServiceAccount.
       await eventually(
         async () =>
-          (await record(r53, zone.id, host, 'A'))?.ResourceRecords?.[0]?.Value === '192.0.2.44',
+          (await record(r53, zone.id, host, 'A'))?.ResourceRecords?.[0]?.Value ===
+          env.ingressAddress,
         { timeoutMs: 45_000 },
       );
       await eventually(async () =>
         (await eventsFor(kc, appNs, 'web')).some((e) => e.reason === 'RecordPublished'),
       );
-      // The certificate controller's part goes here once it lands: annotate the Ingress with
-      // an issuer and spec.tls, then wait for the kubernetes.io/tls Secret.
+      // The issuer controller (account key Secret in the release namespace) and the certificate
+      // controller (solver Ingress, Service, EndpointSlice; the tls Secret) did too.
+      const secret = await eventually(
+        async () => {
+          const s = await kc
+            .makeApiClient(k8s.CoreV1Api)
+            .readNamespacedSecret({ namespace: appNs, name: 'web-tls' });
+          return s.type === 'kubernetes.io/tls' && s;
+        },
+        { timeoutMs: 45_000 },
+      );
+      expect(secret.data?.['tls.crt']).toBeTruthy();
+      await deleteClusterIssuer(kc, issuer);
 
       const denied = logLines(logFile).filter((l) => /forbidden/i.test(JSON.stringify(l)));
       expect(denied).toEqual([]);
