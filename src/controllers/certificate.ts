@@ -9,6 +9,7 @@ import { renewalTime, retryDelayMs } from '../certs/renewal.js';
 import { coversExactly, parseCertificate, splitChain, type CertInfo } from '../certs/x509.js';
 import { parseDuration, type Config } from '../config/index.js';
 import { setCondition } from '../kube/conditions.js';
+import { Fresh } from '../kube/fresh.js';
 import { isNotFound, type CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder, EventType } from '../kube/events.js';
 import { describeError, ResilientInformer } from '../kube/informer.js';
@@ -87,6 +88,9 @@ export class CertificateController {
     ariRecheckMs?: number;
   };
   private sweep: CronJob | undefined;
+  /** Certificates and Secrets as this process last wrote them (see Fresh). */
+  private readonly freshCerts = new Fresh<Cert>();
+  private readonly freshSecrets = new Fresh<k8s.V1Secret>();
   /** Metric labels last exported per Certificate key. */
   private readonly exported = new Map<
     string,
@@ -128,7 +132,10 @@ export class CertificateController {
     d.certificates.on((ev, c) => {
       const key = keyOf(c);
       this.d.tokens.set(key, ev === 'delete' ? new Map<string, string>() : tokensOf(c));
-      if (ev === 'delete') this.forget(key, c);
+      if (ev === 'delete') {
+        this.forget(key, c);
+        this.freshCerts.forget(key);
+      }
       this.queue.add(key);
     });
     this.secrets.on((_ev, s) => {
@@ -175,7 +182,7 @@ export class CertificateController {
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace = '', name = ''] = key.split('/');
-    const cert = this.d.certificates.get(name, namespace);
+    const cert = this.freshCerts.pick(key, this.d.certificates.get(name, namespace));
     if (!cert || cert.metadata?.deletionTimestamp) return;
     if (!this.d.isLeader() || !this.watched(namespace)) return;
     const log = this.log.child({ namespace, name });
@@ -719,7 +726,7 @@ export class CertificateController {
   private async current(cert: Cert): Promise<Current> {
     const namespace = cert.metadata?.namespace ?? '';
     const name = cert.spec.secretName ?? '';
-    let secret = this.secrets.get(name, namespace);
+    let secret = this.freshSecrets.pick(`${namespace}/${name}`, this.secrets.get(name, namespace));
     if (!secret) {
       try {
         secret = await this.core.readNamespacedSecret({ name, namespace });
@@ -746,8 +753,9 @@ export class CertificateController {
       [certificateNameAnnotation]: cert.metadata?.name ?? '',
       [issuerAnnotation]: cert.spec.issuerRef.name,
     };
+    const cacheKey = `${namespace}/${name}`;
     try {
-      await this.core.createNamespacedSecret({
+      const created = await this.core.createNamespacedSecret({
         namespace,
         body: {
           metadata: { name, namespace, labels, annotations },
@@ -755,6 +763,7 @@ export class CertificateController {
           data,
         },
       });
+      this.freshSecrets.remember(cacheKey, created);
       return;
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
@@ -762,7 +771,7 @@ export class CertificateController {
     const existing = await this.core.readNamespacedSecret({ name, namespace });
     if (existing.metadata?.labels?.[managedByLabel] !== managedBy)
       throw new Error(`Secret ${namespace}/${name} appeared and is not managed by certroute`);
-    await this.core.replaceNamespacedSecret({
+    const replaced = await this.core.replaceNamespacedSecret({
       name,
       namespace,
       body: {
@@ -776,6 +785,7 @@ export class CertificateController {
         data,
       },
     });
+    this.freshSecrets.remember(cacheKey, replaced);
   }
 
   private nextKeyName(cert: Cert): string {

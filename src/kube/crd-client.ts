@@ -80,23 +80,23 @@ export class CrdClient {
     await this.api.deleteNamespacedCustomObject({ group, version, plural, namespace, name });
   }
 
-  async patchStatus<S>(
+  /** Merge-patches status; returns the object as stored (with its new resourceVersion). */
+  async patchStatus<S, T = unknown>(
     plural: Plural,
     namespace: string | undefined,
     name: string,
     status: S,
-  ): Promise<void> {
+  ): Promise<T> {
     const body = { status };
     if (namespace)
-      await this.api.patchNamespacedCustomObjectStatus(
+      return (await this.api.patchNamespacedCustomObjectStatus(
         { group, version, plural, namespace, name, body },
         mergePatch,
-      );
-    else
-      await this.api.patchClusterCustomObjectStatus(
-        { group, version, plural, name, body },
-        mergePatch,
-      );
+      )) as T;
+    return (await this.api.patchClusterCustomObjectStatus(
+      { group, version, plural, name, body },
+      mergePatch,
+    )) as T;
   }
 }
 

@@ -168,19 +168,27 @@ describe('crash recovery', () => {
 describe('renewal', () => {
   let op: Operator;
   let ns: string;
+  let short: PebbleLab;
   beforeAll(async () => {
     ns = await createNamespace(kc, 'renew');
     namespaces.push(ns);
+    // A Pebble of its own with a one-hour profile (see PebbleOptions.profiles).
+    short = await startPebble(join(env.dir), {
+      dnsServer: `${env.dnsHost}:${env.dnsPort}`,
+      http01Port: env.http01Port,
+      profiles: { 'lab-1h': 3600 },
+    });
     op = await startOperator(env, flags(ns), undefined, {
       certificates: { ariRecheckMs: 500 },
     });
   });
   afterAll(async () => {
     await op?.stop();
+    await short?.proc.stop();
   });
 
   it('renews inside the ARI window the CA gives, sending replaces', async () => {
-    const issuer = await newIssuer('renew', { profile: 'lab-1h' });
+    const issuer = await newIssuer('renew', { profile: 'lab-1h', server: short.directory });
     const host = `renew.${zone.name}`;
     await tlsIngress(ns, 'renew', host, issuer, true);
     const first = await readyCert(ns, 'renew-tls');
@@ -194,12 +202,16 @@ describe('renewal', () => {
     // The CA moves the window to a few seconds from now (Pebble's set-renewal-info).
     const start = new Date(Date.now() + 4000);
     const end = new Date(Date.now() + 7000);
-    const res = await pebbleManagement(env, '/set-renewal-info/', {
-      Certificate: firstLeaf,
-      ARIResponse: JSON.stringify({
-        suggestedWindow: { start: start.toISOString(), end: end.toISOString() },
-      }),
-    });
+    const res = await pebbleManagement(
+      { ...env, acmeManagement: short.management },
+      '/set-renewal-info/',
+      {
+        Certificate: firstLeaf,
+        ARIResponse: JSON.stringify({
+          suggestedWindow: { start: start.toISOString(), end: end.toISOString() },
+        }),
+      },
+    );
     expect(res.status).toBe(200);
     const seen = await eventually(async () => {
       const c = await getCert(ns, 'renew-tls');

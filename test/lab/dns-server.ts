@@ -394,7 +394,31 @@ export async function loadZones(client: Route53Client, qname: string): Promise<Z
   return [...loaded.values()];
 }
 
-async function listHostedZones(client: Route53Client): Promise<HostedZone[]> {
+/**
+ * moto answers one request at a time; a burst of queries (a CA validating 200 hosts at once)
+ * would queue hundreds of listings behind each other and time the resolvers out. Concurrent
+ * and back-to-back reads of the same listing share one call for CACHE_MS, far below any TTL
+ * the tests rely on, so answers stay as fresh as a real authoritative server's.
+ */
+const CACHE_MS = 100;
+const shared = new Map<string, { at: number; value: Promise<unknown> }>();
+
+function once<T>(key: string, load: () => Promise<T>): Promise<T> {
+  const hit = shared.get(key);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.value as Promise<T>;
+  const value = load();
+  shared.set(key, { at: Date.now(), value });
+  value.catch(() => shared.delete(key));
+  if (shared.size > 1000)
+    for (const [k, v] of shared) if (Date.now() - v.at >= CACHE_MS) shared.delete(k);
+  return value;
+}
+
+function listHostedZones(client: Route53Client): Promise<HostedZone[]> {
+  return once('zones', () => listHostedZonesUncached(client));
+}
+
+async function listHostedZonesUncached(client: Route53Client): Promise<HostedZone[]> {
   const zones: HostedZone[] = [];
   let marker: string | undefined;
   do {
@@ -406,7 +430,11 @@ async function listHostedZones(client: Route53Client): Promise<HostedZone[]> {
 }
 
 async function fetchZone(client: Route53Client, zone: HostedZone): Promise<ZoneData> {
-  return { name: zone.Name ?? '', records: await listRecordSets(client, zone.Id ?? '') };
+  const id = zone.Id ?? '';
+  return {
+    name: zone.Name ?? '',
+    records: await once(`zone|${id}`, () => listRecordSets(client, id)),
+  };
 }
 
 async function listRecordSets(client: Route53Client, zoneId: string): Promise<ResourceRecordSet[]> {

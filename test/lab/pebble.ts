@@ -15,7 +15,11 @@ export interface PebbleOptions {
   nonceRejectPercent?: number;
   /** PEBBLE_AUTHZREUSE: percentage of authorizations reused. Default 0. */
   authzReusePercent?: number;
-  /** Extra ACME profiles (name → validity in seconds); "default" and "shortlived" always exist. */
+  /**
+   * Extra ACME profiles (name → validity in seconds); "default" and "shortlived" always exist.
+   * Pebble gives an order that names no profile a random one, so a short-lived profile here
+   * makes every such order short-lived now and then: give it its own Pebble.
+   */
   profiles?: Record<string, number>;
   eabKeys?: Record<string, string>;
 }
@@ -33,9 +37,6 @@ export async function startPebble(dir: string, opts: PebbleOptions): Promise<Peb
   const profiles: Record<string, { description: string; validityPeriod: number }> = {
     default: { description: 'lab default, 90 days', validityPeriod: 90 * 86400 },
     shortlived: { description: 'lab short-lived, 6 days', validityPeriod: 6 * 86400 },
-    // For renewal tests: a certificate that renews within a test's lifetime.
-    'lab-1h': { description: 'lab, 1 hour', validityPeriod: 3600 },
-    'lab-60s': { description: 'lab, 60 seconds', validityPeriod: 60 },
   };
   for (const [name, seconds] of Object.entries(opts.profiles ?? {})) {
     profiles[name] = { description: `lab ${name}`, validityPeriod: seconds };
