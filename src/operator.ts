@@ -13,6 +13,7 @@ import { DnsController, dnsEndpointInformer } from './controllers/dns.js';
 import { IssuerController } from './controllers/issuer.js';
 import { TlsSecretMonitor } from './controllers/tls-secrets.js';
 import { ResilientInformer } from './kube/informer.js';
+import { Dns01Solver } from './solvers/dns01.js';
 import { TokenServer } from './solvers/http01.js';
 import { IngressShim } from './controllers/ingress-shim.js';
 import { Route53Provider } from './dns/providers/route53.js';
@@ -113,6 +114,16 @@ export class Operator {
       certificates,
       ingress: (namespace, name) => this.shim.ingress(namespace, name),
       tokens: this.tokens,
+      dns01: new Dns01Solver({
+        metrics: this.metrics,
+        filter: {
+          domainFilter: config.domainFilter,
+          zoneIdFilter: config.zoneIdFilter,
+          zoneType: config.zoneType,
+        },
+        nameservers: config.recursiveNameservers,
+        defaultRegion: process.env.AWS_REGION,
+      }),
       solverEndpoint: () => ({
         address: config.solverPodIP || podAddress(),
         port: this.tokens.port ?? 8089,

@@ -185,6 +185,7 @@ export const authorizationStatus = z.object({
   url: z.string(),
   identifier: z.string(),
   wildcard: z.boolean().optional(),
+  solver: z.number().int().optional().describe("index of the issuer's solver used"),
   challenge: challengeStatus.optional(),
 });
 

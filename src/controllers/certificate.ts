@@ -24,6 +24,8 @@ import {
   type SolverTarget,
   type TokenServer,
 } from '../solvers/http01.js';
+import { Dns01ConfigError, type Dns01Solver } from '../solvers/dns01.js';
+import { selectSolver } from '../solvers/select.js';
 import { canonical, ingressClassOf, managedBy, managedByLabel } from '../sources/ingress.js';
 import type { Account, AccountLookup, IssuerController } from './issuer.js';
 
@@ -59,6 +61,7 @@ export interface CertificateDeps {
   certificates: ResilientInformer<Cert>;
   ingress: (namespace: string, name: string) => k8s.V1Ingress | undefined;
   tokens: TokenServer;
+  dns01: Dns01Solver;
   /** The address and port written into solver EndpointSlices. */
   solverEndpoint: () => { address: string; port: number };
   options?: CertificateOptions;
@@ -398,15 +401,10 @@ export class CertificateController {
     log: Logger,
   ): Promise<Status> {
     const dnsNames = cert.spec.dnsNames;
-    const wildcard = dnsNames.find((n) => n.startsWith('*.'));
-    const http01 = account.spec.acme.solvers.some((x) => x.http01);
-    if (wildcard || cert.spec.challenge === 'dns01' || !http01) {
-      const message = wildcard
-        ? `${wildcard} needs DNS-01, which this version does not solve yet`
-        : !http01
-          ? `ClusterIssuer ${account.issuer} has no http01 solver, and DNS-01 is not available in this version`
-          : 'DNS-01 is not available in this version';
-      await this.fail(cert, status, 'ChallengeNotSupported', message, undefined);
+    // Every name must have a solver, and every DNS-01 name a zone, before an order exists.
+    const problem = await this.preflightSolvers(cert, account);
+    if (problem) {
+      await this.fail(cert, status, problem.reason, problem.message, undefined);
       return { ...status, order: undefined };
     }
     const info = current.kind === 'managed' ? current.info : undefined;
@@ -419,7 +417,7 @@ export class CertificateController {
       await this.fail(cert, status, 'OrderFailed', `newOrder: ${describeError(err)}`, undefined);
       return { ...status, order: undefined };
     }
-    const authorizations = await describeAuthorizations(account.client, order);
+    const authorizations = await describeAuthorizations(account, order, cert.spec.challenge);
     const next: Status = {
       ...status,
       order: {
@@ -502,10 +500,13 @@ export class CertificateController {
     for (const a of await account.client.getAuthorizations(order)) {
       // valid: done; invalid: the order turns invalid and the next poll reports it.
       if (a.status !== 'pending') continue;
-      const mine = o.authorizations.find((x) => x.url === a.url)?.challenge;
-      const wait = await this.solveHttp01(account, a, mine?.keyAuthorization, want, target);
+      const mine = o.authorizations.find((x) => x.url === a.url);
+      const wait =
+        mine?.challenge?.type === 'dns-01'
+          ? await this.solveDns01(account, a, mine)
+          : await this.solveHttp01(account, a, mine?.challenge?.keyAuthorization, want, target);
       if (wait) waiting.push(wait);
-      else log.debug({ host: a.identifier.value }, 'HTTP-01 challenge accepted or in progress');
+      else log.debug({ host: a.identifier.value }, 'challenge accepted or in progress');
     }
     if (waiting.length > 0) {
       await this.writeStatus(cert, {}, [
@@ -553,6 +554,51 @@ export class CertificateController {
     return undefined;
   }
 
+  /**
+   * One pending DNS-01 authorization, in PRODUCT order: the TXT value is written (INSYNC
+   * awaited), every configured resolver sees it, and only then the challenge is accepted.
+   */
+  private async solveDns01(
+    account: Account,
+    a: acme.Authorization,
+    mine: Authz,
+  ): Promise<string | undefined> {
+    const host = a.identifier.value;
+    const ch = a.challenges.find((c) => c.type === 'dns-01');
+    const cfg = route53Of(account, mine);
+    const value = mine.challenge?.keyAuthorization;
+    if (!ch || !cfg || !value) return `${host}: the CA offered no dns-01 challenge`;
+    if (ch.status === 'processing' || ch.status === 'valid') return undefined;
+    const at = await this.d.dns01.place(cfg, host);
+    const change = await this.d.dns01.present(cfg, at, value);
+    if (change) await this.d.dns01.inSync(cfg, change);
+    const seen = await this.d.dns01.visible(at.name, value);
+    if (!seen.ok) return seen.message;
+    await account.client.completeChallenge(ch);
+    return undefined;
+  }
+
+  /** Every name has a solver, and every DNS-01 name a writable zone; else why not. */
+  private async preflightSolvers(
+    cert: Cert,
+    account: Account,
+  ): Promise<{ reason: string; message: string } | undefined> {
+    for (const name of cert.spec.dnsNames) {
+      const wildcard = name.startsWith('*.');
+      const host = name.replace(/^\*\./, '');
+      const sel = selectSolver(account.spec.acme.solvers, host, wildcard, cert.spec.challenge);
+      if (!sel.ok) return { reason: sel.reason, message: sel.message };
+      if (sel.type !== 'dns-01' || !sel.solver.dns01) continue;
+      try {
+        await this.d.dns01.place(sel.solver.dns01.route53, host);
+      } catch (err) {
+        if (err instanceof Dns01ConfigError) return { reason: err.reason, message: err.message };
+        throw err;
+      }
+    }
+    return undefined;
+  }
+
   private async whyInvalid(account: Account, order: acme.Order): Promise<string> {
     try {
       const authzs = await account.client.getAuthorizations(order);
@@ -597,6 +643,8 @@ export class CertificateController {
     await this.writeSecret(cert, chain, key);
     this.d.metrics.acmeOrders.inc({ result: 'valid' });
     const o = status.order as Order;
+    // Before status forgets the order: a crash in between must not strand TXT records.
+    await this.cleanup(cert, log, o);
     const decision = renewalTime(
       { notBefore: info.notBefore, notAfter: info.notAfter, renewBeforeMs: renewBefore(cert) },
       undefined,
@@ -637,7 +685,6 @@ export class CertificateController {
     this.d.tokens.set(keyOf(cert), new Map<string, string>());
     // Only now, with the Secret and status written, is the key's copy no longer needed.
     await this.deleteNextKey(cert);
-    await this.cleanup(cert, log);
     const msg = `issued ${cert.spec.dnsNames.join(', ')} into Secret ${cert.spec.secretName}, valid until ${info.notAfter.toISOString()}`;
     log.info({ serial: info.serialNumber, notAfter: info.notAfter }, 'certificate issued');
     await this.event(cert, 'Normal', 'Issued', msg);
@@ -655,6 +702,7 @@ export class CertificateController {
     const nextRetryTime = new Date(Date.now() + delay).toISOString();
     if (order)
       this.d.metrics.acmeOrders.inc({ result: reason === 'OrderInvalid' ? 'invalid' : 'error' });
+    await this.cleanup(cert, this.log, order ?? status.order);
     const validNow = status.notAfter ? Date.parse(status.notAfter) > Date.now() : false;
     await this.writeStatus(
       cert,
@@ -693,7 +741,6 @@ export class CertificateController {
       ],
     );
     this.d.tokens.set(keyOf(cert), new Map<string, string>());
-    await this.cleanup(cert, this.log);
     await this.event(cert, 'Warning', reason, `${message} (retry at ${nextRetryTime})`);
   }
 
@@ -705,18 +752,31 @@ export class CertificateController {
   ): Promise<Status> {
     const o = status.order as Order;
     const lastOrder = { url: o.url, result, finishedAt: new Date().toISOString(), message };
+    await this.cleanup(cert, this.log, o);
     await this.writeStatus(cert, { order: null, lastOrder }, []);
     this.d.tokens.set(keyOf(cert), new Map<string, string>());
-    await this.cleanup(cert, this.log);
     return { ...status, order: undefined, lastOrder };
   }
 
-  private async cleanup(cert: Cert, log: Logger): Promise<void> {
+  /** Solver objects and challenge TXT values go in every outcome. */
+  private async cleanup(cert: Cert, log: Logger, order?: Order): Promise<void> {
     try {
       await this.objects.cleanup(cert.metadata?.namespace ?? '', cert.metadata?.name ?? '');
     } catch (err) {
       // The objects carry the Certificate as owner: the garbage collector is the backstop.
       log.warn({ err: describeError(err) }, 'HTTP-01 solver cleanup failed');
+    }
+    const account = this.d.issuers.account(cert.spec.issuerRef.name);
+    if (!order || !account.ok) return;
+    for (const a of order.authorizations) {
+      const cfg = route53Of(account.account, a);
+      const value = a.challenge?.keyAuthorization;
+      if (a.challenge?.type !== 'dns-01' || !cfg || !value) continue;
+      try {
+        await this.d.dns01.cleanup(cfg, await this.d.dns01.place(cfg, a.identifier), value);
+      } catch (err) {
+        log.warn({ host: a.identifier, err: describeError(err) }, 'DNS-01 TXT cleanup failed');
+      }
     }
   }
 
@@ -1018,23 +1078,32 @@ async function createOrder(
   }
 }
 
-/** The order's authorizations with their HTTP-01 tokens and key authorizations. */
-async function describeAuthorizations(client: acme.Client, order: acme.Order): Promise<Authz[]> {
+/** The order's authorizations, each with its solver's challenge and key authorization. */
+async function describeAuthorizations(
+  account: Account,
+  order: acme.Order,
+  forced: 'http01' | 'dns01' | undefined,
+): Promise<Authz[]> {
+  const client = account.client;
   const out: Authz[] = [];
   for (const a of await client.getAuthorizations(order)) {
-    const ch = a.challenges.find((c) => c.type === 'http-01');
-    const challenge = ch
-      ? {
-          type: 'http-01' as const,
-          url: ch.url,
-          token: ch.token,
-          keyAuthorization: await client.getChallengeKeyAuthorization(ch),
-        }
-      : undefined;
+    const sel = selectSolver(account.spec.acme.solvers, a.identifier.value, !!a.wildcard, forced);
+    const ch = sel.ok ? a.challenges.find((c) => c.type === sel.type) : undefined;
+    const challenge =
+      ch && sel.ok
+        ? {
+            type: sel.type,
+            url: ch.url,
+            token: ch.token,
+            // http-01: token.thumbprint; dns-01: its SHA-256 digest, the TXT value.
+            keyAuthorization: await client.getChallengeKeyAuthorization(ch),
+          }
+        : undefined;
     out.push({
       url: a.url,
       identifier: a.identifier.value,
       ...(a.wildcard ? { wildcard: true } : {}),
+      ...(sel.ok ? { solver: sel.index } : {}),
       ...(challenge ? { challenge } : {}),
     });
   }
@@ -1047,6 +1116,10 @@ function keyOf(o: k8s.KubernetesObject): string {
 
 function tokensOf(c: Cert): Map<string, string> {
   return c.status?.order ? tokensOfOrder(c.status.order) : new Map<string, string>();
+}
+
+function route53Of(account: Account, a: Authz) {
+  return a.solver === undefined ? undefined : account.spec.acme.solvers[a.solver]?.dns01?.route53;
 }
 
 function tokensOfOrder(o: Order): Map<string, string> {

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { LabEnv } from './types.js';
 
-/** A ClusterIssuer for the lab's Pebble (its HTTPS CA as caBundle), HTTP-01 only. */
+/** A ClusterIssuer for the lab's Pebble (its HTTPS CA as caBundle); HTTP-01 unless told. */
 export function labIssuer(
   env: LabEnv,
   name: string,
-  extra: { profile?: string; email?: string; server?: string } = {},
+  extra: { profile?: string; email?: string; server?: string; solvers?: unknown[] } = {},
 ): Record<string, unknown> {
   return {
     apiVersion: 'certroute.io/v1alpha1',
@@ -21,7 +21,7 @@ export function labIssuer(
         privateKeySecretRef: { name: `${name}-account` },
         caBundle: readFileSync(env.acmeCaFile, 'utf8'),
         ...(extra.profile ? { profile: extra.profile } : {}),
-        solvers: [{ http01: {} }],
+        solvers: extra.solvers ?? [{ http01: {} }],
       },
     },
   };

@@ -27,7 +27,8 @@ interface Throttle {
   match: string;
 }
 
-export async function startAwsProxy(upstream: string): Promise<AwsProxy> {
+/** `onWrite` runs after every write (any non-GET call) moto has answered. */
+export async function startAwsProxy(upstream: string, onWrite?: () => void): Promise<AwsProxy> {
   const target = new URL(upstream);
   const throttles: Throttle[] = [];
   const server: Server = createServer((req, res) => {
@@ -46,7 +47,7 @@ export async function startAwsProxy(upstream: string): Promise<AwsProxy> {
           ? invalidRecord(body.toString('utf8'))
           : undefined;
       if (invalid) return route53Error(res, 400, 'InvalidChangeBatch', invalid);
-      forward(req, res, body, target);
+      forward(req, res, body, target, req.method === 'GET' ? undefined : onWrite);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -91,7 +92,13 @@ function route53Error(res: ServerResponse, status: number, code: string, message
   res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'lab-proxy' }).end(xml);
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, target: URL): void {
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  target: URL,
+  done?: () => void,
+): void {
   const up = request(
     {
       host: target.hostname,
@@ -101,6 +108,8 @@ function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, target
       headers: { ...req.headers, host: target.host },
     },
     (r) => {
+      // Before the caller hears back, so nothing it does next can read a stale cache.
+      r.on('end', () => done?.());
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     },

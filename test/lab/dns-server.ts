@@ -396,11 +396,12 @@ export async function loadZones(client: Route53Client, qname: string): Promise<Z
 
 /**
  * moto answers one request at a time; a burst of queries (a CA validating 200 hosts at once)
- * would queue hundreds of listings behind each other and time the resolvers out. Concurrent
- * and back-to-back reads of the same listing share one call for CACHE_MS, far below any TTL
- * the tests rely on, so answers stay as fresh as a real authoritative server's.
+ * would queue hundreds of zone listings behind each other and time the resolvers out. Reads
+ * of the same listing share one call, cached for CACHE_MS, and every write through the lab
+ * AWS proxy clears the cache (see invalidateZoneCache), so answers are never staler than a
+ * real authoritative server's. Writes straight to moto (benchmarks seeding it) bypass that.
  */
-const CACHE_MS = 100;
+const CACHE_MS = 2000;
 const shared = new Map<string, { at: number; value: Promise<unknown> }>();
 
 function once<T>(key: string, load: () => Promise<T>): Promise<T> {
@@ -412,6 +413,11 @@ function once<T>(key: string, load: () => Promise<T>): Promise<T> {
   if (shared.size > 1000)
     for (const [k, v] of shared) if (Date.now() - v.at >= CACHE_MS) shared.delete(k);
   return value;
+}
+
+/** Drops every cached listing: the next query reads moto again. */
+export function invalidateZoneCache(): void {
+  shared.clear();
 }
 
 function listHostedZones(client: Route53Client): Promise<HostedZone[]> {

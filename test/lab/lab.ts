@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { startAwsProxy } from './aws-proxy.js';
-import { startLabDns, type LabDns } from './dns-server.js';
+import { invalidateZoneCache, startLabDns, type LabDns } from './dns-server.js';
 import { labPodNetwork, startIngressRouter, type IngressRouter } from './ingress-router.js';
 import { adminKubeConfig, startKube, type KubeLab } from './kube.js';
 import { startMoto, type MotoLab } from './moto.js';
@@ -64,7 +64,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     if (kubeR.status === 'rejected') throw kubeR.reason;
     if (motoR.status === 'rejected') throw motoR.reason;
     const [kube, moto] = [kubeR.value, motoR.value];
-    const aws = await startAwsProxy(moto.endpoint);
+    const aws = await startAwsProxy(moto.endpoint, invalidateZoneCache);
     started.push({ stop: () => aws.close() });
     const dns = await startLabDns({ route53: route53For(moto.endpoint) });
     started.push({ stop: () => dns.close() });

@@ -179,6 +179,20 @@ export class Route53Provider implements DnsProvider {
     }
   }
 
+  /** One record set by exact name and type (a single ListResourceRecordSets call). */
+  async recordSet(zoneId: string, name: string, type: string): Promise<RecordSet | undefined> {
+    const res = await this.client.send(
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        StartRecordName: fqdn(name),
+        StartRecordType: type as RRType,
+        MaxItems: 1,
+      }),
+    );
+    const rs = (res.ResourceRecordSets ?? []).map(fromAws)[0];
+    return rs && rs.name === normalizeName(name) && rs.type === type ? rs : undefined;
+  }
+
   async applyChanges(zoneId: string, changes: Change[]): Promise<string> {
     try {
       const res = await this.client.send(
