@@ -99,6 +99,19 @@ build_moto() {
   local out="$1"
   python3 -m venv "$out/venv"
   "$out/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  # moto's ACM reads the subject CN of an imported certificate and fails (HTTP 500) when
+  # there is none; ACME CAs, Pebble included, now issue certificates with an empty subject.
+  # Fall back to the first DNS SAN, the name ACM shows for such certificates.
+  "$out/venv/bin/python" - "$out" <<'PY'
+import glob, sys
+path = glob.glob(sys.argv[1] + "/venv/lib/python*/site-packages/moto/acm/models.py")[0]
+src = open(path).read()
+old = "self.common_name: Any = self._cert.subject.get_attributes_for_oid(\n            OID_COMMON_NAME\n        )[0].value"
+new = "self.common_name: Any = next(iter([a.value for a in self._cert.subject.get_attributes_for_oid(OID_COMMON_NAME)] + [str(n.value) for e in self._cert.extensions if e.oid == cryptography.x509.OID_SUBJECT_ALTERNATIVE_NAME for n in e.value]), '')"
+if old not in src:
+    sys.exit("moto ACM patch: the line to patch was not found")
+open(path, "w").write(src.replace(old, new))
+PY
 }
 
 # promtool comes from Debian's prometheus package, unpacked: no service is installed or started.
@@ -127,7 +140,8 @@ dir_for() {
   etcd) echo "$CACHE/etcd-$ETCD_VERSION" ;;
   pebble) echo "$CACHE/pebble-$PEBBLE_VERSION" ;;
   helm) echo "$CACHE/helm-$HELM_VERSION" ;;
-  moto) echo "$CACHE/moto-$MOTO_VERSION-py$(python3 -c 'import sys;print("%d.%d"%sys.version_info[:2])')" ;;
+  # "acmcn1": the ACM subject patch in build_moto; bump it when the patch changes.
+  moto) echo "$CACHE/moto-$MOTO_VERSION-acmcn1-py$(python3 -c 'import sys;print("%d.%d"%sys.version_info[:2])')" ;;
   promtool) echo "$CACHE/promtool-debian" ;;
   node) echo "$CACHE/node-$NODE_PKG_VERSION" ;;
   *)

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
 import { networkInterfaces } from 'node:os';
+import { Acm } from './acm/acm.js';
 import { observeAcme } from './acme/client.js';
 import {
   CertificateController,
@@ -124,6 +125,7 @@ export class Operator {
         nameservers: config.recursiveNameservers,
         defaultRegion: process.env.AWS_REGION,
       }),
+      acm: new Acm(this.metrics, config.ownerId),
       solverEndpoint: () => ({
         address: config.solverPodIP || podAddress(),
         port: this.tokens.port ?? 8089,

@@ -24,6 +24,8 @@ import {
   type SolverTarget,
   type TokenServer,
 } from '../solvers/http01.js';
+import type { Acm } from '../acm/acm.js';
+import { AcmError, albAnnotation, mergeArns } from '../acm/acm.js';
 import { Dns01ConfigError, type Dns01Solver } from '../solvers/dns01.js';
 import { selectSolver } from '../solvers/select.js';
 import { canonical, ingressClassOf, managedBy, managedByLabel } from '../sources/ingress.js';
@@ -47,6 +49,8 @@ export interface CertificateOptions {
   ariRecheckMs?: number;
   /** Poll interval while an order or a challenge is in progress. Default 500 ms. */
   pollMs?: number;
+  /** Retry delay while ACM refuses to delete a certificate still in use. Default 1 minute. */
+  acmInUseRetryMs?: number;
 }
 
 export interface CertificateDeps {
@@ -62,6 +66,7 @@ export interface CertificateDeps {
   ingress: (namespace: string, name: string) => k8s.V1Ingress | undefined;
   tokens: TokenServer;
   dns01: Dns01Solver;
+  acm: Acm;
   /** The address and port written into solver EndpointSlices. */
   solverEndpoint: () => { address: string; port: number };
   options?: CertificateOptions;
@@ -70,7 +75,7 @@ export interface CertificateDeps {
 export type Current =
   | { kind: 'none' }
   | { kind: 'foreign'; reason: string; message: string }
-  | { kind: 'managed'; secret: k8s.V1Secret; info: CertInfo | undefined; pem: string };
+  | { kind: 'managed'; secret?: k8s.V1Secret; info: CertInfo | undefined; pem: string };
 
 /**
  * Certificate → an ACME order → a kubernetes.io/tls Secret, and renewal forever after.
@@ -84,6 +89,7 @@ export class CertificateController {
   readonly queue: WorkQueue;
   readonly secrets: ResilientInformer<k8s.V1Secret>;
   private readonly core: k8s.CoreV1Api;
+  private readonly net: k8s.NetworkingV1Api;
   private readonly log: Logger;
   private readonly objects: Http01Objects;
   private readonly lookup: Lookup;
@@ -91,6 +97,8 @@ export class CertificateController {
     ariRecheckMs?: number;
   };
   private sweep: CronJob | undefined;
+  /** Pending private keys of ACM-only orders, which never go into a Secret. */
+  private readonly memKeys = new Map<string, { order: string; pem: string }>();
   /** Certificates and Secrets as this process last wrote them (see Fresh). */
   private readonly freshCerts = new Fresh<Cert>();
   private readonly freshSecrets = new Fresh<k8s.V1Secret>();
@@ -105,9 +113,11 @@ export class CertificateController {
   constructor(private readonly d: CertificateDeps) {
     this.log = d.log.child({ controller: 'certificates' });
     this.core = d.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.net = d.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
     this.opts = {
       retryBaseMs: d.options?.retryBaseMs ?? 60_000,
       pollMs: d.options?.pollMs ?? 500,
+      acmInUseRetryMs: d.options?.acmInUseRetryMs ?? 60_000,
       ...(d.options?.ariRecheckMs !== undefined ? { ariRecheckMs: d.options.ariRecheckMs } : {}),
     };
     this.objects = new Http01Objects(d.kubeConfig, d.solverEndpoint);
@@ -186,8 +196,9 @@ export class CertificateController {
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace = '', name = ''] = key.split('/');
     const cert = this.freshCerts.pick(key, this.d.certificates.get(name, namespace));
-    if (!cert || cert.metadata?.deletionTimestamp) return;
+    if (!cert) return;
     if (!this.d.isLeader() || !this.watched(namespace)) return;
+    if (cert.metadata?.deletionTimestamp) return this.finalize(cert);
     const log = this.log.child({ namespace, name });
     const current = await this.target(cert);
     if (!current) return;
@@ -221,6 +232,8 @@ export class CertificateController {
     if (next) return { wait: next };
     if (!lookup.ok) return { wait: await this.waitForIssuer(cert, lookup) };
     if (this.d.config.dryRun) return { wait: await this.dryRun(cert, log) };
+    // Before anything lands in ACM, make sure deletion will find it.
+    if (cert.spec.acm) await this.setFinalizer(cert, true);
     const placed = await this.placeOrder(cert, status, current, lookup.account, log);
     return placed.order ? { status: placed } : { wait: { requeueAfterMs: 1000 } };
   }
@@ -271,12 +284,9 @@ export class CertificateController {
 
   /** The target Secret, or undefined after saying (condition and Event) why it is unusable. */
   private async target(cert: Cert): Promise<Current | undefined> {
+    if (!writesSecret(cert) && cert.spec.acm) return this.currentInAcm(cert);
     if (!cert.spec.secretName)
-      return this.notReady(
-        cert,
-        'TargetNotSupported',
-        'ACM-only Certificates are not supported yet; set secretName',
-      );
+      return this.notReady(cert, 'TargetNotSupported', 'set secretName, acm, or both');
     const current = await this.current(cert);
     if (current.kind === 'foreign') {
       await this.writeStatus(cert, {}, [
@@ -357,6 +367,15 @@ export class CertificateController {
     return undefined;
   }
 
+  /**
+   * After a restart, status.ari.checkedAt says when the CA was last asked: no stampede of
+   * renewal-info requests for every certificate at every start.
+   */
+  private ariDueFromStatus(status: Status): number {
+    const checkedAt = status.ari?.checkedAt ? Date.parse(status.ari.checkedAt) : 0;
+    return checkedAt + (this.opts.ariRecheckMs ?? 6 * 3_600_000);
+  }
+
   /** ARI window for the current certificate, re-asked at most as often as the CA allows. */
   private async ari(
     cert: Cert,
@@ -366,11 +385,8 @@ export class CertificateController {
     log: Logger,
   ): Promise<{ start: Date; end: Date } | undefined> {
     const key = keyOf(cert);
-    const known =
-      status.ari && status.ari.certID === info.ariCertID
-        ? { start: new Date(status.ari.windowStart), end: new Date(status.ari.windowEnd) }
-        : undefined;
-    const due = this.ariNext.get(key) ?? 0;
+    const known = knownWindow(status, info);
+    const due = this.ariNext.get(key) ?? this.ariDueFromStatus(status);
     if (!info.ariCertID || !directoryUrl || (known && Date.now() < due)) return known;
     try {
       const ri = await fetchRenewalInfo(directoryUrl, info.ariCertID);
@@ -640,9 +656,13 @@ export class CertificateController {
       );
       return;
     }
-    await this.writeSecret(cert, chain, key);
-    this.d.metrics.acmeOrders.inc({ result: 'valid' });
     const o = status.order as Order;
+    const delivered = await this.deliver(cert, status, chain, key);
+    if (!delivered.ok) {
+      await this.fail(cert, status, delivered.reason, delivered.message, o);
+      return;
+    }
+    this.d.metrics.acmeOrders.inc({ result: 'valid' });
     // Before status forgets the order: a crash in between must not strand TXT records.
     await this.cleanup(cert, log, o);
     const decision = renewalTime(
@@ -670,6 +690,7 @@ export class CertificateController {
         lastFailure: null,
         nextRetryTime: null,
         revision: (status.revision ?? 0) + 1,
+        ...(delivered.arn ? { acm: { certificateArn: delivered.arn } } : {}),
       },
       [
         {
@@ -685,9 +706,104 @@ export class CertificateController {
     this.d.tokens.set(keyOf(cert), new Map<string, string>());
     // Only now, with the Secret and status written, is the key's copy no longer needed.
     await this.deleteNextKey(cert);
-    const msg = `issued ${cert.spec.dnsNames.join(', ')} into Secret ${cert.spec.secretName}, valid until ${info.notAfter.toISOString()}`;
+    const where = [
+      ...(writesSecret(cert) ? [`Secret ${cert.spec.secretName}`] : []),
+      ...(delivered.arn ? [`ACM ${delivered.arn}`] : []),
+    ].join(' and ');
+    const msg = `issued ${cert.spec.dnsNames.join(', ')} into ${where}, valid until ${info.notAfter.toISOString()}`;
     log.info({ serial: info.serialNumber, notAfter: info.notAfter }, 'certificate issued');
     await this.event(cert, 'Normal', 'Issued', msg);
+  }
+
+  /** The Secret, and/or the ACM import (same ARN on renewal) plus the Ingress annotation. */
+  private async deliver(
+    cert: Cert,
+    status: Status,
+    chain: string,
+    key: string,
+  ): Promise<{ ok: true; arn?: string } | { ok: false; reason: string; message: string }> {
+    if (writesSecret(cert)) await this.writeSecret(cert, chain, key);
+    const acm = cert.spec.acm;
+    if (!acm) return { ok: true };
+    const previous = status.acm?.certificateArn;
+    let arn: string;
+    try {
+      arn = await this.d.acm.import(acm.region, chain, key, keyOf(cert), previous);
+    } catch (err) {
+      if (!(err instanceof AcmError)) throw err;
+      return { ok: false, reason: 'ACMImportFailed', message: err.message };
+    }
+    await this.annotateIngress(cert, arn, previous);
+    return { ok: true, arn };
+  }
+
+  /** alb.ingress.kubernetes.io/certificate-arn on the owner Ingress, the user's ARNs kept. */
+  private async annotateIngress(cert: Cert, arn: string | undefined, previous?: string) {
+    const ing = this.ownerIngress(cert);
+    if (!ing?.metadata?.name) return;
+    const current = ing.metadata.annotations?.[albAnnotation];
+    const next = mergeArns(current, arn, previous);
+    if (next === (current ?? '')) return;
+    await this.net.patchNamespacedIngress(
+      {
+        name: ing.metadata.name,
+        namespace: ing.metadata.namespace ?? '',
+        body: { metadata: { annotations: { [albAnnotation]: next || null } } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+  }
+
+  /** ACM-only: the current certificate is the one imported under status.acm's ARN. */
+  private async currentInAcm(cert: Cert): Promise<Current> {
+    const arn = cert.status?.acm?.certificateArn;
+    const region = cert.spec.acm?.region ?? '';
+    const pem = arn ? await this.d.acm.leaf(region, arn) : undefined;
+    if (!pem) return { kind: 'none' };
+    try {
+      return { kind: 'managed', info: parseCertificate(pem), pem };
+    } catch {
+      return { kind: 'managed', info: undefined, pem };
+    }
+  }
+
+  /**
+   * A Certificate being deleted: its ACM certificate goes first, if certroute imported it.
+   * ACM refuses while a load balancer uses it; that is retried and said in status and Events.
+   */
+  private async finalize(cert: Cert): Promise<ReconcileResult | void> {
+    if (!cert.metadata?.finalizers?.includes(acmFinalizer)) return;
+    const arn = cert.status?.acm?.certificateArn;
+    if (arn && cert.spec.acm) {
+      const result = await this.d.acm.remove(cert.spec.acm.region, arn);
+      if (result === 'in-use') {
+        const message = `ACM certificate ${arn} is still in use (a load balancer listener?); deletion is retried`;
+        await this.writeStatus(cert, {}, [
+          { type: 'Ready', status: 'False', reason: 'ACMCertificateInUse', message },
+        ]);
+        await this.event(cert, 'Warning', 'ACMCertificateInUse', message);
+        return { requeueAfterMs: this.opts.acmInUseRetryMs };
+      }
+      await this.annotateIngress(cert, undefined, arn).catch(() => undefined);
+      this.log.info({ arn, result }, 'ACM certificate removed with its Certificate');
+    }
+    await this.setFinalizer(cert, false);
+  }
+
+  /** Adds or removes the ACM finalizer (read, then replace: conflicts retry the reconcile). */
+  private async setFinalizer(cert: Cert, on: boolean): Promise<void> {
+    const has = cert.metadata?.finalizers?.includes(acmFinalizer) ?? false;
+    if (has === on) return;
+    const fresh = await this.d.crds.get<Cert>(
+      'certificates',
+      cert.metadata?.namespace ?? '',
+      cert.metadata?.name ?? '',
+    );
+    const list = (fresh.metadata?.finalizers ?? []).filter((f) => f !== acmFinalizer);
+    fresh.metadata = { ...fresh.metadata, finalizers: on ? [...list, acmFinalizer] : list };
+    const stored = await this.d.crds.replace('certificates', fresh);
+    this.freshCerts.remember(keyOf(cert), stored);
+    cert.metadata = stored.metadata;
   }
 
   private async fail(
@@ -856,10 +972,23 @@ export class CertificateController {
    * The private key for the order in flight, kept in a Secret until the certificate is
    * stored, so a crash between finalize and download does not orphan the order.
    */
+  /**
+   * ACM only: the key never enters the cluster. A restart between finalize and download
+   * loses it, and the order is replaced (KeyMismatch): the price of that promise.
+   */
+  private async memoryKey(cert: Cert, orderUrl: string): Promise<string> {
+    const k = this.memKeys.get(keyOf(cert));
+    if (k?.order === orderUrl) return k.pem;
+    const pem = await generatePrivateKey(cert.spec.privateKey?.algorithm ?? 'ECDSA-P256');
+    this.memKeys.set(keyOf(cert), { order: orderUrl, pem });
+    return pem;
+  }
+
   private async nextKey(cert: Cert): Promise<string> {
     const { namespace = '' } = cert.metadata ?? {};
     const name = this.nextKeyName(cert);
     const orderUrl = cert.status?.order?.url ?? '';
+    if (!writesSecret(cert)) return this.memoryKey(cert, orderUrl);
     const existing = await this.readSecret(namespace, name);
     if (existing) {
       if (existing.metadata?.labels?.[nextKeyLabel] !== 'true')
@@ -887,6 +1016,8 @@ export class CertificateController {
   }
 
   private async deleteNextKey(cert: Cert): Promise<void> {
+    this.memKeys.delete(keyOf(cert));
+    if (!writesSecret(cert)) return;
     try {
       await this.core.deleteNamespacedSecret({
         name: this.nextKeyName(cert),
@@ -983,6 +1114,19 @@ export class CertificateController {
         `Certificate ${cert.metadata?.name}: ${message}`,
       );
   }
+}
+
+/** A Secret is written unless the target is ACM without acm.writeSecret. */
+export function writesSecret(cert: Cert): boolean {
+  return !!cert.spec.secretName && (!cert.spec.acm || cert.spec.acm.writeSecret === true);
+}
+
+export const acmFinalizer = 'certroute.io/acm-certificate';
+
+function knownWindow(status: Status, info: CertInfo): { start: Date; end: Date } | undefined {
+  const a = status.ari;
+  if (!a || a.certID !== info.ariCertID) return undefined;
+  return { start: new Date(a.windowStart), end: new Date(a.windowEnd) };
 }
 
 function keyMatches(chain: string, keyPem: string): boolean {

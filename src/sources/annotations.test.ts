@@ -390,9 +390,9 @@ describe('parseAnnotations: certroute.io/renew-before', () => {
     ['60s', '60s'],
     ['90s', '90s'],
     ['1.5m', '1.5m'],
-    // a bare number is seconds
-    ['3600', '3600'],
-    ['60', '60'],
+    // a bare number is seconds, written with its unit (the CRD pattern needs one)
+    ['3600', '3600s'],
+    ['60', '60s'],
     // too short
     ['59s', undefined],
     ['30s', undefined],

@@ -25,6 +25,10 @@ interface Throttle {
   remaining: number;
   /** Substring of the request path (e.g. "/rrset") or "" for every call. */
   match: string;
+  /** Matches the X-Amz-Target header instead (JSON-protocol services such as ACM). */
+  target?: string;
+  /** A JSON-protocol error (e.g. ValidationException) instead of Route53's Throttling. */
+  error?: string;
 }
 
 /** `onWrite` runs after every write (any non-GET call) moto has answered. */
@@ -37,9 +41,15 @@ export async function startAwsProxy(upstream: string, onWrite?: () => void): Pro
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       if (req.url?.startsWith('/__lab/throttle')) return control(req, res, throttles);
-      const t = throttles.find((x) => x.remaining > 0 && (req.url ?? '').includes(x.match));
+      const amzTarget = String(req.headers['x-amz-target'] ?? '');
+      const t = throttles.find(
+        (x) =>
+          x.remaining > 0 &&
+          (x.target ? amzTarget.endsWith(x.target) : (req.url ?? '').includes(x.match)),
+      );
       if (t) {
         t.remaining--;
+        if (t.error) return jsonError(res, t.error, 'injected by the lab AWS proxy');
         return route53Error(res, 400, 'Throttling', 'Rate exceeded');
       }
       const invalid =
@@ -64,11 +74,33 @@ export async function startAwsProxy(upstream: string, onWrite?: () => void): Pro
 
 function control(req: IncomingMessage, res: ServerResponse, throttles: Throttle[]): void {
   const u = new URL(req.url ?? '', 'http://x');
+  const target = u.searchParams.get('target');
+  const error = u.searchParams.get('error');
   throttles.push({
     remaining: Number(u.searchParams.get('count') ?? '1'),
     match: u.searchParams.get('match') ?? '',
+    ...(target ? { target } : {}),
+    ...(error ? { error } : {}),
   });
   res.writeHead(204).end();
+}
+
+function jsonError(res: ServerResponse, type: string, message: string): void {
+  res
+    .writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'lab' })
+    .end(JSON.stringify({ __type: type, message }));
+}
+
+/** Makes the next `count` calls of a JSON-protocol operation (e.g. "ImportCertificate") fail. */
+export async function injectError(
+  endpoint: string,
+  operation: string,
+  error: string,
+  count = 1,
+): Promise<void> {
+  const q = `count=${count}&target=${encodeURIComponent(operation)}&error=${encodeURIComponent(error)}`;
+  const res = await fetch(`${endpoint}/__lab/throttle?${q}`, { method: 'POST' });
+  if (res.status !== 204) throw new Error(`error injection failed: ${res.status}`);
 }
 
 /** The first A/AAAA value in a change batch that is not an address, described as Route53 does. */

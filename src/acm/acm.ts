@@ -1,0 +1,171 @@
+import {
+  ACMClient,
+  AddTagsToCertificateCommand,
+  DeleteCertificateCommand,
+  GetCertificateCommand,
+  ImportCertificateCommand,
+  ListTagsForCertificateCommand,
+} from '@aws-sdk/client-acm';
+import { splitChain } from '../certs/x509.js';
+import type { Metrics } from '../observability/metrics.js';
+
+export const ownerTag = 'certroute.io/owner';
+export const certificateTag = 'certroute.io/certificate';
+export const albAnnotation = 'alb.ingress.kubernetes.io/certificate-arn';
+
+/** ACM said no in a way the user must see (invalid certificate, limits, access). */
+export class AcmError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type RemoveResult = 'deleted' | 'gone' | 'not-ours' | 'in-use';
+
+/**
+ * ACM behind the few calls certroute needs: import (and re-import to the same ARN), read
+ * back the certificate, and delete only what it imported (by its owner tag). Clients per
+ * region; every attempt counted in certroute_aws_api_calls_total{service="acm"}.
+ */
+export class Acm {
+  private readonly clients = new Map<string, ACMClient>();
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly ownerId: string,
+  ) {}
+
+  client(region: string): ACMClient {
+    let c = this.clients.get(region);
+    if (!c) {
+      c = new ACMClient({
+        region,
+        maxAttempts: 8,
+        retryMode: 'adaptive',
+        requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 },
+      });
+      const m = this.metrics;
+      c.middlewareStack.add(
+        (next, context) => async (args) => {
+          const operation = context.commandName ?? 'unknown';
+          try {
+            const out = await next(args);
+            m.awsCalls.inc({ service: 'acm', operation, outcome: 'success' });
+            return out;
+          } catch (err) {
+            const name = (err as { name?: string }).name ?? '';
+            const throttled = /Throttl|TooManyRequests/.test(name);
+            if (throttled) m.awsThrottles.inc({ service: 'acm', operation });
+            m.awsCalls.inc({
+              service: 'acm',
+              operation,
+              outcome: throttled ? 'throttled' : 'error',
+            });
+            throw err;
+          }
+        },
+        { step: 'deserialize', name: 'certrouteAcmMetrics', priority: 'high' },
+      );
+      this.clients.set(region, c);
+    }
+    return c;
+  }
+
+  /**
+   * Imports the chain and key; with `arn`, re-imports in place (ACM keeps the ARN, so the
+   * load balancer never needs a new one). ACM refuses tags on a re-import, so they are added
+   * separately then.
+   */
+  async import(
+    region: string,
+    chainPem: string,
+    keyPem: string,
+    certificate: string,
+    arn?: string,
+  ): Promise<string> {
+    const [leaf = '', ...rest] = splitChain(chainPem);
+    try {
+      const res = await this.client(region).send(
+        new ImportCertificateCommand({
+          Certificate: Buffer.from(leaf),
+          PrivateKey: Buffer.from(keyPem),
+          ...(rest.length > 0 ? { CertificateChain: Buffer.from(rest.join('')) } : {}),
+          ...(arn ? { CertificateArn: arn } : { Tags: this.tags(certificate) }),
+        }),
+      );
+      if (!res.CertificateArn) throw new AcmError('NoArn', 'ImportCertificate returned no ARN');
+      // ACM keeps tags across a re-import; not every implementation does (moto drops them).
+      // The owner tag is what deletion trusts, so it is set again, idempotently.
+      if (arn)
+        await this.client(region).send(
+          new AddTagsToCertificateCommand({ CertificateArn: arn, Tags: this.tags(certificate) }),
+        );
+      return res.CertificateArn;
+    } catch (err) {
+      throw asAcmError(err);
+    }
+  }
+
+  private tags(certificate: string) {
+    return [
+      { Key: ownerTag, Value: this.ownerId },
+      { Key: certificateTag, Value: certificate },
+    ];
+  }
+
+  /** The imported leaf certificate (public), or undefined when the ARN is gone. */
+  async leaf(region: string, arn: string): Promise<string | undefined> {
+    try {
+      const res = await this.client(region).send(
+        new GetCertificateCommand({ CertificateArn: arn }),
+      );
+      return res.Certificate;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+      throw asAcmError(err);
+    }
+  }
+
+  /** Deletes the certificate if certroute (this owner id) imported it. */
+  async remove(region: string, arn: string): Promise<RemoveResult> {
+    const c = this.client(region);
+    try {
+      const tags = await c.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
+      const owner = tags.Tags?.find((t) => t.Key === ownerTag)?.Value;
+      if (owner !== this.ownerId) return 'not-ours';
+      await c.send(new DeleteCertificateCommand({ CertificateArn: arn }));
+      return 'deleted';
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'ResourceNotFoundException') return 'gone';
+      if (name === 'ResourceInUseException') return 'in-use';
+      throw asAcmError(err);
+    }
+  }
+}
+
+function asAcmError(err: unknown): Error {
+  if (err instanceof AcmError) return err;
+  const name = (err as { name?: string }).name ?? 'Error';
+  const message = err instanceof Error ? err.message : String(err);
+  return new AcmError(name, `ACM ${name}: ${message}`);
+}
+
+/**
+ * The Ingress's certificate-arn annotation with certroute's ARN in it: the user's ARNs are
+ * kept in their order, a previous ARN of certroute's is replaced, and nothing is duplicated.
+ */
+export function mergeArns(
+  current: string | undefined,
+  ours: string | undefined,
+  previous?: string,
+): string {
+  const theirs = (current ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s && s !== ours && s !== previous);
+  return [...theirs, ...(ours ? [ours] : [])].join(',');
+}
