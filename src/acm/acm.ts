@@ -147,8 +147,11 @@ export class Acm {
   }
 }
 
+/** ACM's own answers (HTTP 4xx) become AcmError; network and server errors stay as they are. */
 function asAcmError(err: unknown): Error {
   if (err instanceof AcmError) return err;
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (!status || status >= 500) return err instanceof Error ? err : new Error(String(err));
   const name = (err as { name?: string }).name ?? 'Error';
   const message = err instanceof Error ? err.message : String(err);
   return new AcmError(name, `ACM ${name}: ${message}`);

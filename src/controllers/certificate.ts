@@ -517,10 +517,18 @@ export class CertificateController {
       // valid: done; invalid: the order turns invalid and the next poll reports it.
       if (a.status !== 'pending') continue;
       const mine = o.authorizations.find((x) => x.url === a.url);
-      const wait =
-        mine?.challenge?.type === 'dns-01'
-          ? await this.solveDns01(account, a, mine)
-          : await this.solveHttp01(account, a, mine?.challenge?.keyAuthorization, want, target);
+      let wait: string | undefined;
+      try {
+        wait =
+          mine?.challenge?.type === 'dns-01'
+            ? await this.solveDns01(account, a, mine)
+            : await this.solveHttp01(account, a, mine?.challenge?.keyAuthorization, want, target);
+      } catch (err) {
+        // A solver the user must fix (no region, no zone): say so and back off, not hot-loop.
+        if (!(err instanceof Dns01ConfigError)) throw err;
+        await this.fail(cert, status, err.reason, err.message, o);
+        return;
+      }
       if (wait) waiting.push(wait);
       else log.debug({ host: a.identifier.value }, 'challenge accepted or in progress');
     }
@@ -586,8 +594,11 @@ export class CertificateController {
     if (!ch || !cfg || !value) return `${host}: the CA offered no dns-01 challenge`;
     if (ch.status === 'processing' || ch.status === 'valid') return undefined;
     const at = await this.d.dns01.place(cfg, host);
+    // A fresh write is checked once for INSYNC, never waited on: the next poll finds the
+    // value present (no new change) and goes on to the resolvers, the real gate.
     const change = await this.d.dns01.present(cfg, at, value);
-    if (change) await this.d.dns01.inSync(cfg, change);
+    if (change && !(await this.d.dns01.inSyncNow(cfg, change)))
+      return `${at.name}: Route53 change ${change} not INSYNC yet`;
     const seen = await this.d.dns01.visible(at.name, value);
     if (!seen.ok) return seen.message;
     await account.client.completeChallenge(ch);
@@ -728,13 +739,34 @@ export class CertificateController {
     const previous = status.acm?.certificateArn;
     let arn: string;
     try {
-      arn = await this.d.acm.import(acm.region, chain, key, keyOf(cert), previous);
+      arn = await this.importToAcm(acm.region, chain, key, keyOf(cert), previous);
     } catch (err) {
+      // Only ACM's own refusals fail the order; a network error retries with the order kept.
       if (!(err instanceof AcmError)) throw err;
       return { ok: false, reason: 'ACMImportFailed', message: err.message };
     }
     await this.annotateIngress(cert, arn, previous);
     return { ok: true, arn };
+  }
+
+  /**
+   * Re-imports to the previous ARN; when ACM refuses that one (deleted by hand, another
+   * region, another key type), imports afresh rather than failing every renewal.
+   */
+  private async importToAcm(
+    region: string,
+    chain: string,
+    key: string,
+    name: string,
+    previous: string | undefined,
+  ): Promise<string> {
+    try {
+      return await this.d.acm.import(region, chain, key, name, previous);
+    } catch (err) {
+      if (!previous || !(err instanceof AcmError)) throw err;
+      this.log.warn({ arn: previous, err: err.message }, 'ACM re-import refused; importing anew');
+      return this.d.acm.import(region, chain, key, name);
+    }
   }
 
   /** alb.ingress.kubernetes.io/certificate-arn on the owner Ingress, the user's ARNs kept. */
@@ -773,8 +805,11 @@ export class CertificateController {
    */
   private async finalize(cert: Cert): Promise<ReconcileResult | void> {
     if (!cert.metadata?.finalizers?.includes(acmFinalizer)) return;
+    if (this.d.config.dryRun) return;
     const arn = cert.status?.acm?.certificateArn;
     if (arn && cert.spec.acm) {
+      // The load balancer lets go of the certificate only once the annotation stops naming it.
+      await this.annotateIngress(cert, undefined, arn);
       const result = await this.d.acm.remove(cert.spec.acm.region, arn);
       if (result === 'in-use') {
         const message = `ACM certificate ${arn} is still in use (a load balancer listener?); deletion is retried`;
@@ -784,7 +819,6 @@ export class CertificateController {
         await this.event(cert, 'Warning', 'ACMCertificateInUse', message);
         return { requeueAfterMs: this.opts.acmInUseRetryMs };
       }
-      await this.annotateIngress(cert, undefined, arn).catch(() => undefined);
       this.log.info({ arn, result }, 'ACM certificate removed with its Certificate');
     }
     await this.setFinalizer(cert, false);
@@ -1307,7 +1341,6 @@ function stripTimes(s: Record<string, unknown>): unknown {
   const conds = s.conditions as Condition[] | undefined;
   return {
     ...s,
-    ari: s.ari ? { ...s.ari, checkedAt: '' } : undefined,
     conditions: conds
       ?.map((c) => ({ ...c, lastTransitionTime: '' }))
       .sort((a, b) => a.type.localeCompare(b.type)),

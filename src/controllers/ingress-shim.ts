@@ -6,6 +6,7 @@ import { isConflict, isNotFound } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { describeError, ResilientInformer, type InformerEvent } from '../kube/informer.js';
 import { WorkQueue } from '../kube/queue.js';
+import { solverLabel } from '../solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
@@ -174,7 +175,9 @@ export class IngressShim {
     // A deleted Ingress's children go with it through the garbage collector.
     if (!ing?.metadata?.uid || ing.metadata.deletionTimestamp) return;
     const log = this.log.child({ namespace, name });
-    const watched = isWatchedClass(ing, this.opts.ingressClasses);
+    // certroute's own HTTP-01 solver Ingresses are routing plumbing, never a source.
+    const watched =
+      isWatchedClass(ing, this.opts.ingressClasses) && !ing.metadata?.labels?.[solverLabel];
     const desired = watched ? desiredFor(ing, this.opts) : { certificates: [], problems: [] };
     for (const p of desired.problems)
       await this.d.events.record(ingressRef(ing), 'Warning', p.reason, p.message);

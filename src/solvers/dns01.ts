@@ -131,8 +131,9 @@ export class Dns01Solver {
     });
   }
 
-  async inSync(cfg: Route53Solver, changeId: string): Promise<void> {
-    await this.provider(cfg).waitInSync(changeId, 120_000);
+  /** One GetChange: is the change INSYNC now? */
+  async inSyncNow(cfg: Route53Solver, changeId: string): Promise<boolean> {
+    return this.provider(cfg).isInSync(changeId);
   }
 
   /**

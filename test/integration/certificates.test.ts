@@ -20,7 +20,7 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
-import { eventsFor, ingress } from '../lab/k8s-helpers.js';
+import { eventsFor, ingress, listDnsEndpoints } from '../lab/k8s-helpers.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { createZone, put } from '../lab/route53-helpers.js';
 
@@ -200,6 +200,11 @@ describe('HTTP-01 issuance', () => {
       labelSelector: 'certroute.io/solver=http01',
     });
     expect(svcs.items).toEqual([]);
+    // The solver Ingress was never a source: no DNSEndpoint was made for it.
+    const endpoints = await listDnsEndpoints(kc, ns);
+    expect(
+      endpoints.map((d) => d.metadata.name).filter((n) => n?.startsWith('certroute-')),
+    ).toEqual([]);
   });
 
   it('exports expiry metrics for its certificates and for foreign Ingress TLS Secrets', async () => {

@@ -210,6 +210,11 @@ export class Route53Provider implements DnsProvider {
     }
   }
 
+  async isInSync(changeId: string): Promise<boolean> {
+    const res = await this.client.send(new GetChangeCommand({ Id: changeId }));
+    return res.ChangeInfo?.Status === 'INSYNC';
+  }
+
   async waitInSync(
     changeId: string,
     timeoutMs = 300_000,
