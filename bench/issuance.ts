@@ -42,7 +42,12 @@ async function runOperator(env: LabEnv, zone: string, label: string): Promise<Ru
   const proc = spawnManaged('certroute', process.execPath, {
     args: [join(repoRoot, 'dist', 'main.js'), ...flags],
     logFile: join(env.dir, `operator-${label}.log`),
-    env: { ...labEnvVars(env), CERTROUTE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' },
+    env: {
+      ...labEnvVars(env),
+      CERTROUTE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      // e.g. --max-old-space-size=128, to see what a heap cap does to RSS and time.
+      NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '',
+    },
   });
   return {
     proc,
