@@ -40,6 +40,10 @@ describe('generated YAML keeps every validation', () => {
   it('keeps CEL rules on the spec', () => {
     expect(spec?.['x-kubernetes-validations']).toEqual([
       { rule: 'has(self.secretName) || has(self.acm)', message: 'set secretName, acm, or both' },
+      {
+        rule: '!has(self.acm) || !has(self.acm.writeSecret) || !self.acm.writeSecret || has(self.secretName)',
+        message: 'acm.writeSecret needs secretName',
+      },
     ]);
   });
 

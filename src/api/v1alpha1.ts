@@ -170,6 +170,10 @@ export const certificateSpec = z
   .meta({
     'x-kubernetes-validations': [
       { rule: 'has(self.secretName) || has(self.acm)', message: 'set secretName, acm, or both' },
+      {
+        rule: '!has(self.acm) || !has(self.acm.writeSecret) || !self.acm.writeSecret || has(self.secretName)',
+        message: 'acm.writeSecret needs secretName',
+      },
     ],
   });
 export type CertificateSpec = z.infer<typeof certificateSpec>;

@@ -848,6 +848,7 @@ export class CertificateController {
     order: Order | undefined,
   ): Promise<void> {
     const failedAttempts = (status.failedAttempts ?? 0) + 1;
+    this.memKeys.delete(keyOf(cert));
     const delay = retryDelayMs(failedAttempts, this.opts.retryBaseMs);
     const nextRetryTime = new Date(Date.now() + delay).toISOString();
     if (order)

@@ -303,9 +303,14 @@ export class IngressShim {
     const owner = controllerOf(other);
     if (owner?.uid === uid) {
       // Ours, but outside the cache (its managed-by label was removed): restore it in place.
+      // Its finalizers (the ACM cleanup) stay; labels, annotations and owner are ours again.
       await this.d.crds.replace(plural, {
         ...o,
-        metadata: { ...o.metadata, resourceVersion: other.metadata.resourceVersion },
+        metadata: {
+          ...other.metadata,
+          ...o.metadata,
+          resourceVersion: other.metadata.resourceVersion,
+        },
       });
       return true;
     }
