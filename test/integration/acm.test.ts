@@ -11,7 +11,6 @@ import * as k8s from '@kubernetes/client-node';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Acm } from '../../src/acm/acm.js';
-import type { Certificate } from '../../src/api/v1alpha1.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import type { Operator } from '../../src/operator.js';
 import {
@@ -29,7 +28,7 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
-import { eventsFor, ingress } from '../lab/k8s-helpers.js';
+import { conditionOf, eventsFor, getCertificate, ingress } from '../lab/k8s-helpers.js';
 import { labAws } from '../lab/lab.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { createZone } from '../lab/route53-helpers.js';
@@ -38,7 +37,6 @@ const env = labEnv();
 const kc = adminConfig(env);
 const net = kc.makeApiClient(k8s.NetworkingV1Api);
 const core = kc.makeApiClient(k8s.CoreV1Api);
-const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const r53 = labRoute53(env);
 const acm = new ACMClient({
   endpoint: env.awsEndpoint,
@@ -76,23 +74,6 @@ afterAll(async () => {
   await deleteNamespace(kc, ns);
 });
 
-async function getCert(name: string): Promise<Certificate | undefined> {
-  try {
-    return (await custom.getNamespacedCustomObject({
-      group: 'certroute.io',
-      version: 'v1alpha1',
-      plural: 'certificates',
-      namespace: ns,
-      name,
-    })) as Certificate;
-  } catch {
-    return undefined;
-  }
-}
-
-const cond = (c: Certificate | undefined, type: string) =>
-  c?.status?.conditions?.find((x) => x.type === type);
-
 async function albIngress(name: string, host: string, extra: Record<string, string> = {}) {
   await net.createNamespacedIngress({
     namespace: ns,
@@ -128,8 +109,8 @@ describe('ACM target', () => {
     await albIngress('alb', host, { 'alb.ingress.kubernetes.io/certificate-arn': userArn });
     const c = await eventually(
       async () => {
-        const x = await getCert('alb-tls');
-        return cond(x, 'Ready')?.status === 'True' && x;
+        const x = await getCertificate(kc, ns, 'alb-tls');
+        return conditionOf(x, 'Ready')?.status === 'True' && x;
       },
       { timeoutMs: 45_000 },
     );
@@ -168,8 +149,8 @@ describe('ACM target', () => {
     expect(res.status).toBe(200);
     const renewed = await eventually(
       async () => {
-        const x = await getCert('alb-tls');
-        return x?.status?.revision === 2 && cond(x, 'Ready')?.status === 'True' && x;
+        const x = await getCertificate(kc, ns, 'alb-tls');
+        return x?.status?.revision === 2 && conditionOf(x, 'Ready')?.status === 'True' && x;
       },
       { timeoutMs: 30_000 },
     );
@@ -188,14 +169,16 @@ describe('ACM target', () => {
     await injectError(env.awsEndpoint, 'DeleteCertificate', 'ResourceInUseException', 2);
     await net.deleteNamespacedIngress({ namespace: ns, name: 'alb' });
     const inUse = await eventually(async () => {
-      const x = await getCert('alb-tls');
-      return cond(x, 'Ready')?.reason === 'ACMCertificateInUse' && x;
+      const x = await getCertificate(kc, ns, 'alb-tls');
+      return conditionOf(x, 'Ready')?.reason === 'ACMCertificateInUse' && x;
     });
-    expect(cond(inUse, 'Ready')?.message).toContain(arn);
+    expect(conditionOf(inUse, 'Ready')?.message).toContain(arn);
     await eventually(async () =>
       (await eventsFor(kc, ns, 'alb-tls')).some((e) => e.reason === 'ACMCertificateInUse'),
     );
-    await eventually(async () => (await getCert('alb-tls')) === undefined, { timeoutMs: 30_000 });
+    await eventually(async () => (await getCertificate(kc, ns, 'alb-tls')) === undefined, {
+      timeoutMs: 30_000,
+    });
     await expect(
       acm.send(new DescribeCertificateCommand({ CertificateArn: arn })),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
@@ -237,13 +220,13 @@ describe('ACM target', () => {
     await albIngress('bad', `bad.${zone.name}`);
     const c = await eventually(
       async () => {
-        const x = await getCert('bad-tls');
-        return cond(x, 'Issuing')?.reason === 'Failed' && x;
+        const x = await getCertificate(kc, ns, 'bad-tls');
+        return conditionOf(x, 'Issuing')?.reason === 'Failed' && x;
       },
       { timeoutMs: 45_000 },
     );
-    expect(cond(c, 'Ready')).toMatchObject({ status: 'False', reason: 'ACMImportFailed' });
-    expect(cond(c, 'Ready')?.message).toContain('ValidationException');
+    expect(conditionOf(c, 'Ready')).toMatchObject({ status: 'False', reason: 'ACMImportFailed' });
+    expect(conditionOf(c, 'Ready')?.message).toContain('ValidationException');
     await eventually(async () =>
       (await eventsFor(kc, ns, 'bad-tls')).some((e) => e.reason === 'ACMImportFailed'),
     );

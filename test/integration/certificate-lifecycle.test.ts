@@ -21,7 +21,7 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
-import { ingress } from '../lab/k8s-helpers.js';
+import { conditionOf, getCertificate, ingress } from '../lab/k8s-helpers.js';
 import { ensureNamespace, spawnOperator, startOperator } from '../lab/operator.js';
 import { startPebble, type PebbleLab } from '../lab/pebble.js';
 import { createZone, put } from '../lab/route53-helpers.js';
@@ -30,7 +30,6 @@ const env = labEnv();
 const kc = adminConfig(env);
 const net = kc.makeApiClient(k8s.NetworkingV1Api);
 const core = kc.makeApiClient(k8s.CoreV1Api);
-const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const r53 = labRoute53(env);
 const suffix = Date.now().toString(36);
 const issuers: string[] = [];
@@ -67,23 +66,6 @@ function flags(ns: string): string[] {
   ];
 }
 
-async function getCert(ns: string, name: string): Promise<Certificate | undefined> {
-  try {
-    return (await custom.getNamespacedCustomObject({
-      group: 'certroute.io',
-      version: 'v1alpha1',
-      plural: 'certificates',
-      namespace: ns,
-      name,
-    })) as Certificate;
-  } catch {
-    return undefined;
-  }
-}
-
-const cond = (c: Certificate | undefined, type: string) =>
-  c?.status?.conditions?.find((x) => x.type === type);
-
 async function tlsIngress(
   ns: string,
   name: string,
@@ -109,8 +91,8 @@ async function tlsIngress(
 async function readyCert(ns: string, name: string, timeoutMs = 45_000): Promise<Certificate> {
   return eventually(
     async () => {
-      const c = await getCert(ns, name);
-      return cond(c, 'Ready')?.status === 'True' && c;
+      const c = await getCertificate(kc, ns, name);
+      return conditionOf(c, 'Ready')?.status === 'True' && c;
     },
     { timeoutMs },
   );
@@ -138,8 +120,8 @@ describe('crash recovery', () => {
       await tlsIngress(ns, 'crash', host, issuer, false);
       const pending = await eventually(
         async () => {
-          const c = await getCert(ns, 'crash-tls');
-          return cond(c, 'Issuing')?.reason === 'WaitingForChallenge' && c;
+          const c = await getCertificate(kc, ns, 'crash-tls');
+          return conditionOf(c, 'Issuing')?.reason === 'WaitingForChallenge' && c;
         },
         { timeoutMs: 40_000 },
       );
@@ -214,7 +196,7 @@ describe('renewal', () => {
     );
     expect(res.status).toBe(200);
     const seen = await eventually(async () => {
-      const c = await getCert(ns, 'renew-tls');
+      const c = await getCertificate(kc, ns, 'renew-tls');
       return c?.status?.ari?.windowStart === start.toISOString() && c;
     });
     const at = Date.parse(seen.status?.renewalTime ?? '');
@@ -225,8 +207,8 @@ describe('renewal', () => {
 
     const second = await eventually(
       async () => {
-        const c = await getCert(ns, 'renew-tls');
-        return c?.status?.revision === 2 && cond(c, 'Ready')?.status === 'True' && c;
+        const c = await getCertificate(kc, ns, 'renew-tls');
+        return c?.status?.revision === 2 && conditionOf(c, 'Ready')?.status === 'True' && c;
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
@@ -279,13 +261,13 @@ describe('CA faults', () => {
     await tlsIngress(ns, 'down', host, issuer, true);
     const c = await eventually(
       async () => {
-        const x = await getCert(ns, 'down-tls');
+        const x = await getCertificate(kc, ns, 'down-tls');
         return (x?.status?.failedAttempts ?? 0) >= 1 && x;
       },
       { timeoutMs: 40_000 },
     );
-    expect(cond(c, 'Ready')).toMatchObject({ status: 'False', reason: 'OrderFailed' });
-    expect(cond(c, 'Issuing')?.message).toMatch(/attempt 1, next retry at/);
+    expect(conditionOf(c, 'Ready')).toMatchObject({ status: 'False', reason: 'OrderFailed' });
+    expect(conditionOf(c, 'Issuing')?.message).toMatch(/attempt 1, next retry at/);
     const retryIn = Date.parse(c.status?.nextRetryTime ?? '') - Date.now();
     expect(retryIn).toBeGreaterThan(30_000);
     expect(retryIn).toBeLessThanOrEqual(60_000);

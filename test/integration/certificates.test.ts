@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Certificate, ClusterIssuer } from '../../src/api/v1alpha1.js';
+import type { ClusterIssuer } from '../../src/api/v1alpha1.js';
 import type { Operator } from '../../src/operator.js';
 import {
   createClusterIssuer,
@@ -20,7 +20,13 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
-import { eventsFor, ingress, listDnsEndpoints } from '../lab/k8s-helpers.js';
+import {
+  conditionOf,
+  eventsFor,
+  getCertificate,
+  ingress,
+  listDnsEndpoints,
+} from '../lab/k8s-helpers.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { createZone, put } from '../lab/route53-helpers.js';
 
@@ -54,24 +60,6 @@ afterAll(async () => {
   await deleteClusterIssuer(kc, issuer);
   await deleteNamespace(kc, ns);
 });
-
-async function getCert(name: string): Promise<Certificate | undefined> {
-  try {
-    return (await custom.getNamespacedCustomObject({
-      group: 'certroute.io',
-      version: 'v1alpha1',
-      plural: 'certificates',
-      namespace: ns,
-      name,
-    })) as Certificate;
-  } catch {
-    return undefined;
-  }
-}
-
-function cond(c: Certificate | undefined, type: string) {
-  return c?.status?.conditions?.find((x) => x.type === type);
-}
 
 async function makeTlsIngress(
   name: string,
@@ -157,8 +145,8 @@ describe('HTTP-01 issuance', () => {
     await setAddress('app');
     const cert = await eventually(
       async () => {
-        const c = await getCert('app-tls');
-        return cond(c, 'Ready')?.status === 'True' && c;
+        const c = await getCertificate(kc, ns, 'app-tls');
+        return conditionOf(c, 'Ready')?.status === 'True' && c;
       },
       { timeoutMs: 45_000 },
     );
@@ -241,7 +229,7 @@ describe('HTTP-01 issuance', () => {
         tls: [{ secretName: 'legacy-tls', hosts: ['legacy.example.test'] }],
       }),
     });
-    const cert = await getCert('app-tls');
+    const cert = await getCertificate(kc, ns, 'app-tls');
     const url = op.metricsUrl ?? '';
     const series = (text: string, name: string, labels: string) =>
       text
@@ -293,26 +281,26 @@ describe('HTTP-01 issuance', () => {
     await setAddress('late');
     const waiting = await eventually(
       async () => {
-        const c = await getCert('late-tls');
-        return cond(c, 'Issuing')?.reason === 'WaitingForChallenge' && c;
+        const c = await getCertificate(kc, ns, 'late-tls');
+        return conditionOf(c, 'Issuing')?.reason === 'WaitingForChallenge' && c;
       },
       { timeoutMs: 30_000 },
     );
-    expect(cond(waiting, 'Issuing')?.message).toContain(`${host} does not resolve`);
+    expect(conditionOf(waiting, 'Issuing')?.message).toContain(`${host} does not resolve`);
     const orderUrl = waiting.status?.order?.url;
     expect(orderUrl).toBeTruthy();
     // Still waiting a few polls later: nothing was accepted, so nothing failed either.
     await new Promise((r) => setTimeout(r, 2000));
-    const still = await getCert('late-tls');
+    const still = await getCertificate(kc, ns, 'late-tls');
     expect(still?.status?.order?.url).toBe(orderUrl);
     expect(still?.status?.failedAttempts ?? 0).toBe(0);
-    expect(cond(still, 'Ready')?.status).not.toBe('True');
+    expect(conditionOf(still, 'Ready')?.status).not.toBe('True');
 
     await put(r53, zone.id, host, 'A', [env.ingressAddress]);
     const done = await eventually(
       async () => {
-        const c = await getCert('late-tls');
-        return cond(c, 'Ready')?.status === 'True' && c;
+        const c = await getCertificate(kc, ns, 'late-tls');
+        return conditionOf(c, 'Ready')?.status === 'True' && c;
       },
       { timeoutMs: 45_000 },
     );
@@ -332,11 +320,11 @@ describe('HTTP-01 issuance', () => {
     await makeTlsIngress('theirs', [host], 'theirs-tls');
     await setAddress('theirs');
     const c = await eventually(async () => {
-      const x = await getCert('theirs-tls');
-      return cond(x, 'Ready')?.reason === 'SecretNotManaged' && x;
+      const x = await getCertificate(kc, ns, 'theirs-tls');
+      return conditionOf(x, 'Ready')?.reason === 'SecretNotManaged' && x;
     });
-    expect(cond(c, 'Ready')?.status).toBe('False');
-    expect(cond(c, 'Ready')?.message).toContain('not managed by certroute');
+    expect(conditionOf(c, 'Ready')?.status).toBe('False');
+    expect(conditionOf(c, 'Ready')?.message).toContain('not managed by certroute');
     await eventually(async () =>
       (await eventsFor(kc, ns, 'theirs-tls')).some((e) => e.reason === 'SecretNotManaged'),
     );
@@ -360,6 +348,6 @@ describe('HTTP-01 issuance', () => {
     await op.certificates.queue.idle();
     await new Promise((r) => setTimeout(r, 1000));
     expect(ordersPlaced(env)).toBe(before);
-    expect(cond(await getCert('app-tls'), 'Ready')?.status).toBe('True');
+    expect(conditionOf(await getCertificate(kc, ns, 'app-tls'), 'Ready')?.status).toBe('True');
   });
 });

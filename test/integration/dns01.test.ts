@@ -14,7 +14,7 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
-import { eventsFor } from '../lab/k8s-helpers.js';
+import { conditionOf, eventsFor, getCertificate } from '../lab/k8s-helpers.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { createZone, put, record } from '../lab/route53-helpers.js';
 
@@ -69,23 +69,11 @@ async function createCertificate(name: string, dnsNames: string[], issuer: strin
   });
 }
 
-async function getCert(name: string): Promise<Certificate> {
-  return (await custom.getNamespacedCustomObject({
-    group: 'certroute.io',
-    version: 'v1alpha1',
-    plural: 'certificates',
-    namespace: ns,
-    name,
-  })) as Certificate;
-}
-
-const cond = (c: Certificate, type: string) => c.status?.conditions?.find((x) => x.type === type);
-
 async function readyCert(name: string): Promise<Certificate> {
   return eventually(
     async () => {
-      const c = await getCert(name);
-      return cond(c, 'Ready')?.status === 'True' && c;
+      const c = await getCertificate(kc, ns, name);
+      return conditionOf(c, 'Ready')?.status === 'True' && c;
     },
     { timeoutMs: 45_000 },
   );
@@ -145,11 +133,11 @@ describe('DNS-01 via Route53', () => {
     const host = `www.nozone-${suffix}.test`;
     await createCertificate('nozone', [host], dnsIssuer);
     const c = await eventually(async () => {
-      const x = await getCert('nozone');
-      return cond(x, 'Ready')?.reason === 'NoZoneForChallenge' && x;
+      const x = await getCertificate(kc, ns, 'nozone');
+      return conditionOf(x, 'Ready')?.reason === 'NoZoneForChallenge' && x;
     });
-    expect(cond(c, 'Ready')?.status).toBe('False');
-    expect(cond(c, 'Ready')?.message).toContain(`_acme-challenge.${host}`);
+    expect(conditionOf(c, 'Ready')?.status).toBe('False');
+    expect(conditionOf(c, 'Ready')?.message).toContain(`_acme-challenge.${host}`);
     expect(c.status?.lastOrder).toBeUndefined();
     await eventually(async () =>
       (await eventsFor(kc, ns, 'nozone')).some((e) => e.reason === 'NoZoneForChallenge'),
@@ -159,9 +147,9 @@ describe('DNS-01 via Route53', () => {
   it('refuses a wildcard when the issuer has only HTTP-01 solvers', async () => {
     await createCertificate('wild-http', [`*.${zone.name}`], httpIssuer);
     const c = await eventually(async () => {
-      const x = await getCert('wild-http');
-      return cond(x, 'Ready')?.reason === 'WildcardNeedsDNS01' && x;
+      const x = await getCertificate(kc, ns, 'wild-http');
+      return conditionOf(x, 'Ready')?.reason === 'WildcardNeedsDNS01' && x;
     });
-    expect(cond(c, 'Ready')?.message).toMatch(/only DNS-01/);
+    expect(conditionOf(c, 'Ready')?.message).toMatch(/only DNS-01/);
   });
 });

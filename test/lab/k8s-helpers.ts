@@ -21,6 +21,31 @@ export async function listCertificates(
   return res.items;
 }
 
+/** One Certificate, or undefined when it does not exist (yet, or any more). */
+export async function getCertificate(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<Certificate | undefined> {
+  try {
+    return (await customApi(kc).getNamespacedCustomObject({
+      group,
+      version,
+      plural: 'certificates',
+      namespace,
+      name,
+    })) as Certificate;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+/** A status condition of a Certificate, by type. */
+export function conditionOf(c: Certificate | undefined, type: string) {
+  return c?.status?.conditions?.find((x) => x.type === type);
+}
+
 export async function listDnsEndpoints(
   kc: k8s.KubeConfig,
   namespace: string,
