@@ -190,6 +190,9 @@ export class Operator {
       await startProbeServer(this.config.probeAddress, { ready: () => this.ready() }),
     );
     this.servers.push(await startMetricsServer(this.config.metricsAddress, this.metrics.registry));
+    // Work waits until every cache has its initial list: a reconcile needs the whole picture,
+    // and reconciling while thousands of list items arrive slows both down.
+    for (const q of this.queues()) q.hold();
     await this.tokens.start(this.config.solverAddress);
     this.unobserveAcme = observeAcme(this.metrics);
     await Promise.all([
@@ -198,6 +201,7 @@ export class Operator {
       this.issuers.start(),
       this.certificates.start(),
     ]);
+    for (const q of this.queues()) q.release();
     this.tlsSecrets.start();
     this.leader?.start();
     if (!this.leader) this.enqueueAll();
@@ -205,6 +209,16 @@ export class Operator {
       { ms: Math.round(performance.now() - t0), leaderElection: this.config.leaderElection },
       'caches synced; operator started',
     );
+  }
+
+  private queues() {
+    return [
+      this.shim.queue,
+      this.dns.queue,
+      this.dns.statusQueue,
+      this.issuers.queue,
+      this.certificates.queue,
+    ];
   }
 
   private enqueueAll(): void {

@@ -111,3 +111,30 @@ describe('jitteredBackoff', () => {
     expect(jitteredBackoff(attempt, 100, 1000, () => r)).toBe(want);
   });
 });
+
+describe('WorkQueue hold and release', () => {
+  it('keeps keys coalesced while held and works them once released', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue({
+      name: 'hold',
+      concurrency: 2,
+      reconcile: (k) => {
+        seen.push(k);
+        return Promise.resolve();
+      },
+      log: silentLogger,
+      metrics: createMetrics(),
+    });
+    q.hold();
+    q.add('a');
+    q.add('b');
+    q.add('a');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([]);
+    expect(q.depth).toBe(2);
+    q.release();
+    await q.idle();
+    expect(seen.sort()).toEqual(['a', 'b']);
+    await q.shutdown();
+  });
+});

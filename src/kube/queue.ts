@@ -38,6 +38,7 @@ export class WorkQueue {
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; dueAt: number }>();
   private running = 0;
   private shuttingDown = false;
+  private held = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: QueueOptions) {}
@@ -81,6 +82,20 @@ export class WorkQueue {
     this.timers.delete(key);
   }
 
+  /**
+   * Keeps keys waiting (coalesced) without starting work, e.g. while informers deliver their
+   * initial lists: reconciles would compete with them for the one event loop.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Starts work on everything that waited while held. */
+  release(): void {
+    this.held = false;
+    this.pump();
+  }
+
   get depth(): number {
     return this.waiting.size;
   }
@@ -98,11 +113,12 @@ export class WorkQueue {
 
   /** Resolves when nothing is waiting or running (tests and benchmarks). */
   async idle(): Promise<void> {
-    if (this.running === 0 && this.waiting.size === 0) return;
+    if (this.running === 0 && (this.waiting.size === 0 || this.held)) return;
     await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   private pump(): void {
+    if (this.held) return;
     while (this.running < this.opts.concurrency && this.order.length > 0) {
       const key = this.order.shift();
       if (key === undefined || !this.waiting.delete(key)) continue;
