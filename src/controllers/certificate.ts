@@ -97,6 +97,8 @@ export class CertificateController {
     ariRecheckMs?: number;
   };
   private sweep: CronJob | undefined;
+  /** Why the last idle check wanted an order (for the log line when one is placed). */
+  private readonly orderReason = new Map<string, string>();
   /** Pending private keys of ACM-only orders, which never go into a Secret. */
   private readonly memKeys = new Map<string, { order: string; pem: string }>();
   /** Certificates and Secrets as this process last wrote them (see Fresh). */
@@ -234,6 +236,7 @@ export class CertificateController {
     if (this.d.config.dryRun) return { wait: await this.dryRun(cert, log) };
     // Before anything lands in ACM, make sure deletion will find it.
     if (cert.spec.acm) await this.setFinalizer(cert, true);
+    log.info({ why: this.orderReason.get(keyOf(cert)) }, 'placing an ACME order');
     const placed = await this.placeOrder(cert, status, current, lookup.account, log);
     return placed.order ? { status: placed } : { wait: { requeueAfterMs: 1000 } };
   }
@@ -363,7 +366,7 @@ export class CertificateController {
     if (retryAt > now.getTime()) {
       return { requeueAfterMs: retryAt - now.getTime() + 100 };
     }
-    log.info({ why }, 'placing an ACME order');
+    this.orderReason.set(keyOf(cert), why);
     return undefined;
   }
 
@@ -1109,6 +1112,7 @@ export class CertificateController {
 
   private forget(key: string, cert: Cert): void {
     this.ariNext.delete(key);
+    this.orderReason.delete(key);
     this.removeSeries({
       namespace: cert.metadata?.namespace ?? '',
       name: cert.metadata?.name ?? '',
