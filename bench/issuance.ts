@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { createClusterIssuer, labIssuer, ordersPlaced } from '../test/lab/acme-helpers.js';
+import { writeAddress } from '../test/lab/ingress-router.js';
 import { adminKubeConfig } from '../test/lab/kube.js';
 import { route53For, startLab } from '../test/lab/lab.js';
 import { ensureNamespace, labFlags } from '../test/lab/operator.js';
@@ -115,9 +116,7 @@ async function createIngresses(
           },
         },
       });
-      const cur = await net.readNamespacedIngress({ namespace: NS, name: `app-${i}` });
-      cur.status = { loadBalancer: { ingress: [{ ip: env.ingressAddress }] } };
-      await net.replaceNamespacedIngressStatus({ namespace: NS, name: `app-${i}`, body: cur });
+      await writeAddress(net, NS, `app-${i}`, [{ ip: env.ingressAddress }]);
     },
   );
 }

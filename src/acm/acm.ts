@@ -6,6 +6,7 @@ import {
   ImportCertificateCommand,
   ListTagsForCertificateCommand,
 } from '@aws-sdk/client-acm';
+import { instrumentAwsClient } from '../aws/instrument.js';
 import { splitChain } from '../certs/x509.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -47,28 +48,7 @@ export class Acm {
         retryMode: 'adaptive',
         requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 },
       });
-      const m = this.metrics;
-      c.middlewareStack.add(
-        (next, context) => async (args) => {
-          const operation = context.commandName ?? 'unknown';
-          try {
-            const out = await next(args);
-            m.awsCalls.inc({ service: 'acm', operation, outcome: 'success' });
-            return out;
-          } catch (err) {
-            const name = (err as { name?: string }).name ?? '';
-            const throttled = /Throttl|TooManyRequests/.test(name);
-            if (throttled) m.awsThrottles.inc({ service: 'acm', operation });
-            m.awsCalls.inc({
-              service: 'acm',
-              operation,
-              outcome: throttled ? 'throttled' : 'error',
-            });
-            throw err;
-          }
-        },
-        { step: 'deserialize', name: 'certrouteAcmMetrics', priority: 'high' },
-      );
+      instrumentAwsClient(c, 'acm', this.metrics);
       this.clients.set(region, c);
     }
     return c;

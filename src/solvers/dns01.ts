@@ -1,5 +1,4 @@
 import { Resolver } from 'node:dns/promises';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { Solver } from '../api/v1alpha1.js';
 import { Route53Provider } from '../dns/providers/route53.js';
@@ -60,11 +59,9 @@ export class Dns01Solver {
     const key = `${region}|${cfg.role ?? ''}`;
     let p = this.providers.get(key);
     if (!p) {
-      const client = new Route53Client({
+      p = new Route53Provider({
+        metrics: this.opts.metrics,
         region,
-        maxAttempts: 10,
-        retryMode: 'adaptive',
-        requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 },
         ...(cfg.role
           ? {
               credentials: fromTemporaryCredentials({
@@ -74,7 +71,6 @@ export class Dns01Solver {
             }
           : {}),
       });
-      p = new Route53Provider({ metrics: this.opts.metrics, region, client });
       this.providers.set(key, p);
     }
     return p;

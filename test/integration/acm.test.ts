@@ -28,6 +28,7 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
+import { writeAddress } from '../lab/ingress-router.js';
 import { conditionOf, eventsFor, getCertificate, ingress } from '../lab/k8s-helpers.js';
 import { labAws } from '../lab/lab.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
@@ -91,9 +92,7 @@ async function albIngress(name: string, host: string, extra: Record<string, stri
       },
     }),
   });
-  const cur = await net.readNamespacedIngress({ namespace: ns, name });
-  cur.status = { loadBalancer: { ingress: [{ ip: env.ingressAddress }] } };
-  await net.replaceNamespacedIngressStatus({ namespace: ns, name, body: cur });
+  await writeAddress(net, ns, name, [{ ip: env.ingressAddress }]);
 }
 
 async function acmLeaf(arn: string): Promise<X509Certificate> {

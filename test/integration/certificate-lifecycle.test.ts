@@ -21,6 +21,7 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
+import { writeAddress } from '../lab/ingress-router.js';
 import { conditionOf, getCertificate, ingress } from '../lab/k8s-helpers.js';
 import { ensureNamespace, spawnOperator, startOperator } from '../lab/operator.js';
 import { startPebble, type PebbleLab } from '../lab/pebble.js';
@@ -83,9 +84,7 @@ async function tlsIngress(
       annotations: { 'certroute.io/issuer': issuer, 'certroute.io/dns': String(dns) },
     }),
   });
-  const cur = await net.readNamespacedIngress({ namespace: ns, name });
-  cur.status = { loadBalancer: { ingress: [{ ip: env.ingressAddress }] } };
-  await net.replaceNamespacedIngressStatus({ namespace: ns, name, body: cur });
+  await writeAddress(net, ns, name, [{ ip: env.ingressAddress }]);
 }
 
 async function readyCert(ns: string, name: string, timeoutMs = 45_000): Promise<Certificate> {

@@ -27,6 +27,7 @@ import {
   ingress,
   listDnsEndpoints,
 } from '../lab/k8s-helpers.js';
+import { writeAddress } from '../lab/ingress-router.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { createZone, put } from '../lab/route53-helpers.js';
 
@@ -80,9 +81,7 @@ async function makeTlsIngress(
 }
 
 async function setAddress(name: string): Promise<void> {
-  const cur = await net.readNamespacedIngress({ namespace: ns, name });
-  cur.status = { loadBalancer: { ingress: [{ ip: env.ingressAddress }] } };
-  await net.replaceNamespacedIngressStatus({ namespace: ns, name, body: cur });
+  await writeAddress(net, ns, name, [{ ip: env.ingressAddress }]);
 }
 
 async function secretChain(name: string): Promise<X509Certificate[]> {

@@ -15,6 +15,7 @@ import {
 import { customApi, eventsFor, ingress, listDnsEndpoints } from '../lab/k8s-helpers.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { injectThrottling } from '../lab/aws-proxy.js';
+import { writeAddress } from '../lab/ingress-router.js';
 import { createZone, put, record } from '../lab/route53-helpers.js';
 
 const env = labEnv();
@@ -75,9 +76,7 @@ async function setAddress(
   name: string,
   address: k8s.V1IngressLoadBalancerIngress[],
 ): Promise<void> {
-  const cur = await net.readNamespacedIngress({ namespace: ns, name });
-  cur.status = { loadBalancer: { ingress: address } };
-  await net.replaceNamespacedIngressStatus({ namespace: ns, name, body: cur });
+  await writeAddress(net, ns, name, address);
 }
 
 async function endpointStatus(name: string): Promise<DNSEndpoint['status']> {

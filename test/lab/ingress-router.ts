@@ -617,7 +617,8 @@ function sameAddresses(
   return key(current ?? []) === key(wanted);
 }
 
-async function writeAddress(
+/** Writes status.loadBalancer.ingress as an ingress controller would (retrying on 409). */
+export async function writeAddress(
   networking: NetworkingV1Api,
   namespace: string,
   name: string,

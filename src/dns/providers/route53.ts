@@ -4,11 +4,13 @@ import {
   ListHostedZonesCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
+  type Route53ClientConfig,
   type Change as AwsChange,
   type ResourceRecordSet,
   type RRType,
 } from '@aws-sdk/client-route-53';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { instrumentAwsClient } from '../../aws/instrument.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Change, RecordSet, Zone } from '../types.js';
 
@@ -25,14 +27,6 @@ export interface DnsProvider {
 export class InvalidBatchError extends Error {
   override name = 'InvalidBatchError';
 }
-
-const throttleNames = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'PriorRequestNotComplete',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-]);
 
 export function normalizeName(n: string): string {
   return n.toLowerCase().replace(/\.$/, '').replace(/\\052/g, '*');
@@ -81,6 +75,8 @@ function toAws(c: Change): AwsChange {
 export interface Route53Options {
   metrics: Metrics;
   region?: string;
+  /** Credentials other than the default chain (e.g. an assumed role for a DNS-01 solver). */
+  credentials?: Route53ClientConfig['credentials'];
   /** Route53 allows 5 requests per second per account; shared with every other tool using it. */
   requestsPerSecond?: number;
   client?: Route53Client;
@@ -105,38 +101,10 @@ export class Route53Provider implements DnsProvider {
         retryMode: 'adaptive',
         // The SDK waits forever by default; a hung call would stall a zone's queue key.
         requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 },
+        ...(opts.credentials ? { credentials: opts.credentials } : {}),
       });
     this.bucket = new TokenBucket(opts.requestsPerSecond ?? 5);
-    this.instrument();
-  }
-
-  private instrument(): void {
-    const m = this.opts.metrics;
-    this.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const operation = context.commandName ?? 'unknown';
-        await this.bucket.take();
-        try {
-          const out = await next(args);
-          m.awsCalls.inc({ service: 'route53', operation, outcome: 'success' });
-          return out;
-        } catch (err) {
-          const name = (err as { name?: string }).name ?? 'Error';
-          const throttled =
-            throttleNames.has(name) ||
-            (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 429;
-          if (throttled) m.awsThrottles.inc({ service: 'route53', operation });
-          m.awsCalls.inc({
-            service: 'route53',
-            operation,
-            outcome: throttled ? 'throttled' : 'error',
-          });
-          throw err;
-        }
-      },
-      // "finalizeRequest"... retries wrap the deserialize step, so this sees every attempt.
-      { step: 'deserialize', name: 'certrouteCallMetrics', priority: 'high' },
-    );
+    instrumentAwsClient(this.client, 'route53', opts.metrics, () => this.bucket.take());
   }
 
   async zones(): Promise<Zone[]> {
