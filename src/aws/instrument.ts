@@ -24,18 +24,19 @@ interface Instrumentable {
 /**
  * Counts every attempt of an AWS client in certroute_aws_api_calls_total (and throttles in
  * certroute_aws_throttles_total), by service, operation and outcome. Retries wrap the
- * deserialize step, so each retry is seen. `before` runs ahead of every attempt (a rate limit).
+ * deserialize step, so each retry is seen. `before` runs ahead of every attempt (a rate limit),
+ * with the attempt's operation (the command name, e.g. `GetChangeCommand`).
  */
 export function instrumentAwsClient(
   client: unknown,
   service: string,
   metrics: Metrics,
-  before?: () => Promise<void>,
+  before?: (operation: string) => Promise<void>,
 ): void {
   (client as Instrumentable).middlewareStack.add(
     (next, context) => async (args) => {
       const operation = context.commandName ?? 'unknown';
-      await before?.();
+      await before?.(operation);
       try {
         const out = await next(args);
         metrics.awsCalls.inc({ service, operation, outcome: 'success' });

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { instrumentAwsClient } from '../../aws/instrument.js';
+import { TokenBucket } from '../../aws/token-bucket.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Change, RecordSet, Zone } from '../types.js';
 
@@ -83,10 +84,26 @@ export interface Route53Options {
 }
 
 /**
+ * The order in which waiting Route53 calls get the next token (lower first): a change is what
+ * someone is waiting for, listings feed the next change, and `GetChange` polls only confirm
+ * what was already sent. Every other operation counts as a listing.
+ */
+export function route53Priority(operation: string): number {
+  switch (operation) {
+    case 'ChangeResourceRecordSetsCommand':
+      return 0;
+    case 'GetChangeCommand':
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+/**
  * Route53 behind DnsProvider. Throttling is retried by the SDK's adaptive retry mode, which
  * also rate-limits the client once throttled; on top, a token bucket keeps certroute under
- * the account-wide request rate from the first call. Every attempt is counted by operation
- * and outcome.
+ * the account-wide request rate from the first call, serving waiting calls by
+ * `route53Priority()`. Every attempt is counted by operation and outcome.
  */
 export class Route53Provider implements DnsProvider {
   readonly client: Route53Client;
@@ -104,7 +121,9 @@ export class Route53Provider implements DnsProvider {
         ...(opts.credentials ? { credentials: opts.credentials } : {}),
       });
     this.bucket = new TokenBucket(opts.requestsPerSecond ?? 5);
-    instrumentAwsClient(this.client, 'route53', opts.metrics, () => this.bucket.take());
+    instrumentAwsClient(this.client, 'route53', opts.metrics, (operation) =>
+      this.bucket.take(route53Priority(operation)),
+    );
   }
 
   async zones(): Promise<Zone[]> {
@@ -199,33 +218,5 @@ export class Route53Provider implements DnsProvider {
       await sleep(delay);
       delay = Math.min(delay * 2, 5000);
     }
-  }
-}
-
-/** A token bucket: `rate` requests per second, bursting up to `rate`. */
-export class TokenBucket {
-  private tokens: number;
-  private last = Date.now();
-  private queue: Promise<void> = Promise.resolve();
-
-  constructor(private readonly rate: number) {
-    this.tokens = rate;
-  }
-
-  take(): Promise<void> {
-    const next = this.queue.then(async () => {
-      for (;;) {
-        const now = Date.now();
-        this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
-        this.last = now;
-        if (this.tokens >= 1) {
-          this.tokens -= 1;
-          return;
-        }
-        await sleep(((1 - this.tokens) / this.rate) * 1000);
-      }
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 }
