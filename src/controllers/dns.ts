@@ -47,7 +47,13 @@ export interface DnsDeps {
 
 interface ZoneCache {
   records: Map<string, RecordSet>;
+  /** When the listing behind `records` started. */
   listedAt: number;
+  /**
+   * While a background relist runs: every batch of changes applied to `records` since it
+   * started, oldest first, replayed onto the new listing before it replaces this cache.
+   */
+  journal?: Change[][];
 }
 
 /** Every DNSEndpoint: those the shim derives from Ingresses and those written by hand. */
@@ -134,7 +140,7 @@ export class DnsController {
 
   async start(): Promise<void> {
     await this.endpoints.start();
-    this.resync = setInterval(() => this.enqueueAll(), this.d.config.resyncInterval);
+    this.resync = setInterval(() => this.resyncAll(), this.d.config.resyncInterval);
     this.resync.unref();
   }
 
@@ -145,11 +151,27 @@ export class DnsController {
     await this.endpoints.stop();
   }
 
-  /** Every zone and every endpoint status: on becoming leader and on the resync interval. */
+  /** Every zone and every endpoint status: on becoming leader. */
   enqueueAll(): void {
+    this.forAllZones((z) => this.queue.add(z.id));
+  }
+
+  /**
+   * The resync interval (tests call it directly): each zone the leader has cached is relisted
+   * in the background and then synced; the others are synced (a zone with no cache is listed
+   * by its sync). Every endpoint status is queued too.
+   */
+  resyncAll(): void {
+    this.forAllZones((z) => {
+      if (this.d.isLeader() && this.zoneCache.has(z.id)) void this.refreshZone(z);
+      else this.queue.add(z.id);
+    });
+  }
+
+  private forAllZones(each: (zone: Zone) => void): void {
     void this.zones()
       .then((zones) => {
-        for (const z of zones) this.queue.add(z.id);
+        for (const z of zones) each(z);
         for (const e of this.endpoints.list())
           this.statusQueue.add(`${e.metadata?.namespace}/${e.metadata?.name}`);
       })
@@ -240,15 +262,56 @@ export class DnsController {
     await this.syncZone(zoneId);
   }
 
+  /**
+   * The zone's records, from the cache. A sync lists the zone only when there is no cache
+   * (first sync, or after an error dropped it): refreshing a stale cache is the resync
+   * interval's job (`refreshZone()`), so no event-triggered sync waits for a relist.
+   */
   private async zoneRecords(zone: Zone): Promise<Map<string, RecordSet>> {
     const cached = this.zoneCache.get(zone.id);
-    if (cached && Date.now() - cached.listedAt < this.d.config.resyncInterval)
-      return cached.records;
-    const records = new Map<string, RecordSet>();
-    for (const r of await this.d.provider.records(zone.id))
-      records.set(recordKey(r.name, r.type), r);
-    this.zoneCache.set(zone.id, { records, listedAt: Date.now() });
+    if (cached) return cached.records;
+    const listedAt = Date.now();
+    const records = await this.listRecords(zone.id);
+    this.zoneCache.set(zone.id, { records, listedAt });
     return records;
+  }
+
+  private async listRecords(zoneId: string): Promise<Map<string, RecordSet>> {
+    const records = new Map<string, RecordSet>();
+    for (const r of await this.d.provider.records(zoneId))
+      records.set(recordKey(r.name, r.type), r);
+    return records;
+  }
+
+  /**
+   * Relists a zone in the background, outside its queue key, so its syncs go on planning
+   * against the cache meanwhile; then queues a sync against the fresh copy. Changes applied
+   * while the listing runs are journalled and replayed onto it before it replaces the cache.
+   * If the cache was dropped or replaced meanwhile (an error path relisted it), the listing is
+   * discarded. A zone listed less than half an interval ago is not listed again.
+   */
+  private async refreshZone(zone: Zone): Promise<void> {
+    const cache = this.zoneCache.get(zone.id);
+    if (cache?.journal) return; // a relist is already running; it queues the sync
+    if (cache && Date.now() - cache.listedAt >= this.d.config.resyncInterval / 2) {
+      const journal: Change[][] = (cache.journal = []);
+      const listedAt = Date.now();
+      try {
+        const records = await this.listRecords(zone.id);
+        if (this.zoneCache.get(zone.id) === cache) {
+          for (const changes of journal) applyChanges(records, changes);
+          this.zoneCache.set(zone.id, { records, listedAt });
+        }
+      } catch (err) {
+        this.log.warn(
+          { zone: zone.name, err: describeError(err) },
+          'relisting zone records failed; the cached copy is kept',
+        );
+      } finally {
+        cache.journal = undefined;
+      }
+    }
+    if (!this.stopped) this.queue.add(zone.id);
   }
 
   private inScope = (resource: string): boolean => {
@@ -469,14 +532,12 @@ export class DnsController {
     if (at !== undefined) this.d.metrics.dnsLatency.observe(Math.max(0, Date.now() - at) / 1000);
   }
 
+  /** Applies accepted changes to the cache, and to the journal of a relist in progress. */
   private applyToCache(zoneId: string, changes: Change[]): void {
-    const records = this.zoneCache.get(zoneId)?.records;
-    if (!records) return;
-    for (const c of changes) {
-      const k = recordKey(c.record.name, c.record.type);
-      if (c.action === 'DELETE') records.delete(k);
-      else records.set(k, c.record);
-    }
+    const cache = this.zoneCache.get(zoneId);
+    if (!cache) return;
+    applyChanges(cache.records, changes);
+    cache.journal?.push(changes);
   }
 
   /** Stores a zone's record states; status is rewritten only for resources whose states changed. */
@@ -578,6 +639,15 @@ export class DnsController {
           `${what}: ${r.message ?? r.state}`,
         );
     }
+  }
+}
+
+/** Applies accepted changes to a copy of a zone's records, in order. */
+export function applyChanges(records: Map<string, RecordSet>, changes: Change[]): void {
+  for (const c of changes) {
+    const k = recordKey(c.record.name, c.record.type);
+    if (c.action === 'DELETE') records.delete(k);
+    else records.set(k, c.record);
   }
 }
 

@@ -1,0 +1,214 @@
+// The DNS controller's zone cache, against an in-memory Route53 and a fake
+// DNSEndpoint informer: no servers. Only Date is faked (to age caches and changes); timers
+// are real, so the zone queue runs as it does in the operator.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as k8s from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DNSEndpoint, DNSEndpointStatus } from '../api/v1alpha1.js';
+import { parseConfig } from '../config/index.js';
+import type { DnsProvider } from '../dns/providers/route53.js';
+import { recordKey, type Change, type RecordSet, type Zone } from '../dns/types.js';
+import type { CrdClient } from '../kube/crd-client.js';
+import type { EventRecorder } from '../kube/events.js';
+import { silentLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import { DnsController, type DnsDeps } from './dns.js';
+
+type Endpoint = DNSEndpoint & k8s.KubernetesObject;
+
+const zone: Zone = { id: 'Z1', name: 'example.test', private: false };
+const resyncMs = 60_000;
+
+/** Route53 in memory. A listing reads the zone when it starts and may be held before it ends. */
+class FakeRoute53 implements DnsProvider {
+  readonly rrsets = new Map<string, RecordSet>();
+  readonly calls: string[] = [];
+  /** While set, listings wait for it (after reading the zone). */
+  hold: Promise<void> | undefined;
+  private changes = 0;
+
+  zones(): Promise<Zone[]> {
+    return Promise.resolve([zone]);
+  }
+
+  async records(): Promise<RecordSet[]> {
+    this.calls.push('list');
+    const snapshot = [...this.rrsets.values()];
+    await this.hold;
+    return snapshot;
+  }
+
+  applyChanges(_zoneId: string, changes: Change[]): Promise<string> {
+    const id = `C${++this.changes}`;
+    this.calls.push(`change ${id}`);
+    for (const c of changes) {
+      const k = recordKey(c.record.name, c.record.type);
+      if (c.action === 'DELETE') this.rrsets.delete(k);
+      else this.rrsets.set(k, c.record);
+    }
+    return Promise.resolve(id);
+  }
+
+  waitInSync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  since(mark: number): string[] {
+    return this.calls.slice(mark);
+  }
+}
+
+function endpoint(name: string, ip: string, generation = 1): Endpoint {
+  return {
+    apiVersion: 'certroute.io/v1alpha1',
+    kind: 'DNSEndpoint',
+    metadata: { name, namespace: 'ns', uid: `uid-${name}`, generation },
+    spec: { endpoints: [{ dnsName: `${name}.example.test`, recordType: 'A', targets: [ip] }] },
+  };
+}
+
+function setup(endpoints: Endpoint[]) {
+  const provider = new FakeRoute53();
+  const statuses = new Map<string, DNSEndpointStatus>();
+  const informer = {
+    list: () => endpoints,
+    get: (name: string) => endpoints.find((e) => e.metadata?.name === name),
+    on: () => undefined,
+    synced: true,
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+  };
+  const crds = {
+    patchStatus: (_kind: string, _ns: string, name: string, status: DNSEndpointStatus) => {
+      statuses.set(name, status);
+      return Promise.resolve();
+    },
+  };
+  const deps: DnsDeps = {
+    kubeConfig: {} as DnsDeps['kubeConfig'],
+    crds: crds as unknown as CrdClient,
+    provider,
+    config: parseConfig(['--owner-id=unit', `--resync-interval=${resyncMs / 1000}s`], {}),
+    log: silentLogger,
+    metrics: createMetrics(),
+    events: { record: () => Promise.resolve() } as unknown as EventRecorder,
+    isLeader: () => true,
+    endpoints: informer as unknown as DnsDeps['endpoints'],
+  };
+  const dns = new DnsController(deps);
+  const stateOf = (name: string) => statuses.get(name)?.endpoints?.[0]?.state;
+  return { dns, provider, endpoints, stateOf };
+}
+
+async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+let controllers: DnsController[] = [];
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(new Date('2026-11-23T00:00:00Z'));
+});
+afterEach(async () => {
+  await Promise.all(controllers.map((c) => c.stop()));
+  controllers = [];
+  vi.useRealTimers();
+});
+
+function controller(endpoints: Endpoint[]) {
+  const t = setup(endpoints);
+  controllers.push(t.dns);
+  return t;
+}
+
+describe('zone cache', () => {
+  it('lists only when there is no cache; an event-triggered sync never relists a stale one', async () => {
+    const eps = [endpoint('www', '192.0.2.1')];
+    const { dns, provider } = controller(eps);
+    await dns.syncZoneNow(zone.id);
+    expect(provider.calls).toEqual(['list', 'change C1']);
+
+    vi.setSystemTime(Date.now() + 3 * resyncMs); // far older than the resync interval
+    eps[0] = endpoint('www', '192.0.2.2', 2);
+    const mark = provider.calls.length;
+    await dns.syncZoneNow(zone.id);
+    expect(provider.since(mark)).toEqual(['change C2']);
+  });
+
+  it('relists on the resync interval in the background, then syncs: no change when idle', async () => {
+    const { dns, provider } = controller([endpoint('www', '192.0.2.1')]);
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + resyncMs);
+    const mark = provider.calls.length;
+    dns.resyncAll();
+    await until(() => provider.calls.length > mark);
+    await dns.queue.idle();
+    expect(provider.since(mark)).toEqual(['list']);
+
+    // A second resync right after lists nothing (at most one listing per interval).
+    dns.resyncAll();
+    await sleep(50);
+    await dns.queue.idle();
+    expect(provider.since(mark)).toEqual(['list']);
+  });
+
+  it('keeps syncing against the cache during a relist, and replays those changes onto it', async () => {
+    const eps = [endpoint('www', '192.0.2.1')];
+    const { dns, provider } = controller(eps);
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + resyncMs);
+
+    let release = () => {};
+    provider.hold = new Promise((r) => (release = r));
+    const mark = provider.calls.length;
+    dns.resyncAll();
+    await until(() => provider.since(mark).includes('list'));
+
+    // The relist has read the zone (with 192.0.2.1) and is still running: an address changes.
+    eps[0] = endpoint('www', '192.0.2.2', 2);
+    await dns.syncZoneNow(zone.id); // does not wait for the relist
+    expect(provider.since(mark)).toEqual(['list', 'change C2']);
+
+    provider.hold = undefined;
+    release();
+    await sleep(20);
+    await dns.queue.idle();
+    // The stale listing plus the journal holds 192.0.2.2: no second UPSERT, now or later.
+    await dns.syncZoneNow(zone.id);
+    expect(provider.since(mark)).toEqual(['list', 'change C2']);
+  });
+
+  it('discards a relist when an error path dropped the cache meanwhile', async () => {
+    const eps = [endpoint('www', '192.0.2.1')];
+    const { dns, provider } = controller(eps);
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + resyncMs);
+    let release = () => {};
+    provider.hold = new Promise((r) => (release = r));
+    dns.resyncAll();
+    await until(() => provider.calls.includes('list') && provider.calls.length > 2);
+    // While the relist is held, an error path (a refused batch, a failed sync, a change not
+    // INSYNC) drops the cache, and a record appears behind certroute's back.
+    (dns as unknown as { zoneCache: Map<string, unknown> }).zoneCache.delete(zone.id);
+    provider.rrsets.set(recordKey('other.example.test', 'A'), {
+      name: 'other.example.test',
+      type: 'A',
+      values: ['198.51.100.1'],
+    });
+    provider.hold = undefined;
+    const mark = provider.calls.length;
+    release();
+    await sleep(20);
+    await dns.queue.idle();
+    // The held listing (without "other") was discarded; the queued sync listed afresh.
+    expect(provider.since(mark)).toEqual(['list']);
+    const cache = (dns as unknown as { zoneCache: Map<string, { records: Map<string, unknown> }> })
+      .zoneCache;
+    expect(cache.get(zone.id)?.records.has(recordKey('other.example.test', 'A'))).toBe(true);
+  });
+});
