@@ -1,6 +1,6 @@
-// The DNS controller's zone cache, against an in-memory Route53 and a fake
+// The DNS controller's cache and INSYNC bookkeeping, against an in-memory Route53 and a fake
 // DNSEndpoint informer: no servers. Only Date is faked (to age caches and changes); timers
-// are real, so the zone queue runs as it does in the operator.
+// are real, so the zone queue and the INSYNC poller run as they do in the operator.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as k8s from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -25,6 +25,8 @@ class FakeRoute53 implements DnsProvider {
   readonly calls: string[] = [];
   /** While set, listings wait for it (after reading the zone). */
   hold: Promise<void> | undefined;
+  /** Change ids GetChange reports INSYNC for; every other id is PENDING. */
+  readonly inSync = new Set<string>();
   private changes = 0;
 
   zones(): Promise<Zone[]> {
@@ -49,8 +51,9 @@ class FakeRoute53 implements DnsProvider {
     return Promise.resolve(id);
   }
 
-  waitInSync(): Promise<void> {
-    return Promise.resolve();
+  isInSync(changeId: string): Promise<boolean> {
+    this.calls.push(`get ${changeId}`);
+    return Promise.resolve(this.inSync.has(changeId));
   }
 
   since(mark: number): string[] {
@@ -210,5 +213,72 @@ describe('zone cache', () => {
     const cache = (dns as unknown as { zoneCache: Map<string, { records: Map<string, unknown> }> })
       .zoneCache;
     expect(cache.get(zone.id)?.records.has(recordKey('other.example.test', 'A'))).toBe(true);
+  });
+});
+
+describe('INSYNC', () => {
+  it('polls only the newest change of a zone, and publishes every earlier one with it', async () => {
+    const eps = [
+      endpoint('a', '192.0.2.1'),
+      endpoint('b', '192.0.2.2'),
+      endpoint('c', '192.0.2.3'),
+    ];
+    const shown: Endpoint[] = [];
+    const { dns, provider, stateOf } = controller(shown);
+    for (const e of eps) {
+      shown.push(e);
+      await dns.syncZoneNow(zone.id); // one change per sync: C1, C2, C3
+    }
+    expect(provider.calls.filter((c) => c.startsWith('change'))).toEqual([
+      'change C1',
+      'change C2',
+      'change C3',
+    ]);
+    await dns.statusQueue.idle();
+    expect(['a', 'b', 'c'].map(stateOf)).toEqual(['Pending', 'Pending', 'Pending']);
+
+    provider.inSync.add('C3'); // Route53 applies in order: C1 and C2 are INSYNC too
+    await until(() => ['a', 'b', 'c'].every((n) => stateOf(n) === 'Published'));
+    expect(provider.calls.filter((c) => c.startsWith('get'))).toEqual(['get C3']);
+  });
+
+  it('polls one change at a time, moving on to the newest as changes are sent', async () => {
+    const shown = [endpoint('a', '192.0.2.1')];
+    const { dns, provider, stateOf } = controller(shown);
+    await dns.syncZoneNow(zone.id);
+    await until(() => provider.calls.includes('get C1')); // PENDING
+    shown.push(endpoint('b', '192.0.2.2'));
+    await dns.syncZoneNow(zone.id);
+    provider.inSync.add('C2');
+    await until(() => stateOf('a') === 'Published' && stateOf('b') === 'Published');
+    const gets = provider.calls.filter((c) => c.startsWith('get'));
+    expect(gets.at(-1)).toBe('get C2');
+    expect(gets.filter((g) => g === 'get C1')).toHaveLength(1);
+  });
+
+  it('forgets changes not INSYNC after 5 minutes, relists the zone and syncs it again', async () => {
+    const { dns, provider, stateOf } = controller([endpoint('a', '192.0.2.1')]);
+    await dns.syncZoneNow(zone.id);
+    const mark = provider.calls.length;
+    vi.setSystemTime(Date.now() + 301_000);
+    // The first poll finds C1 PENDING and late; a second later the zone is listed and synced.
+    await until(() => provider.since(mark).includes('list'), 5000);
+    await dns.queue.idle();
+    expect(provider.since(mark)).toEqual(['get C1', 'list']);
+    // The relisted zone holds the record: Published from what Route53 really has.
+    await until(() => stateOf('a') === 'Published');
+  });
+
+  it('forgets the zone’s changes when GetChange fails, and relists', async () => {
+    const { dns, provider, stateOf } = controller([endpoint('a', '192.0.2.1')]);
+    provider.isInSync = (id: string) => {
+      provider.calls.push(`get ${id}`);
+      return Promise.reject(new Error('NoSuchChange'));
+    };
+    await dns.syncZoneNow(zone.id);
+    const mark = provider.calls.length;
+    await until(() => provider.since(mark).includes('list'), 5000);
+    expect(provider.since(mark)).toEqual(['get C1', 'list']);
+    await until(() => stateOf('a') === 'Published');
   });
 });

@@ -1,4 +1,5 @@
 import type * as k8s from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Condition, DNSEndpoint, DNSEndpointStatus } from '../api/v1alpha1.js';
 import type { Config } from '../config/index.js';
 import { batches } from '../dns/batch.js';
@@ -31,6 +32,11 @@ const defaultTtl = 300;
 const debounceMs = 50;
 /** How stale the zone list may be when a host finds no zone in it. */
 const noZoneRefreshMs = 60_000;
+/** GetChange polling per zone: the first poll this long after a change, doubling up to the max. */
+const inSyncFirstPollMs = 250;
+const inSyncMaxPollMs = 5000;
+/** A change not INSYNC this long after it was sent is forgotten, and its zone relisted. */
+const inSyncTimeoutMs = 300_000;
 
 export interface DnsDeps {
   kubeConfig: k8s.KubeConfig;
@@ -54,6 +60,12 @@ interface ZoneCache {
    * started, oldest first, replayed onto the new listing before it replaces this cache.
    */
   journal?: Change[][];
+}
+
+/** A zone's changes sent and not yet confirmed INSYNC, oldest first, and its one poller. */
+interface ZoneChanges {
+  changes: { id: string; sentAt: number }[];
+  polling: boolean;
 }
 
 /** Every DNSEndpoint: those the shim derives from Ingresses and those written by hand. */
@@ -104,7 +116,11 @@ export class DnsController {
   private readonly rejected = new Map<string, { message: string; at: number }>();
   /** Status keys of records sent to Route53 and not yet INSYNC, with their change id. */
   private readonly inFlight = new Map<string, string>();
+  /** Per zone id: changes awaiting INSYNC. */
+  private readonly unconfirmed = new Map<string, ZoneChanges>();
   private stopped = false;
+  /** Cancels the INSYNC pollers' sleeps on stop. */
+  private readonly stopping = new AbortController();
   private zoneFailure: { err: unknown; failures: number; retryAt: number } | undefined;
   /** Per DNSEndpoint uid: the spec generation last seen and the zones its hosts were in. */
   private readonly endpointZones = new Map<string, { generation?: number; zones: Set<string> }>();
@@ -147,6 +163,7 @@ export class DnsController {
   async stop(): Promise<void> {
     clearInterval(this.resync);
     this.stopped = true;
+    this.stopping.abort();
     await Promise.all([this.queue.shutdown(), this.statusQueue.shutdown()]);
     await this.endpoints.stop();
   }
@@ -369,7 +386,7 @@ export class DnsController {
       this.saveStates(zone.id, p.statuses);
       // Route53 takes tens of seconds to reach INSYNC: wait for it outside the zone's sync, so
       // the zone keeps serving new changes meanwhile. Records stay Pending until then.
-      for (const id of sent) void this.trackInSync(zone, id, log);
+      this.trackInSync(zone, sent, log);
       this.d.metrics.dnsRecords.set(
         { zone: zone.name },
         countOwned(current, this.d.config.ownerId),
@@ -439,24 +456,71 @@ export class DnsController {
     return ids;
   }
 
-  private async trackInSync(zone: Zone, changeId: string, log: Logger): Promise<void> {
+  /** Hands sent change ids to the zone's poller, starting it if it is not running. */
+  private trackInSync(zone: Zone, changeIds: string[], log: Logger): void {
+    if (changeIds.length === 0) return;
+    let t = this.unconfirmed.get(zone.id);
+    if (!t) this.unconfirmed.set(zone.id, (t = { changes: [], polling: false }));
+    const sentAt = Date.now();
+    for (const id of changeIds) t.changes.push({ id, sentAt });
+    if (t.polling) return;
+    t.polling = true;
+    void this.pollInSync(zone, t, log);
+  }
+
+  /**
+   * One GetChange poller per zone (every 250 ms, doubling up to 5 s). Route53 applies a zone's
+   * changes in order, so only the newest outstanding change is polled: once it is INSYNC, so
+   * is every earlier one. Ends when nothing is outstanding, or on stop.
+   */
+  private async pollInSync(zone: Zone, t: ZoneChanges, log: Logger): Promise<void> {
+    let delay = inSyncFirstPollMs;
     try {
-      await this.d.provider.waitInSync(changeId, 300_000, () => this.stopped);
+      while (t.changes.length > 0) {
+        await sleep(delay, undefined, { signal: this.stopping.signal });
+        delay = Math.min(delay * 2, inSyncMaxPollMs);
+        const upTo = t.changes.length;
+        const newest = t.changes[upTo - 1]?.id ?? '';
+        let inSync: boolean;
+        try {
+          inSync = await this.d.provider.isInSync(newest);
+        } catch (err) {
+          if (this.stopped) return;
+          this.notConfirmed(zone, t.changes.splice(0, upTo), err, log);
+          continue;
+        }
+        if (inSync) {
+          this.confirmed(t.changes.splice(0, upTo));
+          continue;
+        }
+        const now = Date.now();
+        const firstInTime = t.changes.findIndex((c) => now - c.sentAt <= inSyncTimeoutMs);
+        const late = t.changes.splice(0, firstInTime === -1 ? t.changes.length : firstInTime);
+        if (late.length > 0)
+          this.notConfirmed(
+            zone,
+            late,
+            new Error(`change ${newest} not INSYNC after ${inSyncTimeoutMs} ms`),
+            log,
+          );
+      }
     } catch (err) {
-      if (this.stopped) return;
-      // Forget the change and plan the zone again: the relisted records say what really landed.
-      for (const [k, id] of this.inFlight) if (id === changeId) this.inFlight.delete(k);
-      this.zoneCache.delete(zone.id);
-      this.queue.addAfter(zone.id, 1000);
-      log.warn(
-        { changeId, err: describeError(err) },
-        'change not confirmed INSYNC; the zone is relisted and synced again',
-      );
-      return;
+      // The sleep rejects when the controller stops; anything else is a bug, and the next
+      // change sent in this zone starts a new poller.
+      if (!this.stopped) log.error({ err: describeError(err) }, 'INSYNC poller failed');
+    } finally {
+      t.polling = false;
+      if (t.changes.length === 0 && this.unconfirmed.get(zone.id) === t)
+        this.unconfirmed.delete(zone.id);
     }
+  }
+
+  /** Records whose change is now INSYNC become Published, and their status is queued. */
+  private confirmed(changes: ZoneChanges['changes']): void {
+    const ids = new Set(changes.map((c) => c.id));
     const touched = new Set<string>();
     for (const [k, id] of this.inFlight) {
-      if (id !== changeId) continue;
+      if (!ids.has(id)) continue;
       this.inFlight.delete(k);
       const st = this.states.get(k);
       if (st?.state === 'Pending') {
@@ -465,6 +529,23 @@ export class DnsController {
       }
     }
     this.enqueueStatusOf(touched);
+  }
+
+  /** Forgets changes not confirmed, and plans the zone again from what Route53 really holds. */
+  private notConfirmed(
+    zone: Zone,
+    changes: ZoneChanges['changes'],
+    err: unknown,
+    log: Logger,
+  ): void {
+    const ids = new Set(changes.map((c) => c.id));
+    for (const [k, id] of this.inFlight) if (ids.has(id)) this.inFlight.delete(k);
+    this.zoneCache.delete(zone.id);
+    this.queue.addAfter(zone.id, 1000);
+    log.warn(
+      { changeId: changes.at(-1)?.id, changes: ids.size, err: describeError(err) },
+      'change not confirmed INSYNC; the zone is relisted and synced again',
+    );
   }
 
   private enqueueStatusOf(resources: Set<string>): void {

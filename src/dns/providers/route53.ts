@@ -9,7 +9,6 @@ import {
   type ResourceRecordSet,
   type RRType,
 } from '@aws-sdk/client-route-53';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { instrumentAwsClient } from '../../aws/instrument.js';
 import { TokenBucket } from '../../aws/token-bucket.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -21,7 +20,8 @@ export interface DnsProvider {
   records(zoneId: string): Promise<RecordSet[]>;
   /** Sends one batch; resolves to a change id. Rejects with InvalidBatchError if Route53 refuses it. */
   applyChanges(zoneId: string, changes: Change[]): Promise<string>;
-  waitInSync(changeId: string, timeoutMs?: number, cancelled?: () => boolean): Promise<void>;
+  /** One GetChange: is the change INSYNC now? */
+  isInSync(changeId: string): Promise<boolean>;
 }
 
 /** Route53 refused a batch as a whole (InvalidChangeBatch, InvalidInput): nothing in it was applied. */
@@ -200,23 +200,5 @@ export class Route53Provider implements DnsProvider {
   async isInSync(changeId: string): Promise<boolean> {
     const res = await this.client.send(new GetChangeCommand({ Id: changeId }));
     return res.ChangeInfo?.Status === 'INSYNC';
-  }
-
-  async waitInSync(
-    changeId: string,
-    timeoutMs = 300_000,
-    cancelled: () => boolean = () => false,
-  ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let delay = 250;
-    for (;;) {
-      if (cancelled()) throw new Error(`waiting for change ${changeId} cancelled`);
-      const res = await this.client.send(new GetChangeCommand({ Id: changeId }));
-      if (res.ChangeInfo?.Status === 'INSYNC') return;
-      if (Date.now() > deadline)
-        throw new Error(`change ${changeId} not INSYNC after ${timeoutMs} ms`);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 5000);
-    }
   }
 }
