@@ -79,7 +79,7 @@ export function dnsEndpointInformer(
     kubeConfig,
     resource: 'dnsendpoints',
     path: crds.watchPath('dnsendpoints'),
-    list: () => crds.list<Endpoint>('dnsendpoints'),
+    list: (options) => crds.list<Endpoint>('dnsendpoints', undefined, options),
     log,
     metrics,
   });
@@ -192,8 +192,9 @@ export class DnsController {
         for (const e of this.endpoints.list())
           this.statusQueue.add(`${e.metadata?.namespace}/${e.metadata?.name}`);
       })
+      // zones() logs each failed call once; thousands of events must not repeat it.
       .catch((err: unknown) =>
-        this.log.warn({ err: describeError(err) }, 'listing hosted zones failed'),
+        this.log.debug({ err: describeError(err) }, 'no zone list; waiting for the next try'),
       );
   }
 
@@ -208,8 +209,9 @@ export class DnsController {
     if (ev === 'update' && prev && prev.generation === e.metadata?.generation) return;
     void this.zonesCovering(e)
       .then((zones) => this.scheduleFor(ev, e, uid, zones, prev?.zones))
+      // zones() logs each failed call once; thousands of events must not repeat it.
       .catch((err: unknown) =>
-        this.log.warn({ err: describeError(err) }, 'listing hosted zones failed'),
+        this.log.debug({ err: describeError(err) }, 'no zone list; waiting for the next try'),
       );
   }
 
@@ -252,11 +254,12 @@ export class DnsController {
       })
       .catch((err: unknown) => {
         const failures = (this.zoneFailure?.failures ?? 0) + 1;
-        this.zoneFailure = {
-          err,
-          failures,
-          retryAt: Date.now() + jitteredBackoff(failures, 2000, 300_000),
-        };
+        const retryInMs = Math.round(jitteredBackoff(failures, 2000, 300_000));
+        this.zoneFailure = { err, failures, retryAt: Date.now() + retryInMs };
+        this.log.warn(
+          { err: describeError(err), failures, retryInMs },
+          'listing hosted zones failed',
+        );
         throw err;
       })
       .finally(() => {

@@ -72,8 +72,10 @@ export class IngressShim {
           path: ns
             ? `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`
             : '/apis/networking.k8s.io/v1/ingresses',
-          list: () =>
-            ns ? net.listNamespacedIngress({ namespace: ns }) : net.listIngressForAllNamespaces(),
+          list: (options) =>
+            ns
+              ? net.listNamespacedIngress({ namespace: ns, ...options })
+              : net.listIngressForAllNamespaces(options),
           log: this.log,
           metrics: d.metrics,
         }),
@@ -116,7 +118,11 @@ export class IngressShim {
       kubeConfig: this.d.kubeConfig,
       resource: plural,
       path: this.d.crds.watchPath(plural),
-      list: () => this.d.crds.list<Custom<T>>(plural),
+      list: (options) =>
+        this.d.crds.list<Custom<T>>(plural, undefined, {
+          ...options,
+          labelSelector: 'app.kubernetes.io/managed-by=certroute',
+        }),
       labelSelector: 'app.kubernetes.io/managed-by=certroute',
       log: this.log,
       metrics: this.d.metrics,

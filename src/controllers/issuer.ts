@@ -72,7 +72,7 @@ export class IssuerController {
       kubeConfig: d.kubeConfig,
       resource: 'clusterissuers',
       path: d.crds.watchPath('clusterissuers'),
-      list: () => d.crds.list<Issuer>('clusterissuers'),
+      list: (options) => d.crds.list<Issuer>('clusterissuers', undefined, options),
       log: this.log,
       metrics: d.metrics,
     });

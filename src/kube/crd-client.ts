@@ -26,18 +26,21 @@ export class CrdClient {
       : `/apis/${group}/${version}/${plural}`;
   }
 
+  /** A list; `options` as informers pass them (resourceVersion) plus a label selector. */
   async list<T extends k8s.KubernetesObject>(
     plural: Plural,
     namespace?: string,
+    options: { resourceVersion?: string; labelSelector?: string } = {},
   ): Promise<k8s.KubernetesListObject<T>> {
     const res: unknown = namespace
-      ? await this.api.listNamespacedCustomObject({ group, version, plural, namespace })
+      ? await this.api.listNamespacedCustomObject({ group, version, plural, namespace, ...options })
       : plural === 'clusterissuers'
-        ? await this.api.listClusterCustomObject({ group, version, plural })
+        ? await this.api.listClusterCustomObject({ group, version, plural, ...options })
         : await this.api.listCustomObjectForAllNamespaces({
             group,
             version,
             resourcePlural: plural,
+            ...options,
           });
     return res as k8s.KubernetesListObject<T>;
   }
