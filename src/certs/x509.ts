@@ -27,6 +27,10 @@ export function parseCertificate(pem: string): CertInfo {
   const [leaf] = splitChain(pem);
   if (!leaf) throw new Error('no PEM certificate found');
   const cert = new X509Certificate(leaf);
+  // The ARI identifier needs a full ASN.1 parse (ten times node's): computed on first use.
+  // The getter holds the PEM and serial only, not `cert` (native memory, per cached Secret).
+  const serial = cert.serialNumber;
+  let certID: { value: string | undefined } | undefined;
   return {
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
@@ -34,8 +38,18 @@ export function parseCertificate(pem: string): CertInfo {
     dnsNames: parseSubjectAltName(cert.subjectAltName),
     issuer: cert.issuer,
     fingerprint: cert.fingerprint256,
-    ariCertID: ariCertID(leaf, cert.serialNumber),
+    get ariCertID() {
+      certID ??= { value: ariCertID(leaf, serial) };
+      return certID.value;
+    },
   };
+}
+
+/** notAfter of a PEM bundle's leaf (node's parser only: cheap enough for thousands). */
+export function notAfterOf(pem: string): Date {
+  const [leaf] = splitChain(pem);
+  if (!leaf) throw new Error('no PEM certificate found');
+  return new Date(new X509Certificate(leaf).validTo);
 }
 
 /** "DNS:a.example, DNS:b.example, IP Address:1.2.3.4" → ["a.example", "b.example"]. */

@@ -75,7 +75,7 @@ export interface CertificateDeps {
 export type Current =
   | { kind: 'none' }
   | { kind: 'foreign'; reason: string; message: string }
-  | { kind: 'managed'; secret?: k8s.V1Secret; info: CertInfo | undefined; pem: string };
+  | { kind: 'managed'; secret?: k8s.V1Secret; info: CertInfo | undefined };
 
 /**
  * Certificate → an ACME order → a kubernetes.io/tls Secret, and renewal forever after.
@@ -129,11 +129,15 @@ export class CertificateController {
       kubeConfig: d.kubeConfig,
       resource: 'secrets',
       path: '/api/v1/secrets',
-      list: () =>
+      list: (options) =>
         this.core.listSecretForAllNamespaces({
           labelSelector: `${managedByLabel}=${managedBy}`,
+          ...options,
         }),
       labelSelector: `${managedByLabel}=${managedBy}`,
+      // The cache keeps what reconciles read: metadata, type and tls.crt. Private keys are
+      // read by name when needed (next keys) and never held for thousands of Secrets.
+      transform: cachedSecret,
       log: this.log,
       metrics: d.metrics,
     });
@@ -796,9 +800,9 @@ export class CertificateController {
     const pem = arn ? await this.d.acm.leaf(region, arn) : undefined;
     if (!pem) return { kind: 'none' };
     try {
-      return { kind: 'managed', info: parseCertificate(pem), pem };
+      return { kind: 'managed', info: parseCertificate(pem) };
     } catch {
-      return { kind: 'managed', info: undefined, pem };
+      return { kind: 'managed', info: undefined };
     }
   }
 
@@ -1215,6 +1219,17 @@ function solverTarget(
 }
 
 /** Whose is the Secret at a Certificate's secretName, and what does it hold? */
+/**
+ * A managed Secret as cached: no private key, no CA bundle, and tls.crt cut to its leaf (all
+ * that reconciles and the expiry monitor parse). Writes always start from a fresh GET.
+ */
+export function cachedSecret(s: k8s.V1Secret): k8s.V1Secret {
+  const crt = s.data?.['tls.crt'];
+  if (crt === undefined) return { ...s, data: {} };
+  const [leaf] = splitChain(Buffer.from(crt, 'base64').toString('utf8'));
+  return { ...s, data: { 'tls.crt': leaf ? Buffer.from(leaf).toString('base64') : crt } };
+}
+
 export function classifySecret(secret: k8s.V1Secret, certificate: string): Current {
   const { namespace = '', name = '', labels = {}, annotations = {} } = secret.metadata ?? {};
   const owner = annotations[certificateNameAnnotation];
@@ -1236,6 +1251,15 @@ export function classifySecret(secret: k8s.V1Secret, certificate: string): Curre
       reason: 'SecretOwnedByOtherCertificate',
       message: `Secret ${namespace}/${name} belongs to Certificate ${owner}; two Certificates cannot share one Secret`,
     };
+  return { kind: 'managed', secret, ...parsedSecret(secret) };
+}
+
+/** Parsed tls.crt per cached Secret object (informers replace objects on change). */
+const parsedSecrets = new WeakMap<k8s.V1Secret, { info: CertInfo | undefined }>();
+
+function parsedSecret(secret: k8s.V1Secret): { info: CertInfo | undefined } {
+  const known = parsedSecrets.get(secret);
+  if (known) return known;
   const pem = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
   let info: CertInfo | undefined;
   try {
@@ -1243,7 +1267,9 @@ export function classifySecret(secret: k8s.V1Secret, certificate: string): Curre
   } catch {
     info = undefined;
   }
-  return { kind: 'managed', secret, info, pem };
+  const parsed = { info };
+  parsedSecrets.set(secret, parsed);
+  return parsed;
 }
 
 /** newOrder with profile and replaces; a CA that says "already replaced" gets a plain order. */

@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
-import { parseCertificate } from '../certs/x509.js';
+import { setImmediate as yieldNow } from 'node:timers/promises';
+import { notAfterOf } from '../certs/x509.js';
 import { isNotFound } from '../kube/crd-client.js';
 import { describeError, type ResilientInformer } from '../kube/informer.js';
 import type { Logger } from '../observability/logger.js';
@@ -77,28 +78,36 @@ export class TlsSecretMonitor {
   async refresh(): Promise<void> {
     if (!this.d.isLeader()) return;
     const seen = new Set<string>();
+    let n = 0;
     for (const key of this.referenced()) {
       if (this.stopped) return;
+      // Cached Secrets resolve without I/O: let probes and watch events in now and then.
+      if (++n % 100 === 0) await yieldNow();
       const [namespace = '', secret = ''] = key.split('/');
       const s = await this.read(namespace, secret);
-      const notAfter = s ? expiryOf(s) : undefined;
-      if (!s || !notAfter) continue;
-      const labels = {
-        namespace,
-        secret,
-        managed: String(s.metadata?.labels?.[managedByLabel] === managedBy),
-      };
-      const prior = this.exported.get(key);
-      if (prior && prior.managed !== labels.managed) this.d.metrics.tlsSecretExpiry.remove(prior);
-      this.d.metrics.tlsSecretExpiry.set(labels, notAfter.getTime() / 1000);
-      this.exported.set(key, labels);
-      seen.add(key);
+      if (s && this.export(key, namespace, secret, s)) seen.add(key);
     }
     for (const [key, labels] of this.exported)
       if (!seen.has(key)) {
         this.d.metrics.tlsSecretExpiry.remove(labels);
         this.exported.delete(key);
       }
+  }
+
+  /** Sets the expiry series of one Secret; false if it holds no parseable certificate. */
+  private export(key: string, namespace: string, secret: string, s: k8s.V1Secret): boolean {
+    const notAfter = expiryOf(s);
+    if (!notAfter) return false;
+    const labels = {
+      namespace,
+      secret,
+      managed: String(s.metadata?.labels?.[managedByLabel] === managedBy),
+    };
+    const prior = this.exported.get(key);
+    if (prior && prior.managed !== labels.managed) this.d.metrics.tlsSecretExpiry.remove(prior);
+    this.d.metrics.tlsSecretExpiry.set(labels, notAfter.getTime() / 1000);
+    this.exported.set(key, labels);
+    return true;
   }
 
   private async read(namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
@@ -114,13 +123,20 @@ export class TlsSecretMonitor {
   }
 }
 
+/** Expiry per Secret object: cached Secrets are parsed once, not on every refresh. */
+const expiries = new WeakMap<k8s.V1Secret, { notAfter: Date | undefined }>();
+
 /** notAfter of the Secret's tls.crt leaf, if it holds a parseable certificate. */
 export function expiryOf(s: k8s.V1Secret): Date | undefined {
+  const known = expiries.get(s);
+  if (known) return known.notAfter;
   const pem = Buffer.from(s.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
-  if (!pem) return undefined;
+  let notAfter: Date | undefined;
   try {
-    return parseCertificate(pem).notAfter;
+    notAfter = pem ? notAfterOf(pem) : undefined;
   } catch {
-    return undefined;
+    notAfter = undefined;
   }
+  expiries.set(s, { notAfter });
+  return notAfter;
 }

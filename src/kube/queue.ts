@@ -1,3 +1,4 @@
+import { setImmediate as yieldNow } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { jitteredBackoff } from './backoff.js';
@@ -130,6 +131,9 @@ export class WorkQueue {
   }
 
   private async work(key: string): Promise<void> {
+    // Each reconcile starts in its own turn of the event loop: reconciles served from caches
+    // never wait on I/O and would otherwise run back to back, starving probes and watches.
+    await yieldNow();
     const started = performance.now();
     let result: ReconcileResult | void = undefined;
     let failed = false;
