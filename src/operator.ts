@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
@@ -20,13 +20,15 @@ import { IngressShim } from './controllers/ingress-shim.js';
 import { Route53Provider } from './dns/providers/route53.js';
 import { CrdClient } from './kube/crd-client.js';
 import { EventRecorder } from './kube/events.js';
+import { PooledKubeConfig } from './kube/kubeconfig.js';
 import { LeaderElector } from './kube/leader.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { closeServer, startMetricsServer, startProbeServer } from './server/http.js';
 
 export function loadKubeConfig(config: Config): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
+  // One connection pool for every API call (client-node opens a connection per request).
+  const kc = new PooledKubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromCluster();
   return kc;
@@ -66,7 +68,7 @@ export class Operator {
       kubeConfig,
       resource: 'certificates',
       path: crds.watchPath('certificates'),
-      list: () => crds.list<Cert>('certificates'),
+      list: (options) => crds.list<Cert>('certificates', undefined, options),
       log,
       metrics: this.metrics,
     });
@@ -206,7 +208,11 @@ export class Operator {
     this.leader?.start();
     if (!this.leader) this.enqueueAll();
     this.log.info(
-      { ms: Math.round(performance.now() - t0), leaderElection: this.config.leaderElection },
+      {
+        ms: Math.round(performance.now() - t0),
+        sinceProcessStartMs: Math.round(process.uptime() * 1000),
+        leaderElection: this.config.leaderElection,
+      },
       'caches synced; operator started',
     );
   }
