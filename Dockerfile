@@ -1,25 +1,21 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript with dev dependencies.
+# Build: type-check, then bundle src/main.ts and its dependencies into dist/main.js
+# (scripts/bundle.mjs, ADR 0011). The runtime image needs no node_modules.
 FROM node:22.23.3-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
-
-# Production dependencies only.
-FROM node:22.23.3-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+RUN npx tsc -p tsconfig.json --noEmit && node scripts/bundle.mjs
 
 # Runtime: no npm, no build tools, non-root; works with a read-only root filesystem.
 FROM node:22.23.3-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# "type": "module": dist/main.js is an ES module.
 COPY package.json ./
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx
 USER 65532:65532

@@ -29,7 +29,10 @@ export PATH="$root/node_modules/.bin:$PATH"
 task="${1:-}"
 shift || true
 case "$task" in
-build) tsc -p tsconfig.build.json ;;
+build)
+  tsc -p tsconfig.json --noEmit
+  node scripts/bundle.mjs
+  ;;
 typecheck) tsc -p tsconfig.json --noEmit ;;
 lint)
   eslint --max-warnings=0 .
@@ -49,7 +52,7 @@ lab)
   ;;
 bench)
   bash scripts/lab-install.sh
-  tsc -p tsconfig.build.json
+  node scripts/bundle.mjs
   name="${1:?usage: npm run bench -- <name> (see bench/)}"
   shift
   exec tsx "bench/$name.ts" "$@"
