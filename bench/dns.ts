@@ -25,6 +25,7 @@ import { labEnvVars, type LabEnv } from '../test/lab/types.js';
 import {
   histogramDelta,
   histogramQuantile,
+  operatorNodeOptions,
   pool,
   scrape,
   sum,
@@ -71,7 +72,11 @@ function startOperator(
       `--domain-filter=${zoneNames.join(',')}`,
     ],
     logFile: join(env.dir, log),
-    env: { ...labEnvVars(env), CERTROUTE_LOG_LEVEL: process.env.BENCH_LOG ?? 'warn' },
+    env: {
+      ...labEnvVars(env),
+      CERTROUTE_LOG_LEVEL: process.env.BENCH_LOG ?? 'warn',
+      NODE_OPTIONS: operatorNodeOptions(),
+    },
   });
 }
 

@@ -15,7 +15,7 @@ import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
 import { createZone } from '../test/lab/route53-helpers.js';
 import { labEnvVars, type LabEnv } from '../test/lab/types.js';
-import { pool, rssKb, scrape, sum, type Sample } from './lib.js';
+import { operatorNodeOptions, pool, rssKb, scrape, sum, type Sample } from './lib.js';
 
 const CERTS = Number(process.env.BENCH_CERTS ?? 200);
 const RESTART_CERTS = Number(process.env.BENCH_RESTART_CERTS ?? 1000);
@@ -46,8 +46,7 @@ async function runOperator(env: LabEnv, zone: string, label: string): Promise<Ru
     env: {
       ...labEnvVars(env),
       CERTROUTE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-      // e.g. --max-old-space-size=128, to see what a heap cap does to RSS and time.
-      NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '',
+      NODE_OPTIONS: operatorNodeOptions(),
     },
   });
   return {

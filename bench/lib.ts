@@ -1,5 +1,22 @@
 import { waitFor } from '../test/lab/process.js';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { repoRoot } from '../test/lab/paths.js';
+
+/**
+ * NODE_OPTIONS for the operator under benchmark: the Helm chart's default (values.yaml
+ * `nodeOptions`), so benchmarks measure what a default install runs, unless
+ * BENCH_OPERATOR_NODE_OPTIONS says otherwise (set it empty for V8's defaults).
+ */
+export function operatorNodeOptions(): string {
+  const override = process.env.BENCH_OPERATOR_NODE_OPTIONS;
+  if (override !== undefined) return override;
+  const values = parse(
+    readFileSync(join(repoRoot, 'charts', 'certroute', 'values.yaml'), 'utf8'),
+  ) as { nodeOptions?: string };
+  return values.nodeOptions ?? '';
+}
 
 /** Runs `fn` over items with at most `n` in flight. */
 export async function pool<T>(

@@ -315,6 +315,9 @@ describe('helm lint and template', () => {
     const c = deploymentOf(objs).spec?.template.spec?.containers[0];
     expect(c?.ports?.map((p) => p.containerPort)).toEqual([9090, 9091, 9089]);
     expect(c?.image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    const env = new Map((c?.env ?? []).map((e) => [e.name, e.value]));
+    expect(env.get('NODE_OPTIONS')).toBe('--max-semi-space-size=2 --max-old-space-size=192');
+    expect(env.get('EXAMPLE_EXTRA')).toBe('an extra variable');
     const [saObj] = find(objs, 'ServiceAccount');
     expect(saObj?.metadata?.annotations).toEqual({
       'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/certroute',
@@ -323,6 +326,16 @@ describe('helm lint and template', () => {
       'ci-http01',
       'ci-dns01',
     ]);
+  });
+
+  it('passes the default V8 heap settings as NODE_OPTIONS', () => {
+    const objs = render('defaults', 'certroute', []);
+    const c = deploymentOf(objs).spec?.template.spec?.containers[0];
+    const defaults = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as {
+      nodeOptions: string;
+    };
+    expect(defaults.nodeOptions).toContain('--max-old-space-size=');
+    expect(c?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe(defaults.nodeOptions);
   });
 
   it('wraps the alert rules file and the dashboard file unchanged', () => {
