@@ -89,6 +89,8 @@ export class Operator {
       kubeConfig,
       crds,
       provider: new Route53Provider({ metrics: this.metrics, region: process.env.AWS_REGION }),
+      // Records follow Ingress changes in memory, not after a round trip through the API.
+      derived: this.shim.derivedEndpoints,
       config,
       log,
       metrics: this.metrics,

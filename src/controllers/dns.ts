@@ -49,6 +49,21 @@ export interface DnsDeps {
   isLeader: () => boolean;
   /** A DNSEndpoint informer to share (the Ingress shim uses the same one). */
   endpoints?: ResilientInformer<Endpoint>;
+  /**
+   * DNSEndpoint specs derived in memory from their Ingresses (the shim's). When given, the
+   * records of Ingress-owned DNSEndpoints come from here, the moment the Ingress changes,
+   * instead of after the shim's write has gone through the API server and back; the stored
+   * objects then carry status only. Hand-written DNSEndpoints are read from the informer.
+   */
+  derived?: DerivedEndpoints;
+}
+
+/** What the Ingress shim derives, by namespace/name of the DNSEndpoint it writes. */
+export interface DerivedEndpoints {
+  list(): Endpoint[];
+  get(namespace: string, name: string): Endpoint | undefined;
+  /** `update` carries the new spec; `delete` the last one (the source no longer asks). */
+  on(handler: (ev: 'update' | 'delete', e: Endpoint) => void): void;
 }
 
 interface ZoneCache {
@@ -119,11 +134,16 @@ export class DnsController {
   /** Per zone id: changes awaiting INSYNC. */
   private readonly unconfirmed = new Map<string, ZoneChanges>();
   private stopped = false;
+  /** Generations of stored Ingress-owned DNSEndpoints (with `derived`), by uid. */
+  private readonly storedGenerations = new Map<string, number | undefined>();
   /** Cancels the INSYNC pollers' sleeps on stop. */
   private readonly stopping = new AbortController();
   private zoneFailure: { err: unknown; failures: number; retryAt: number } | undefined;
   /** Per DNSEndpoint uid: the spec generation last seen and the zones its hosts were in. */
-  private readonly endpointZones = new Map<string, { generation?: number; zones: Set<string> }>();
+  private readonly endpointZones = new Map<
+    string,
+    { generation?: number | string; zones: Set<string> }
+  >();
 
   constructor(private readonly d: DnsDeps) {
     this.log = d.log.child({ controller: 'dns' });
@@ -148,6 +168,7 @@ export class DnsController {
       metrics: d.metrics,
     });
     this.endpoints.on((ev, e) => this.onEndpoint(ev, e));
+    d.derived?.on((ev, e) => this.onDerived(ev, e));
   }
 
   get synced(): boolean {
@@ -205,6 +226,7 @@ export class DnsController {
    */
   private onEndpoint(ev: InformerEvent, e: Endpoint): void {
     const uid = e.metadata?.uid ?? `${e.metadata?.namespace}/${e.metadata?.name}`;
+    if (this.d.derived && ownedByIngress(e)) return this.onStoredDerived(ev, e, uid);
     const prev = this.endpointZones.get(uid);
     if (ev === 'update' && prev && prev.generation === e.metadata?.generation) return;
     void this.zonesCovering(e)
@@ -213,6 +235,63 @@ export class DnsController {
       .catch((err: unknown) =>
         this.log.debug({ err: describeError(err) }, 'no zone list; waiting for the next try'),
       );
+  }
+
+  /**
+   * An Ingress-owned DNSEndpoint as stored, when its records come from the derived spec: only
+   * its status needs writing, when it appears or its spec (generation) changes.
+   */
+  private onStoredDerived(ev: InformerEvent, e: Endpoint, uid: string): void {
+    const seen = this.storedGenerations.get(uid);
+    if (ev === 'delete') {
+      this.storedGenerations.delete(uid);
+      return;
+    }
+    this.storedGenerations.set(uid, e.metadata?.generation);
+    if (ev === 'add' || seen !== e.metadata?.generation)
+      this.statusQueue.add(`${e.metadata?.namespace}/${e.metadata?.name}`);
+  }
+
+  /** An Ingress changed what it asks for: sync the zones of its old and new hosts now. */
+  private onDerived(ev: 'update' | 'delete', e: Endpoint): void {
+    const key = `derived:${e.metadata?.namespace}/${e.metadata?.name}`;
+    const prev = this.endpointZones.get(key);
+    const generation = canonical(e.spec);
+    if (ev === 'update' && prev && prev.generation === generation) return;
+    void this.zonesCovering(e)
+      .then((zones) => {
+        this.scheduleFor(ev, e, key, zones, prev?.zones);
+        if (ev === 'update') {
+          const z = this.endpointZones.get(key);
+          if (z) z.generation = generation;
+        }
+      })
+      .catch((err: unknown) =>
+        this.log.debug({ err: describeError(err) }, 'no zone list; waiting for the next try'),
+      );
+  }
+
+  /**
+   * The DNSEndpoints whose records are published: hand-written ones as stored, and each
+   * Ingress's as derived (unless a DNSEndpoint of that name belongs to someone else: the shim
+   * reports that conflict, and the stored one is published as it is).
+   */
+  private published(): Endpoint[] {
+    const derived = this.d.derived;
+    if (!derived) return this.endpoints.list();
+    const out = this.endpoints.list().filter((e) => !ownedByIngress(e));
+    for (const e of derived.list()) {
+      const stored = this.endpoints.get(e.metadata?.name ?? '', e.metadata?.namespace);
+      if (!stored || controllerUid(stored) === controllerUid(e)) out.push(e);
+    }
+    return out;
+  }
+
+  /** The spec to report status for: the derived one for an Ingress-owned DNSEndpoint. */
+  private specOf(stored: Endpoint): Endpoint {
+    if (!this.d.derived || !ownedByIngress(stored)) return stored;
+    const e = this.d.derived.get(stored.metadata?.namespace ?? '', stored.metadata?.name ?? '');
+    return e && controllerUid(e) === controllerUid(stored) ? e : stored;
   }
 
   private scheduleFor(
@@ -347,7 +426,7 @@ export class DnsController {
     const desired: DesiredRecord[] = [];
     const waiting = new Set<string>();
     const seen = new Map<string, number>();
-    for (const e of this.endpoints.list()) {
+    for (const e of this.published()) {
       const resource = resourceOf(e);
       const seenAt = Date.parse(e.metadata?.annotations?.[addressSeenAnnotation] ?? '');
       for (const ep of e.spec?.endpoints ?? []) {
@@ -652,8 +731,9 @@ export class DnsController {
   }
 
   private async writeStatus(namespace: string, name: string): Promise<void> {
-    const e = this.endpoints.get(name, namespace);
-    if (!e) return;
+    const stored = this.endpoints.get(name, namespace);
+    if (!stored) return;
+    const e = this.specOf(stored);
     const zones = await this.zonesCovering(e);
     const resource = resourceOf(e);
     const records = (e.spec?.endpoints ?? []).map((ep) => {
@@ -680,15 +760,15 @@ export class DnsController {
         ...(s?.message ? { message: s.message } : {}),
       };
     });
-    const status = endpointStatus(e, records);
-    if (canonical(stripTimes(status)) === canonical(stripTimes(e.status ?? {}))) return;
+    const status = endpointStatus(stored, records);
+    if (canonical(stripTimes(status)) === canonical(stripTimes(stored.status ?? {}))) return;
     try {
       await this.d.crds.patchStatus('dnsendpoints', namespace, name, status);
     } catch (err) {
       if (isNotFound(err)) return; // deleted meanwhile
       throw err;
     }
-    await this.reportEvents(e, records, e.status?.endpoints ?? []);
+    await this.reportEvents(stored, records, stored.status?.endpoints ?? []);
   }
 
   private async reportEvents(
@@ -733,6 +813,14 @@ export function applyChanges(records: Map<string, RecordSet>, changes: Change[])
     if (c.action === 'DELETE') records.delete(k);
     else records.set(k, c.record);
   }
+}
+
+function ownedByIngress(e: Endpoint): boolean {
+  return e.metadata?.ownerReferences?.some((r) => r.controller && r.kind === 'Ingress') ?? false;
+}
+
+function controllerUid(e: Endpoint): string | undefined {
+  return e.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
 }
 
 /** The record an endpoint asks for, or undefined while it has no address yet. */

@@ -3,6 +3,7 @@ import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
 import type { Config } from '../config/index.js';
 import type { CrdClient, Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
+import type { DerivedEndpoints } from './dns.js';
 import type { EventRecorder } from '../kube/events.js';
 import { describeError, ResilientInformer, type InformerEvent } from '../kube/informer.js';
 import { WorkQueue } from '../kube/queue.js';
@@ -52,6 +53,10 @@ export class IngressShim {
   private resync: NodeJS.Timeout | undefined;
   /** When an Ingress event was last seen: stamped on DNSEndpoints to measure address-to-DNS latency. */
   private readonly seenAt = new Map<string, number>();
+  /** DNSEndpoint specs derived from the cached Ingresses, by namespace/name. */
+  private readonly derived = new Map<string, Custom<DNSEndpoint>>();
+  private readonly derivedHandlers: ((ev: 'update' | 'delete', e: Custom<DNSEndpoint>) => void)[] =
+    [];
 
   constructor(private readonly d: ShimDeps) {
     this.log = d.log.child({ controller: 'ingress-shim' });
@@ -94,6 +99,7 @@ export class IngressShim {
         const key = keyOf(ing.metadata);
         if (ev === 'delete') this.seenAt.delete(key);
         else this.seenAt.set(key, Date.now());
+        this.derive(ev, ing, key);
         this.queue.add(key);
       });
     }
@@ -111,6 +117,42 @@ export class IngressShim {
     };
     this.certificates.on(enqueueOwner);
     this.dnsEndpoints.on(enqueueOwner);
+  }
+
+  /**
+   * The DNSEndpoint spec this Ingress asks for, computed the moment the Ingress changes and
+   * handed to the DNS controller in memory (see DnsDeps.derived). The reconcile still writes
+   * the same spec to the API, where it is visible and carries status.
+   */
+  private derive(ev: InformerEvent, ing: k8s.V1Ingress, key: string): void {
+    const before = this.derived.get(key);
+    const live = ev !== 'delete' && !ing.metadata?.deletionTimestamp;
+    const dns =
+      live && this.watchedIngress(ing) ? desiredFor(ing, this.opts).dnsEndpoint : undefined;
+    if (dns) {
+      const at = new Date(this.seenAt.get(key) ?? Date.now()).toISOString();
+      dns.metadata.annotations = { ...dns.metadata.annotations, [addressSeenAnnotation]: at };
+      const e = dns as Custom<DNSEndpoint>;
+      this.derived.set(key, e);
+      for (const h of this.derivedHandlers) h('update', e);
+    } else if (before) {
+      this.derived.delete(key);
+      for (const h of this.derivedHandlers) h('delete', before);
+    }
+  }
+
+  /** DNSEndpoints as derived from the cached Ingresses, for the DNS controller. */
+  readonly derivedEndpoints: DerivedEndpoints = {
+    list: () => [...this.derived.values()],
+    get: (namespace, name) => this.derived.get(`${namespace}/${name}`),
+    on: (handler) => {
+      this.derivedHandlers.push(handler);
+    },
+  };
+
+  /** certroute's own HTTP-01 solver Ingresses are routing plumbing, never a source. */
+  private watchedIngress(ing: k8s.V1Ingress): boolean {
+    return isWatchedClass(ing, this.opts.ingressClasses) && !ing.metadata?.labels?.[solverLabel];
   }
 
   private childInformer<T>(plural: Plural): ResilientInformer<Custom<T>> {
@@ -181,10 +223,9 @@ export class IngressShim {
     // A deleted Ingress's children go with it through the garbage collector.
     if (!ing?.metadata?.uid || ing.metadata.deletionTimestamp) return;
     const log = this.log.child({ namespace, name });
-    // certroute's own HTTP-01 solver Ingresses are routing plumbing, never a source.
-    const watched =
-      isWatchedClass(ing, this.opts.ingressClasses) && !ing.metadata?.labels?.[solverLabel];
-    const desired = watched ? desiredFor(ing, this.opts) : { certificates: [], problems: [] };
+    const desired = this.watchedIngress(ing)
+      ? desiredFor(ing, this.opts)
+      : { certificates: [], problems: [] };
     for (const p of desired.problems)
       await this.d.events.record(ingressRef(ing), 'Warning', p.reason, p.message);
     const uid = ing.metadata.uid;
