@@ -23,13 +23,19 @@ export function splitChain(pem: string): string[] {
   return (pem.match(pemBlock) ?? []).map((b) => `${b}\n`);
 }
 
-export function parseCertificate(pem: string): CertInfo {
+/**
+ * Parses the leaf of a PEM bundle. `again` produces the PEM once more when the ARI identifier
+ * is first asked for; without it the leaf is kept for that (about 0.7 KB per certificate, which
+ * adds up for thousands of cached Secrets that can give their PEM again themselves).
+ */
+export function parseCertificate(pem: string, again?: () => string): CertInfo {
   const [leaf] = splitChain(pem);
   if (!leaf) throw new Error('no PEM certificate found');
   const cert = new X509Certificate(leaf);
   // The ARI identifier needs a full ASN.1 parse (ten times node's): computed on first use.
   // The getter holds the PEM and serial only, not `cert` (native memory, per cached Secret).
   const serial = cert.serialNumber;
+  const kept = again ? undefined : leaf;
   let certID: { value: string | undefined } | undefined;
   return {
     notBefore: new Date(cert.validFrom),
@@ -39,7 +45,10 @@ export function parseCertificate(pem: string): CertInfo {
     issuer: cert.issuer,
     fingerprint: cert.fingerprint256,
     get ariCertID() {
-      certID ??= { value: ariCertID(leaf, serial) };
+      if (!certID) {
+        const pemLeaf = kept ?? splitChain(again?.() ?? '')[0];
+        certID = { value: pemLeaf ? ariCertID(pemLeaf, serial) : undefined };
+      }
       return certID.value;
     },
   };

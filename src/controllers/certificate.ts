@@ -1260,10 +1260,11 @@ const parsedSecrets = new WeakMap<k8s.V1Secret, { info: CertInfo | undefined }>(
 function parsedSecret(secret: k8s.V1Secret): { info: CertInfo | undefined } {
   const known = parsedSecrets.get(secret);
   if (known) return known;
-  const pem = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+  const decode = () => Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+  const pem = decode();
   let info: CertInfo | undefined;
   try {
-    info = pem ? parseCertificate(pem) : undefined;
+    info = pem ? parseCertificate(pem, decode) : undefined;
   } catch {
     info = undefined;
   }

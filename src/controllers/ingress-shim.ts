@@ -68,6 +68,10 @@ export class IngressShim {
     };
     const net = d.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
     this.net = net;
+    // Lists as plain JSON, like the watch events that follow: client-node's typed models (class
+    // instances, Date objects) cost twice the memory for nothing certroute reads.
+    const raw = d.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const ingresses = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' };
     const namespaces = d.config.watchNamespaces.length > 0 ? d.config.watchNamespaces : [undefined];
     this.ingresses = namespaces.map(
       (ns) =>
@@ -77,10 +81,14 @@ export class IngressShim {
           path: ns
             ? `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`
             : '/apis/networking.k8s.io/v1/ingresses',
-          list: (options) =>
-            ns
-              ? net.listNamespacedIngress({ namespace: ns, ...options })
-              : net.listIngressForAllNamespaces(options),
+          list: async (options) =>
+            (await (ns
+              ? raw.listNamespacedCustomObject({ ...ingresses, namespace: ns, ...options })
+              : raw.listClusterCustomObject({
+                  ...ingresses,
+                  ...options,
+                }))) as k8s.KubernetesListObject<k8s.V1Ingress>,
+          transform: slimIngress,
           log: this.log,
           metrics: d.metrics,
         }),
@@ -418,4 +426,19 @@ export function keyOf(m: k8s.V1ObjectMeta | undefined): string {
 
 export function ingressRef(ing: k8s.V1Ingress) {
   return { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: ing.metadata };
+}
+
+/**
+ * An Ingress as cached: everything but the backends of its rules and its default backend,
+ * which no controller reads (hosts, TLS, class, annotations and status are what matter).
+ * Writes to Ingresses are merge patches, never replacements of a cached copy.
+ */
+export function slimIngress(ing: k8s.V1Ingress): k8s.V1Ingress {
+  const spec = ing.spec;
+  if (!spec || (!spec.rules && !spec.defaultBackend)) return ing;
+  const slim: k8s.V1IngressSpec = {};
+  if (spec.ingressClassName !== undefined) slim.ingressClassName = spec.ingressClassName;
+  if (spec.tls) slim.tls = spec.tls;
+  if (spec.rules) slim.rules = spec.rules.map((r) => (r.host ? { host: r.host } : {}));
+  return { ...ing, spec: slim };
 }
