@@ -25,7 +25,7 @@ import { labEnvVars, type LabEnv } from '../test/lab/types.js';
 import {
   histogramDelta,
   histogramQuantile,
-  operatorNodeOptions,
+  operatorRuntimeEnv,
   pool,
   scrape,
   sum,
@@ -75,7 +75,7 @@ function startOperator(
     env: {
       ...labEnvVars(env),
       CERTROUTE_LOG_LEVEL: process.env.BENCH_LOG ?? 'warn',
-      NODE_OPTIONS: operatorNodeOptions(),
+      ...operatorRuntimeEnv(),
     },
   });
 }

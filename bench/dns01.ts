@@ -12,7 +12,7 @@ import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged } from '../test/lab/process.js';
 import { createZone, records } from '../test/lab/route53-helpers.js';
 import { labEnvVars } from '../test/lab/types.js';
-import { operatorNodeOptions, pool, scrape, sum } from './lib.js';
+import { operatorRuntimeEnv, pool, scrape, sum } from './lib.js';
 
 const CERTS = Number(process.env.BENCH_CERTS ?? 50);
 const NS = 'bench-dns01';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
         `--metrics-address=127.0.0.1:${metrics}`,
       ],
       logFile: join(env.dir, 'operator-dns01.log'),
-      env: { ...labEnvVars(env), CERTROUTE_LOG_LEVEL: 'warn', NODE_OPTIONS: operatorNodeOptions() },
+      env: { ...labEnvVars(env), CERTROUTE_LOG_LEVEL: 'warn', ...operatorRuntimeEnv() },
     });
     for (;;) {
       if ((await fetch(`http://127.0.0.1:${probe}/readyz`).catch(() => undefined))?.ok) break;

@@ -15,7 +15,7 @@ import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
 import { createZone } from '../test/lab/route53-helpers.js';
 import { labEnvVars, type LabEnv } from '../test/lab/types.js';
-import { operatorNodeOptions, pool, rssKb, scrape, sum, type Sample } from './lib.js';
+import { operatorRuntimeEnv, pool, rssKb, scrape, sum, type Sample } from './lib.js';
 
 const CERTS = Number(process.env.BENCH_CERTS ?? 200);
 const RESTART_CERTS = Number(process.env.BENCH_RESTART_CERTS ?? 1000);
@@ -46,7 +46,7 @@ async function runOperator(env: LabEnv, zone: string, label: string): Promise<Ru
     env: {
       ...labEnvVars(env),
       CERTROUTE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-      NODE_OPTIONS: operatorNodeOptions(),
+      ...operatorRuntimeEnv(),
     },
   });
   return {

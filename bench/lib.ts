@@ -5,6 +5,23 @@ import { parse } from 'yaml';
 import { repoRoot } from '../test/lab/paths.js';
 
 /**
+ * The operator's runtime environment as a default install has it: NODE_OPTIONS from the chart
+ * and the allocator settings from the image.
+ */
+export function operatorRuntimeEnv(): Record<string, string> {
+  return { NODE_OPTIONS: operatorNodeOptions(), ...imageMallocEnv() };
+}
+
+/** The MALLOC_* variables the image sets (the Dockerfile's `ENV MALLOC_…=` lines). */
+export function imageMallocEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  const env: Record<string, string> = {};
+  for (const m of dockerfile.matchAll(/^ENV (MALLOC_[A-Z_]+)=(\S+)$/gm))
+    env[m[1] ?? ''] = m[2] ?? '';
+  return env;
+}
+
+/**
  * NODE_OPTIONS for the operator under benchmark: the Helm chart's default (values.yaml
  * `nodeOptions`), so benchmarks measure what a default install runs, unless
  * BENCH_OPERATOR_NODE_OPTIONS says otherwise (set it empty for V8's defaults).

@@ -16,7 +16,7 @@ import { ensureNamespace, logLines } from '../test/lab/operator.js';
 import { labEnvVars, type LabEnv } from '../test/lab/types.js';
 import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
-import { operatorNodeOptions, pool, rssKb, scrape, sum } from './lib.js';
+import { operatorRuntimeEnv, pool, rssKb, scrape, sum } from './lib.js';
 
 const INGRESSES = Number(process.env.BENCH_INGRESSES ?? 5000);
 const SECRETS = Number(process.env.BENCH_SECRETS ?? 5000);
@@ -183,7 +183,7 @@ async function runOperator(env: LabEnv, dir: string, label: string): Promise<Run
     // moto through the lab proxy, never the real AWS or the instance metadata service.
     env: {
       ...labEnvVars(env),
-      NODE_OPTIONS: operatorNodeOptions(),
+      ...operatorRuntimeEnv(),
     },
   });
   const readyMs = await waitReady(`http://127.0.0.1:${probe}/readyz`, proc);
@@ -259,7 +259,7 @@ async function main(): Promise<void> {
         ingresses: INGRESSES,
         managedSecrets: MANAGED,
         unrelatedSecrets: SECRETS,
-        nodeOptions: operatorNodeOptions(),
+        runtimeEnv: operatorRuntimeEnv(),
         certificatesReady: ready,
         runs: runs.map((r) => ({
           label: r.label,

@@ -21,6 +21,27 @@ export interface ListOptions {
   resourceVersion?: string;
 }
 
+/**
+ * At most two initial lists at a time across all informers. Each list is one JSON document
+ * parsed whole (5,000 Secrets: tens of MB until reduced); four at once set the process's peak
+ * memory. Two at a time cost nothing measurable in start-up time on the lab (ADR 0011).
+ * Relists are not limited: one that hangs on a broken connection must not hold up another.
+ */
+const startupLists = new (class {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  async acquire(): Promise<() => void> {
+    // A released slot passes straight to the next waiter, so the limit is never exceeded.
+    if (this.running < 2) this.running++;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    return () => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    };
+  }
+})();
+
 export type Handler<T> = (event: InformerEvent, obj: T) => void;
 
 export interface InformerOptions<T extends k8s.KubernetesObject> {
@@ -79,10 +100,20 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
     } as unknown as k8s.Watch;
     let listed = false;
     const list = async (): Promise<k8s.KubernetesListObject<T>> => {
-      const res = await opts.list(listed ? {} : { resourceVersion: '0' });
-      listed = true;
-      res.items = res.items.map(reduce);
-      return res;
+      if (listed) {
+        const res = await opts.list({});
+        res.items = res.items.map(reduce);
+        return res;
+      }
+      const release = await startupLists.acquire();
+      try {
+        const res = await opts.list({ resourceVersion: '0' });
+        listed = true;
+        res.items = res.items.map(reduce);
+        return res;
+      } finally {
+        release();
+      }
     };
     this.inner = new k8s.ListWatch<T>(opts.path, trimming, list, false, opts.labelSelector);
     this.inner.on('add', (o) => this.dispatch('add', o));
