@@ -54,11 +54,28 @@ export function parseCertificate(pem: string, again?: () => string): CertInfo {
   };
 }
 
-/** notAfter of a PEM bundle's leaf (node's parser only: cheap enough for thousands). */
-export function notAfterOf(pem: string): Date {
-  const [leaf] = splitChain(pem);
-  if (!leaf) throw new Error('no PEM certificate found');
-  return new Date(new X509Certificate(leaf).validTo);
+/** Parsed tls.crt per Secret object: informers replace objects on change, a GET gives a new one. */
+const bySecret = new WeakMap<object, { info: CertInfo | undefined }>();
+
+/**
+ * The certificate in a Secret's `tls.crt` (its leaf), or undefined if there is none or it does
+ * not parse. Parsed once per Secret object, for every reader (reconciles, the expiry monitor).
+ */
+export function certificateOfSecret(secret: {
+  data?: Record<string, string>;
+}): CertInfo | undefined {
+  const known = bySecret.get(secret);
+  if (known) return known.info;
+  const decode = () => Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+  const pem = decode();
+  let info: CertInfo | undefined;
+  try {
+    info = pem ? parseCertificate(pem, decode) : undefined;
+  } catch {
+    info = undefined;
+  }
+  bySecret.set(secret, { info });
+  return info;
 }
 
 /** "DNS:a.example, DNS:b.example, IP Address:1.2.3.4" → ["a.example", "b.example"]. */

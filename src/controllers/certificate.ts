@@ -6,7 +6,13 @@ import type { Certificate, CertificateStatus, Condition } from '../api/v1alpha1.
 import { fetchRenewalInfo, newOrderPayload, problemType } from '../acme/client.js';
 import { createCsr, generatePrivateKey } from '../certs/keys.js';
 import { renewalTime, retryDelayMs } from '../certs/renewal.js';
-import { coversExactly, parseCertificate, splitChain, type CertInfo } from '../certs/x509.js';
+import {
+  certificateOfSecret,
+  coversExactly,
+  parseCertificate,
+  splitChain,
+  type CertInfo,
+} from '../certs/x509.js';
 import { parseDuration, type Config } from '../config/index.js';
 import { setCondition } from '../kube/conditions.js';
 import { Fresh } from '../kube/fresh.js';
@@ -1251,26 +1257,7 @@ export function classifySecret(secret: k8s.V1Secret, certificate: string): Curre
       reason: 'SecretOwnedByOtherCertificate',
       message: `Secret ${namespace}/${name} belongs to Certificate ${owner}; two Certificates cannot share one Secret`,
     };
-  return { kind: 'managed', secret, ...parsedSecret(secret) };
-}
-
-/** Parsed tls.crt per cached Secret object (informers replace objects on change). */
-const parsedSecrets = new WeakMap<k8s.V1Secret, { info: CertInfo | undefined }>();
-
-function parsedSecret(secret: k8s.V1Secret): { info: CertInfo | undefined } {
-  const known = parsedSecrets.get(secret);
-  if (known) return known;
-  const decode = () => Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
-  const pem = decode();
-  let info: CertInfo | undefined;
-  try {
-    info = pem ? parseCertificate(pem, decode) : undefined;
-  } catch {
-    info = undefined;
-  }
-  const parsed = { info };
-  parsedSecrets.set(secret, parsed);
-  return parsed;
+  return { kind: 'managed', secret, info: certificateOfSecret(secret) };
 }
 
 /** newOrder with profile and replaces; a CA that says "already replaced" gets a plain order. */

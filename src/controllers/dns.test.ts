@@ -12,7 +12,7 @@ import type { CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { silentLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
-import { DnsController, type DerivedEndpoints, type DnsDeps } from './dns.js';
+import { DnsController, type DnsDeps } from './dns.js';
 
 type Endpoint = DNSEndpoint & k8s.KubernetesObject;
 
@@ -70,7 +70,7 @@ function endpoint(name: string, ip: string, generation = 1): Endpoint {
   };
 }
 
-function setup(endpoints: Endpoint[], derived?: DerivedEndpoints) {
+function setup(endpoints: Endpoint[]) {
   const provider = new FakeRoute53();
   const statuses = new Map<string, DNSEndpointStatus>();
   const informer = {
@@ -97,7 +97,6 @@ function setup(endpoints: Endpoint[], derived?: DerivedEndpoints) {
     events: { record: () => Promise.resolve() } as unknown as EventRecorder,
     isLeader: () => true,
     endpoints: informer as unknown as DnsDeps['endpoints'],
-    ...(derived ? { derived } : {}),
   };
   const dns = new DnsController(deps);
   const stateOf = (name: string) => statuses.get(name)?.endpoints?.[0]?.state;
@@ -124,8 +123,8 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-function controller(endpoints: Endpoint[], derived?: DerivedEndpoints) {
-  const t = setup(endpoints, derived);
+function controller(endpoints: Endpoint[]) {
+  const t = setup(endpoints);
   controllers.push(t.dns);
   return t;
 }
@@ -281,46 +280,5 @@ describe('INSYNC', () => {
     await until(() => provider.since(mark).includes('list'), 5000);
     expect(provider.since(mark)).toEqual(['get C1', 'list']);
     await until(() => stateOf('a') === 'Published');
-  });
-});
-
-describe('records derived from Ingresses in memory', () => {
-  const owner = (uid: string) => [
-    { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'www', uid, controller: true },
-  ];
-  const owned = (ip: string, uid: string, generation = 1): Endpoint => {
-    const e = endpoint('www', ip, generation);
-    e.metadata = { ...e.metadata, ownerReferences: owner(uid) };
-    return e;
-  };
-  const source = (list: Endpoint[]): DerivedEndpoints => ({
-    list: () => list,
-    get: (_ns, name) => list.find((e) => e.metadata?.name === name),
-    on: () => undefined,
-  });
-
-  it('publishes the derived spec of an Ingress-owned DNSEndpoint, not its stored one', async () => {
-    const stored = owned('192.0.2.1', 'ing-1');
-    const derived = owned('192.0.2.9', 'ing-1');
-    const { dns, provider } = controller([stored], source([derived]));
-    await dns.syncZoneNow(zone.id);
-    expect(provider.rrsets.get(recordKey('www.example.test', 'A'))?.values).toEqual(['192.0.2.9']);
-  });
-
-  it('never publishes a derived spec over a DNSEndpoint the Ingress does not own', async () => {
-    const handWritten = endpoint('www', '192.0.2.1'); // no owner: someone made it by hand
-    const { dns, provider } = controller([handWritten], source([owned('192.0.2.9', 'ing-1')]));
-    await dns.syncZoneNow(zone.id);
-    expect(provider.rrsets.get(recordKey('www.example.test', 'A'))?.values).toEqual(['192.0.2.1']);
-  });
-
-  it('drops the records when the Ingress no longer asks for them', async () => {
-    const list = [owned('192.0.2.9', 'ing-1')];
-    const { dns, provider } = controller([owned('192.0.2.9', 'ing-1')], source(list));
-    await dns.syncZoneNow(zone.id);
-    expect(provider.rrsets.has(recordKey('www.example.test', 'A'))).toBe(true);
-    list.length = 0; // the Ingress was deleted: the stored DNSEndpoint waits for the GC
-    await dns.syncZoneNow(zone.id);
-    expect(provider.rrsets.has(recordKey('www.example.test', 'A'))).toBe(false);
   });
 });

@@ -102,7 +102,7 @@ export function dnsEndpointInformer(
 
 /** The owner written into ownership TXT records: the Ingress, or the DNSEndpoint itself if made by hand. */
 export function resourceOf(e: Endpoint): string {
-  const owner = e.metadata?.ownerReferences?.find((r) => r.controller);
+  const owner = controllerRef(e);
   const ns = e.metadata?.namespace ?? '';
   return owner?.kind === 'Ingress'
     ? `ingress/${ns}/${owner.name}`
@@ -230,7 +230,7 @@ export class DnsController {
     const prev = this.endpointZones.get(uid);
     if (ev === 'update' && prev && prev.generation === e.metadata?.generation) return;
     void this.zonesCovering(e)
-      .then((zones) => this.scheduleFor(ev, e, uid, zones, prev?.zones))
+      .then((zones) => this.scheduleFor(ev, e, uid, zones, prev?.zones, e.metadata?.generation))
       // zones() logs each failed call once; thousands of events must not repeat it.
       .catch((err: unknown) =>
         this.log.debug({ err: describeError(err) }, 'no zone list; waiting for the next try'),
@@ -259,13 +259,7 @@ export class DnsController {
     const generation = canonical(e.spec);
     if (ev === 'update' && prev && prev.generation === generation) return;
     void this.zonesCovering(e)
-      .then((zones) => {
-        this.scheduleFor(ev, e, key, zones, prev?.zones);
-        if (ev === 'update') {
-          const z = this.endpointZones.get(key);
-          if (z) z.generation = generation;
-        }
-      })
+      .then((zones) => this.scheduleFor(ev, e, key, zones, prev?.zones, generation))
       .catch((err: unknown) =>
         this.log.debug({ err: describeError(err) }, 'no zone list; waiting for the next try'),
       );
@@ -282,7 +276,7 @@ export class DnsController {
     const out = this.endpoints.list().filter((e) => !ownedByIngress(e));
     for (const e of derived.list()) {
       const stored = this.endpoints.get(e.metadata?.name ?? '', e.metadata?.namespace);
-      if (!stored || controllerUid(stored) === controllerUid(e)) out.push(e);
+      if (!stored || controllerRef(stored)?.uid === controllerRef(e)?.uid) out.push(e);
     }
     return out;
   }
@@ -291,7 +285,7 @@ export class DnsController {
   private specOf(stored: Endpoint): Endpoint {
     if (!this.d.derived || !ownedByIngress(stored)) return stored;
     const e = this.d.derived.get(stored.metadata?.namespace ?? '', stored.metadata?.name ?? '');
-    return e && controllerUid(e) === controllerUid(stored) ? e : stored;
+    return e && controllerRef(e)?.uid === controllerRef(stored)?.uid ? e : stored;
   }
 
   private scheduleFor(
@@ -299,7 +293,8 @@ export class DnsController {
     e: Endpoint,
     uid: string,
     zones: Zone[],
-    previous: Set<string> = new Set(),
+    previous: Set<string> | undefined,
+    generation: number | string | undefined,
   ): void {
     const now = new Set<string>();
     let unsettled = ev === 'add';
@@ -309,10 +304,10 @@ export class DnsController {
       unsettled ||= !z || toDesired(ep, '') === undefined;
     }
     if (ev === 'delete') this.endpointZones.delete(uid);
-    else this.endpointZones.set(uid, { generation: e.metadata?.generation, zones: now });
+    else this.endpointZones.set(uid, { generation, zones: now });
     if (unsettled && ev !== 'delete')
       this.statusQueue.add(`${e.metadata?.namespace}/${e.metadata?.name}`);
-    for (const id of new Set([...now, ...previous])) this.queue.addAfter(id, debounceMs);
+    for (const id of new Set([...now, ...(previous ?? [])])) this.queue.addAfter(id, debounceMs);
   }
 
   /**
@@ -776,7 +771,7 @@ export class DnsController {
     now: NonNullable<DNSEndpointStatus['endpoints']>,
     before: NonNullable<DNSEndpointStatus['endpoints']>,
   ): Promise<void> {
-    const owner = e.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'Ingress');
+    const owner = ownedByIngress(e) ? controllerRef(e) : undefined;
     const target = owner
       ? {
           apiVersion: 'networking.k8s.io/v1',
@@ -815,12 +810,12 @@ export function applyChanges(records: Map<string, RecordSet>, changes: Change[])
   }
 }
 
-function ownedByIngress(e: Endpoint): boolean {
-  return e.metadata?.ownerReferences?.some((r) => r.controller && r.kind === 'Ingress') ?? false;
+function controllerRef(e: Endpoint): k8s.V1OwnerReference | undefined {
+  return e.metadata?.ownerReferences?.find((r) => r.controller);
 }
 
-function controllerUid(e: Endpoint): string | undefined {
-  return e.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+function ownedByIngress(e: Endpoint): boolean {
+  return controllerRef(e)?.kind === 'Ingress';
 }
 
 /** The record an endpoint asks for, or undefined while it has no address yet. */

@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { notAfterOf } from '../certs/x509.js';
+import { certificateOfSecret } from '../certs/x509.js';
 import { isNotFound } from '../kube/crd-client.js';
 import { describeError, type ResilientInformer } from '../kube/informer.js';
 import type { Logger } from '../observability/logger.js';
@@ -123,20 +123,7 @@ export class TlsSecretMonitor {
   }
 }
 
-/** Expiry per Secret object: cached Secrets are parsed once, not on every refresh. */
-const expiries = new WeakMap<k8s.V1Secret, { notAfter: Date | undefined }>();
-
 /** notAfter of the Secret's tls.crt leaf, if it holds a parseable certificate. */
 export function expiryOf(s: k8s.V1Secret): Date | undefined {
-  const known = expiries.get(s);
-  if (known) return known.notAfter;
-  const pem = Buffer.from(s.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
-  let notAfter: Date | undefined;
-  try {
-    notAfter = pem ? notAfterOf(pem) : undefined;
-  } catch {
-    notAfter = undefined;
-  }
-  expiries.set(s, { notAfter });
-  return notAfter;
+  return certificateOfSecret(s)?.notAfter;
 }

@@ -100,14 +100,10 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
     } as unknown as k8s.Watch;
     let listed = false;
     const list = async (): Promise<k8s.KubernetesListObject<T>> => {
-      if (listed) {
-        const res = await opts.list({});
-        res.items = res.items.map(reduce);
-        return res;
-      }
-      const release = await startupLists.acquire();
+      const first = !listed;
+      const release = first ? await startupLists.acquire() : () => undefined;
       try {
-        const res = await opts.list({ resourceVersion: '0' });
+        const res = await opts.list(first ? { resourceVersion: '0' } : {});
         listed = true;
         res.items = res.items.map(reduce);
         return res;

@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { PooledKubeConfig } from './kubeconfig.js';
+import { PooledKubeConfig, poolable } from './kubeconfig.js';
 
 const caData = Buffer.from(
   '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
@@ -24,6 +24,18 @@ async function dispatcherOf(kc: k8s.KubeConfig): Promise<unknown> {
 }
 
 describe('PooledKubeConfig', () => {
+  it('starts a new pool when the kubeconfig is loaded again', async () => {
+    const kc = config({ token: 'abc' });
+    const a = await dispatcherOf(kc);
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData, skipTLSVerify: false }],
+      users: [{ name: 'u', token: 'abc' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    expect(await dispatcherOf(kc)).not.toBe(a);
+  });
+
   it('gives every request the same connection pool', async () => {
     const kc = config({ token: 'abc' });
     const a = await dispatcherOf(kc);
@@ -49,10 +61,13 @@ describe('PooledKubeConfig', () => {
     });
     // client-node itself builds a new agent per request: what the pool fixes.
     expect(await dispatcherOf(plain)).not.toBe(await dispatcherOf(plain));
-    const exec = config({
-      exec: { command: 'true', apiVersion: 'client.authentication.k8s.io/v1' },
-    });
-    const pk = exec as unknown as { poolKey(): string | undefined };
-    expect(pk.poolKey()).toBeUndefined();
+    expect(poolable({ name: 'u', token: 'abc' })).toBe(true);
+    expect(
+      poolable({
+        name: 'u',
+        exec: { command: 'true', apiVersion: 'client.authentication.k8s.io/v1' },
+      }),
+    ).toBe(false);
+    expect(poolable({ name: 'u', authProvider: { name: 'oidc', config: {} } })).toBe(false);
   });
 });

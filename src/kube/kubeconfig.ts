@@ -3,9 +3,7 @@ import * as k8s from '@kubernetes/client-node';
 /** How long one connection pool serves before a fresh one (re-reading CA and client cert files). */
 const poolMaxAgeMs = 10 * 60_000;
 
-interface Closable {
-  close(): Promise<void>;
-}
+type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 
 /**
  * A KubeConfig whose API calls share one connection pool.
@@ -22,43 +20,33 @@ interface Closable {
  * one is closed once its requests (and watches) have finished.
  */
 export class PooledKubeConfig extends k8s.KubeConfig {
-  private pool: { key: string; dispatcher: NonNullable<Dispatcher>; at: number } | undefined;
+  private pool:
+    { cluster: k8s.Cluster; user: k8s.User | null; dispatcher: Dispatcher; at: number } | undefined;
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
     const built = context.getDispatcher();
-    const key = this.poolKey();
-    if (!built || key === undefined) return;
-    const now = Date.now();
-    if (this.pool && this.pool.key === key && now - this.pool.at < poolMaxAgeMs) {
-      context.setDispatcher(this.pool.dispatcher);
-      return;
-    }
-    const old = this.pool?.dispatcher as Closable | undefined;
-    this.pool = { key, dispatcher: built, at: now };
-    // close() waits for requests in flight; a watch on the old pool ends and is restarted.
-    void old?.close().catch(() => undefined);
-  }
-
-  /** What the agent's TLS options derive from; undefined when they may change per request. */
-  private poolKey(): string | undefined {
     const cluster = this.getCurrentCluster();
     const user = this.getCurrentUser();
-    if (!cluster || user?.exec || user?.authProvider) return undefined;
-    return JSON.stringify([
-      cluster.server,
-      cluster.caFile,
-      cluster.caData,
-      cluster.skipTLSVerify,
-      cluster.tlsServerName,
-      cluster.proxyUrl,
-      user?.name,
-      user?.certFile,
-      user?.certData,
-      user?.keyFile,
-      user?.keyData,
-    ]);
+    if (!built || !cluster || !poolable(user)) return;
+    // The agent's TLS options derive from the current cluster and user entries; loading or
+    // switching a kubeconfig gives new entries, and so a new pool.
+    const p = this.pool;
+    const now = Date.now();
+    if (p && p.cluster === cluster && p.user === user && now - p.at < poolMaxAgeMs) {
+      context.setDispatcher(p.dispatcher);
+      return;
+    }
+    this.pool = { cluster, user, dispatcher: built, at: now };
+    // close() waits for requests in flight; a watch on the old pool ends and is restarted.
+    void p?.dispatcher.close().catch(() => undefined);
   }
 }
 
-type Dispatcher = ReturnType<k8s.RequestContext['getDispatcher']>;
+/**
+ * Whether a user's connection settings can be shared between requests: not when an exec
+ * plugin or an auth provider may hand out client certificates that change per request.
+ */
+export function poolable(user: k8s.User | null): boolean {
+  return !user?.exec && !user?.authProvider;
+}

@@ -211,6 +211,38 @@ describe('records certroute does not own', () => {
     expect(ev.map((e) => e.type)).toEqual(['Warning', 'Warning']);
   });
 
+  it('publishes nothing for an Ingress whose DNSEndpoint name a hand-written one holds', async () => {
+    const held = `held.${zone.name}`;
+    const wanted = `wanted.${zone.name}`;
+    await customApi(kc).createNamespacedCustomObject({
+      group: 'certroute.io',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'dnsendpoints',
+      body: {
+        apiVersion: 'certroute.io/v1alpha1',
+        kind: 'DNSEndpoint',
+        metadata: { name: 'claimed', namespace: ns },
+        spec: { endpoints: [{ dnsName: held, recordType: 'A', targets: ['192.0.2.80'] }] },
+      },
+    });
+    await eventually(async () => (await stateOf('claimed', held, 'A')) === 'Published');
+    await makeIngress('claimed', [wanted]);
+    await setAddress('claimed', [{ ip: '192.0.2.81' }]);
+    await eventually(async () =>
+      (await eventsFor(kc, ns, 'claimed')).some((e) => e.reason === 'DNSEndpointConflict'),
+    );
+    // The DNS controller knows the Ingress's address by now; a full pass must not publish it.
+    await op.dns.syncZoneNow(zone.id);
+    expect(await record(r53, zone.id, wanted, 'A')).toBeUndefined();
+    expect((await record(r53, zone.id, held, 'A'))?.ResourceRecords?.map((r) => r.Value)).toEqual([
+      '192.0.2.80',
+    ]);
+    expect((await record(r53, zone.id, `a-${held}`, 'TXT'))?.ResourceRecords?.[0]?.Value).toBe(
+      `"heritage=certroute,certroute/owner=lab,certroute/resource=dnsendpoint/${ns}/claimed"`,
+    );
+  });
+
   it('adopts a record owned by a configured external-dns owner id', async () => {
     await makeIngress('adopt', [`legacy.${zone.name}`]);
     await setAddress('adopt', [{ ip: '192.0.2.50' }]);
