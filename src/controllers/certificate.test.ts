@@ -1,5 +1,6 @@
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parsedLeaf, pendingLeaf, type CachedCertificateSlots } from '../certs/x509.js';
 import { cachedSecret, classifySecret } from './certificate.js';
 import { expiryOf } from './tls-secrets.js';
 
@@ -51,19 +52,26 @@ function managedSecret(data: Record<string, string>) {
 }
 
 describe('cachedSecret', () => {
-  it('keeps metadata and only the leaf of tls.crt: no key, no CA', () => {
+  it('keeps metadata and the leaf, no data: no key, no CA; the PEM goes once parsed', () => {
     const s = managedSecret({
       'tls.crt': b64(chainPem),
       'tls.key': b64('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'),
       'ca.crt': b64('ca'),
     });
     const c = cachedSecret(s);
-    expect(Object.keys(c.data ?? {})).toEqual(['tls.crt']);
-    const crt = Buffer.from(c.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
-    expect(crt.match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
-    expect(crt.replace(/\s/g, '')).toBe(leafPem.replace(/\s/g, ''));
+    expect(c.data).toEqual({});
+    expect(JSON.stringify(c)).not.toContain(b64(chainPem).slice(0, 40));
     expect(c.metadata).toEqual(s.metadata);
     expect(c.type).toBe('kubernetes.io/tls');
+    const slots = c as CachedCertificateSlots;
+    const pending = Buffer.from(slots[pendingLeaf] ?? '', 'base64').toString('utf8');
+    expect(pending.match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+    expect(pending.replace(/\s/g, '')).toBe(leafPem.replace(/\s/g, ''));
+    // The first reader parses it; then only the parsed certificate is held, by every copy.
+    expect(expiryOf(c)).toEqual(notAfter);
+    expect(slots[pendingLeaf]).toBeUndefined();
+    expect(slots[parsedLeaf]?.notAfter).toEqual(notAfter);
+    expect(expiryOf({ ...c })).toEqual(notAfter);
   });
 
   it('gives what the controllers read from the full Secret', () => {
@@ -87,5 +95,12 @@ describe('cachedSecret', () => {
     expect(c.data).toEqual({});
     const cls = classifySecret(c, 'a-tls');
     expect(cls).toMatchObject({ kind: 'managed', info: undefined });
+  });
+
+  it('keeps a Secret whose tls.crt does not parse as one without a certificate', () => {
+    const c = cachedSecret(managedSecret({ 'tls.crt': b64('not a certificate') }));
+    expect(c.data).toEqual({});
+    expect(classifySecret(c, 'a-tls')).toMatchObject({ kind: 'managed', info: undefined });
+    expect(expiryOf(c)).toBeUndefined();
   });
 });

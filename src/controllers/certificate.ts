@@ -9,8 +9,11 @@ import { renewalTime, retryDelayMs } from '../certs/renewal.js';
 import {
   certificateOfSecret,
   coversExactly,
+  parsedLeaf,
   parseCertificate,
+  pendingLeaf,
   splitChain,
+  type CachedCertificateSlots,
   type CertInfo,
 } from '../certs/x509.js';
 import { parseDuration, type Config } from '../config/index.js';
@@ -1226,14 +1229,19 @@ function solverTarget(
 
 /** Whose is the Secret at a Certificate's secretName, and what does it hold? */
 /**
- * A managed Secret as cached: no private key, no CA bundle, and tls.crt cut to its leaf (all
- * that reconciles and the expiry monitor parse). Writes always start from a fresh GET.
+ * A managed Secret as cached: metadata and type, no data at all (no private key, no CA bundle).
+ * The leaf of tls.crt, all that reconciles and the expiry monitor read, waits in a slot of its
+ * own until the first reader parses it (not here: listing must stay fast for readiness), and
+ * only the parsed result is kept after that. Writes always start from a fresh GET.
  */
 export function cachedSecret(s: k8s.V1Secret): k8s.V1Secret {
   const crt = s.data?.['tls.crt'];
-  if (crt === undefined) return { ...s, data: {} };
-  const [leaf] = splitChain(Buffer.from(crt, 'base64').toString('utf8'));
-  return { ...s, data: { 'tls.crt': leaf ? Buffer.from(leaf).toString('base64') : crt } };
+  const [leaf] = crt ? splitChain(Buffer.from(crt, 'base64').toString('utf8')) : [];
+  const slots: CachedCertificateSlots = {
+    [pendingLeaf]: leaf ? Buffer.from(leaf).toString('base64') : crt,
+    [parsedLeaf]: crt === undefined ? null : undefined,
+  };
+  return { ...s, data: {}, ...slots };
 }
 
 export function classifySecret(secret: k8s.V1Secret, certificate: string): Current {
