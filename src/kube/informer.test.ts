@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { trim } from './informer.js';
+import { shared, trim } from './informer.js';
 
 describe('trim', () => {
   it('drops managedFields and the last-applied annotation, keeping everything else', () => {
@@ -29,5 +29,33 @@ describe('trim', () => {
   it('leaves objects without metadata or annotations alone', () => {
     expect(trim({ kind: 'Status' })).toEqual({ kind: 'Status' });
     expect(trim({ metadata: { name: 'b' } })).toEqual({ metadata: { name: 'b' } });
+  });
+
+  it('shares repeated values without changing them or adding properties', () => {
+    // Built strings, as JSON.parse gives them: equal, but separate copies.
+    const v = (x: string) => [...x].join('');
+    const make = () =>
+      trim({
+        apiVersion: v('certroute.io/v1alpha1'),
+        kind: v('Certificate'),
+        metadata: {
+          name: v('app-1'),
+          namespace: v('bench-namespace-1'),
+          labels: { 'app.kubernetes.io/managed-by': v('certroute') },
+          ownerReferences: [{ apiVersion: v('networking.k8s.io/v1'), kind: v('Ingress') }],
+        },
+        spec: { endpoints: [{ dnsName: v('a.example'), targets: [v('192.0.2.10')] }] },
+        status: { conditions: [{ type: 'Ready', reason: v('WaitingForAddress') }] },
+      });
+    const a = make();
+    const b = make();
+    expect(b).toEqual(a);
+    expect(Object.keys(a)).toEqual(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+    expect(Object.keys(a.spec)).toEqual(['endpoints']);
+    expect(Object.keys(a.metadata)).toEqual(['name', 'namespace', 'labels', 'ownerReferences']);
+    // That the copies are shared is not observable from JS (strings compare by value); the
+    // start-up benchmark's heap figures show it. Here: nothing changes, nothing is added.
+    expect(a.status.conditions[0]).toEqual({ type: 'Ready', reason: 'WaitingForAddress' });
+    expect(shared('certroute.io/v1alpha1')).toBe('certroute.io/v1alpha1');
   });
 });

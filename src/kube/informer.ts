@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { jitteredBackoff } from './backoff.js';
+import { watchList } from './watch-list.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -27,6 +28,12 @@ export interface ListOptions {
  * memory. Two at a time cost nothing measurable in start-up time on the lab (ADR 0011).
  * Relists are not limited: one that hangs on a broken connection must not hold up another.
  */
+/**
+ * Lists are streamed as watch lists (watch-list.ts) while the API server accepts them; the first
+ * refusal (a server without the WatchList feature) switches every informer to plain lists.
+ */
+export const watchLists = { supported: true };
+
 const startupLists = new (class {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
@@ -101,9 +108,30 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
     let listed = false;
     const list = async (): Promise<k8s.KubernetesListObject<T>> => {
       const first = !listed;
+      const resourceVersion = first ? '0' : '';
+      if (watchLists.supported) {
+        const streamed = await watchList(
+          watch,
+          opts.path,
+          { resourceVersion, labelSelector: opts.labelSelector },
+          reduce,
+        );
+        if (streamed.list) {
+          listed = true;
+          return streamed.list;
+        }
+        const failure = streamed.failure ?? { refused: false, reason: 'unknown' };
+        if (failure.refused) watchLists.supported = false;
+        opts.log.info(
+          { resource: opts.resource, reason: failure.reason, refused: failure.refused },
+          failure.refused
+            ? 'the API server refused a watch list; listing the plain way from now on'
+            : 'watch list failed; listing the plain way this time',
+        );
+      }
       const release = first ? await startupLists.acquire() : () => undefined;
       try {
-        const res = await opts.list(first ? { resourceVersion: '0' } : {});
+        const res = await opts.list(first ? { resourceVersion } : {});
         listed = true;
         res.items = res.items.map(reduce);
         return res;
@@ -218,6 +246,7 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
  * Drops what certroute never reads and the API server keeps on every object. Builds a new
  * metadata object rather than using `delete`: a deleted property turns a V8 object into a
  * dictionary, about twice the size, for each of thousands of cached objects.
+ * Also shares the values that thousands of cached objects repeat (see shareCommon).
  */
 export function trim<T>(obj: T): T {
   const o = obj as {
@@ -230,12 +259,111 @@ export function trim<T>(obj: T): T {
   if (rest.annotations && lastApplied in rest.annotations)
     rest.annotations = omit(rest.annotations, lastApplied);
   o.metadata = rest;
+  shareCommon(obj);
   return obj;
 }
 
-/** A copy without one key (a fresh object with fast properties). */
+const sharedStrings = new Map<string, string>();
+/** Bounded: a cluster has far fewer distinct common values; past this, strings stay as they are. */
+const sharedLimit = 10_000;
+
+/** One copy of a string that many cached objects hold. */
+export function shared(s: string): string {
+  const known = sharedStrings.get(s);
+  if (known !== undefined) return known;
+  if (sharedStrings.size < sharedLimit && s.length <= 128) sharedStrings.set(s, s);
+  return s;
+}
+
+interface Common {
+  apiVersion?: string;
+  kind?: string;
+  type?: string;
+  metadata?: {
+    namespace?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string }[];
+  };
+  spec?: {
+    ingressClassName?: string;
+    issuerRef?: { name?: string; kind?: string };
+    endpoints?: { recordType?: string; targets?: string[] }[];
+  };
+  status?: {
+    conditions?: { type?: string; status?: string; reason?: string }[];
+    endpoints?: { recordType?: string; state?: string; message?: string }[];
+    renewalReason?: string;
+    loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] };
+  };
+}
+
+/**
+ * JSON.parse gives every object its own copy of every string value: "certroute.io/v1alpha1"
+ * 10,000 times over for 5,000 Certificates and DNSEndpoints. The values that repeat across
+ * objects (API versions, kinds, namespaces, labels, owner kinds, condition types and reasons,
+ * record targets) are replaced by one shared copy each. Names, uids and timestamps are not.
+ */
+function shareCommon(obj: unknown): void {
+  const o = obj as Common;
+  share(o, 'apiVersion');
+  share(o, 'kind');
+  share(o, 'type');
+  if (o.metadata) shareMetadata(o.metadata);
+  if (o.spec) shareSpec(o.spec);
+  if (o.status) shareStatus(o.status);
+}
+
+function shareMetadata(m: NonNullable<Common['metadata']>): void {
+  share(m, 'namespace');
+  const labels = m.labels;
+  if (labels) for (const k of Object.keys(labels)) share(labels, k);
+  for (const ref of m.ownerReferences ?? []) {
+    share(ref, 'apiVersion');
+    share(ref, 'kind');
+  }
+}
+
+function shareSpec(spec: NonNullable<Common['spec']>): void {
+  share(spec, 'ingressClassName');
+  if (spec.issuerRef) {
+    share(spec.issuerRef, 'name');
+    share(spec.issuerRef, 'kind');
+  }
+  for (const e of Array.isArray(spec.endpoints) ? spec.endpoints : []) {
+    share(e, 'recordType');
+    if (Array.isArray(e.targets)) for (let i = 0; i < e.targets.length; i++) share(e.targets, i);
+  }
+}
+
+function shareStatus(st: NonNullable<Common['status']>): void {
+  for (const c of Array.isArray(st.conditions) ? st.conditions : []) {
+    share(c, 'type');
+    share(c, 'status');
+    share(c, 'reason');
+  }
+  for (const e of Array.isArray(st.endpoints) ? st.endpoints : []) {
+    share(e, 'recordType');
+    share(e, 'state');
+    share(e, 'message');
+  }
+  share(st, 'renewalReason');
+  for (const a of st.loadBalancer?.ingress ?? []) {
+    share(a, 'ip');
+    share(a, 'hostname');
+  }
+}
+
+/** Replaces a string property by its shared copy; adds nothing where there is none. */
+function share<O extends object>(o: O, key: keyof O & (string | number)): void {
+  const v = o[key];
+  if (typeof v === 'string') o[key] = shared(v) as O[typeof key];
+}
+
+/** A copy without one key (a fresh object with fast properties, built in key order). */
 function omit<O extends object>(o: O, key: string): O {
-  return Object.fromEntries(Object.entries(o).filter(([k]) => k !== key)) as O;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (k !== key) out[k] = (o as Record<string, unknown>)[k];
+  return out as O;
 }
 
 export function describeError(err: unknown): string {

@@ -1,9 +1,11 @@
 // A private API server (so the shared lab is not disturbed) is stopped and started again under
-// a running operator: its informers must restart and catch up on changes made after the restart.
+// a running operator: its informers must restart and catch up on changes made after the restart,
+// with watch lists and, once the API server refuses them, with plain lists.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchLists } from '../../src/kube/informer.js';
 import type { Operator } from '../../src/operator.js';
 import { eventually, labEnv } from '../lab/context.js';
 import { ingress, listCertificates } from '../lab/k8s-helpers.js';
@@ -80,5 +82,33 @@ describe('informers', () => {
       { timeoutMs: 30_000 },
     );
     expect(await restarts()).toBeGreaterThan(0);
+  });
+
+  it('list the plain way when the API server refuses watch lists', async () => {
+    // The operator runs in this process: its informers share this module state.
+    expect(watchLists.supported).toBe(true);
+    const before = await restarts();
+    await kube.stopApiServer();
+    await eventually(async () => (await restarts()) > before, { timeoutMs: 30_000 });
+    // An API server without the WatchList feature rejects sendInitialEvents.
+    await kube.startApiServer(['--feature-gates=WatchList=false']);
+    await create('plain');
+    await eventually(
+      async () => (await listCertificates(kc, 'apps')).some((c) => c.metadata.name === 'plain-tls'),
+      { timeoutMs: 60_000 },
+    );
+    expect(watchLists.supported).toBe(false);
+    // The caches were rebuilt from plain lists: a deleted child is still seen and repaired.
+    await kc.makeApiClient(k8s.CustomObjectsApi).deleteNamespacedCustomObject({
+      group: 'certroute.io',
+      version: 'v1alpha1',
+      plural: 'certificates',
+      namespace: 'apps',
+      name: 'after-tls',
+    });
+    await eventually(
+      async () => (await listCertificates(kc, 'apps')).some((c) => c.metadata.name === 'after-tls'),
+      { timeoutMs: 30_000 },
+    );
   });
 });

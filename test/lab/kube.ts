@@ -13,8 +13,11 @@ export interface KubeLab {
   processes: ManagedProcess[];
   /** Stops kube-apiserver only (etcd keeps its data), for apiserver-restart tests. */
   stopApiServer(): Promise<void>;
-  /** Starts kube-apiserver again on the same port and waits until it is ready. */
-  startApiServer(): Promise<void>;
+  /**
+   * Starts kube-apiserver again on the same port and waits until it is ready; `extraArgs`
+   * (e.g. feature gates) apply to this start only.
+   */
+  startApiServer(extraArgs?: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,9 +71,9 @@ export async function startKube(
       await api?.stop();
       lab.processes = lab.processes.filter((p) => p !== api);
     },
-    startApiServer: async () => {
+    startApiServer: async (extraArgs: string[] = []) => {
       const api = spawnManaged('kube-apiserver', bin.kubeApiServer(), {
-        args: apiArgs,
+        args: [...apiArgs, ...extraArgs],
         logFile: join(dir, 'kube-apiserver.log'),
       });
       lab.processes.push(api);
