@@ -18,13 +18,13 @@ import {
 import { route53For, startLab } from '../test/lab/lab.js';
 import { resetMoto } from '../test/lab/moto.js';
 import { ensureNamespace } from '../test/lab/operator.js';
-import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
 import { createZone } from '../test/lab/route53-helpers.js';
 import { labEnvVars, type LabEnv } from '../test/lab/types.js';
 import {
   histogramDelta,
   histogramQuantile,
+  operatorArgv,
   operatorRuntimeEnv,
   pool,
   scrape,
@@ -61,8 +61,7 @@ function startOperator(
   log: string,
 ): ManagedProcess {
   return spawnManaged('certroute', process.execPath, {
-    args: [
-      join(repoRoot, 'dist', 'main.js'),
+    args: operatorArgv([
       `--kubeconfig=${env.kubeconfig}`,
       `--metrics-address=127.0.0.1:${metricsPort}`,
       `--probe-address=127.0.0.1:${probePort}`,
@@ -70,7 +69,7 @@ function startOperator(
       '--owner-id=bench',
       `--resync-interval=${RESYNC_S}s`,
       `--domain-filter=${zoneNames.join(',')}`,
-    ],
+    ]),
     logFile: join(env.dir, log),
     env: {
       ...labEnvVars(env),

@@ -8,11 +8,10 @@ import { createClusterIssuer, labIssuer, ordersPlaced } from '../test/lab/acme-h
 import { adminKubeConfig } from '../test/lab/kube.js';
 import { route53For, startLab } from '../test/lab/lab.js';
 import { ensureNamespace, labFlags } from '../test/lab/operator.js';
-import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged } from '../test/lab/process.js';
 import { createZone, records } from '../test/lab/route53-helpers.js';
 import { labEnvVars } from '../test/lab/types.js';
-import { operatorRuntimeEnv, pool, scrape, sum } from './lib.js';
+import { operatorArgv, operatorRuntimeEnv, pool, scrape, sum } from './lib.js';
 
 const CERTS = Number(process.env.BENCH_CERTS ?? 50);
 const NS = 'bench-dns01';
@@ -33,8 +32,7 @@ async function main(): Promise<void> {
     const zone = await createZone(r53, 'benchdns');
     const [probe, metrics] = [await freePort(), await freePort()];
     const proc = spawnManaged('certroute', process.execPath, {
-      args: [
-        join(repoRoot, 'dist', 'main.js'),
+      args: operatorArgv([
         ...labFlags(env, [
           '--leader-election=false',
           '--namespace=certroute',
@@ -42,7 +40,7 @@ async function main(): Promise<void> {
         ]).filter((f) => !/^--(metrics|probe)-address=/.test(f)),
         `--probe-address=127.0.0.1:${probe}`,
         `--metrics-address=127.0.0.1:${metrics}`,
-      ],
+      ]),
       logFile: join(env.dir, 'operator-dns01.log'),
       env: { ...labEnvVars(env), CERTROUTE_LOG_LEVEL: 'warn', ...operatorRuntimeEnv() },
     });

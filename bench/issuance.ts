@@ -11,11 +11,10 @@ import { writeAddress } from '../test/lab/ingress-router.js';
 import { adminKubeConfig } from '../test/lab/kube.js';
 import { route53For, startLab } from '../test/lab/lab.js';
 import { ensureNamespace, labFlags } from '../test/lab/operator.js';
-import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
 import { createZone } from '../test/lab/route53-helpers.js';
 import { labEnvVars, type LabEnv } from '../test/lab/types.js';
-import { operatorRuntimeEnv, pool, rssKb, scrape, sum, type Sample } from './lib.js';
+import { operatorArgv, operatorRuntimeEnv, pool, rssKb, scrape, sum, type Sample } from './lib.js';
 
 const CERTS = Number(process.env.BENCH_CERTS ?? 200);
 const RESTART_CERTS = Number(process.env.BENCH_RESTART_CERTS ?? 1000);
@@ -41,7 +40,7 @@ async function runOperator(env: LabEnv, zone: string, label: string): Promise<Ru
     .filter((f) => !f.startsWith('--metrics-address=127.0.0.1:0'))
     .filter((f) => !f.startsWith('--probe-address=127.0.0.1:0'));
   const proc = spawnManaged('certroute', process.execPath, {
-    args: [join(repoRoot, 'dist', 'main.js'), ...flags],
+    args: operatorArgv(flags),
     logFile: join(env.dir, `operator-${label}.log`),
     env: {
       ...labEnvVars(env),

@@ -5,6 +5,26 @@ import { parse } from 'yaml';
 import { repoRoot } from '../test/lab/paths.js';
 
 /**
+ * The operator's command line as the image runs it: node, the V8 flags of the Dockerfile's
+ * ENTRYPOINT (or BENCH_OPERATOR_NODE_FLAGS; empty for none), the bundle (or
+ * BENCH_OPERATOR_BUNDLE, to compare builds), then `args`.
+ */
+export function operatorArgv(args: string[]): string[] {
+  const bundle = process.env.BENCH_OPERATOR_BUNDLE ?? join(repoRoot, 'dist', 'main.cjs');
+  return [...imageNodeFlags(), bundle, ...args];
+}
+
+/** The node flags of the image's ENTRYPOINT ["node", <flags>…, "dist/main.cjs"]. */
+export function imageNodeFlags(): string[] {
+  const override = process.env.BENCH_OPERATOR_NODE_FLAGS;
+  if (override !== undefined) return override.split(/\s+/).filter(Boolean);
+  const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  const entry = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+  const argv = entry ? (JSON.parse(entry) as string[]) : [];
+  return argv.slice(1, argv.indexOf('dist/main.cjs'));
+}
+
+/**
  * The operator's runtime environment as a default install has it: NODE_OPTIONS from the chart
  * and the allocator settings from the image.
  */
@@ -33,6 +53,18 @@ export function operatorNodeOptions(): string {
     readFileSync(join(repoRoot, 'charts', 'certroute', 'values.yaml'), 'utf8'),
   ) as { nodeOptions?: string };
   return values.nodeOptions ?? '';
+}
+
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. Start-up
+ * time on a shared machine also waits on the API server; this is certroute's own part.
+ */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
 /** Runs `fn` over items with at most `n` in flight. */

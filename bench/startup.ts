@@ -16,7 +16,7 @@ import { ensureNamespace, logLines } from '../test/lab/operator.js';
 import { labEnvVars, type LabEnv } from '../test/lab/types.js';
 import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
-import { operatorRuntimeEnv, pool, rssKb, scrape, sum } from './lib.js';
+import { cpuMs, operatorArgv, operatorRuntimeEnv, pool, rssKb, scrape, sum } from './lib.js';
 
 const INGRESSES = Number(process.env.BENCH_INGRESSES ?? 5000);
 const SECRETS = Number(process.env.BENCH_SECRETS ?? 5000);
@@ -159,6 +159,8 @@ function runningLab(): { env: LabEnv; stop: () => Promise<void> } {
 interface Run {
   label: string;
   readyMs: number;
+  /** CPU time certroute used until ready (user + system). */
+  readyCpuMs: number;
   hwmMb: number;
   /** After settling: RSS now, and V8's heap used (from /metrics). */
   rssMb: number;
@@ -171,14 +173,13 @@ async function runOperator(env: LabEnv, dir: string, label: string): Promise<Run
   const probe = await freePort();
   const metrics = await freePort();
   const proc = spawnManaged('certroute', process.execPath, {
-    args: [
-      join(repoRoot, 'dist', 'main.js'),
+    args: operatorArgv([
       `--kubeconfig=${env.kubeconfig}`,
       `--probe-address=127.0.0.1:${probe}`,
       `--metrics-address=127.0.0.1:${metrics}`,
       '--solver-address=127.0.0.1:0',
       '--lease-duration=15s',
-    ],
+    ]),
     logFile: join(dir, `operator-${label}-${Date.now()}.log`),
     // moto through the lab proxy, never the real AWS or the instance metadata service.
     env: {
@@ -187,6 +188,7 @@ async function runOperator(env: LabEnv, dir: string, label: string): Promise<Run
     },
   });
   const readyMs = await waitReady(`http://127.0.0.1:${probe}/readyz`, proc);
+  const readyCpuMs = cpuMs(proc.pid);
   // Let it settle: reconcile everything once (creating children on the first run).
   let last = -1;
   for (;;) {
@@ -205,6 +207,7 @@ async function runOperator(env: LabEnv, dir: string, label: string): Promise<Run
   return {
     label,
     readyMs,
+    readyCpuMs,
     hwmMb: rssKb(proc.pid, 'VmHWM') / 1024,
     rssMb: rssKb(proc.pid, 'VmRSS') / 1024,
     heapUsedMb: sum(samples, 'nodejs_heap_size_used_bytes') / 2 ** 20,
@@ -248,7 +251,7 @@ async function main(): Promise<void> {
       await run.proc.stop();
       runs.push(run);
       console.log(
-        `${run.label}: ready ${run.readyMs.toFixed(0)} ms, created ${run.created} objects, peak RSS ${run.hwmMb.toFixed(0)} MB (settled: RSS ${run.rssMb.toFixed(0)} MB, heap used ${run.heapUsedMb.toFixed(0)} MB)`,
+        `${run.label}: ready ${run.readyMs.toFixed(0)} ms (CPU ${run.readyCpuMs.toFixed(0)} ms), created ${run.created} objects, peak RSS ${run.hwmMb.toFixed(0)} MB (settled: RSS ${run.rssMb.toFixed(0)} MB, heap used ${run.heapUsedMb.toFixed(0)} MB)`,
       );
     }
     const ready = await readyCertificates(kc);
@@ -264,6 +267,7 @@ async function main(): Promise<void> {
         runs: runs.map((r) => ({
           label: r.label,
           readyMs: Math.round(r.readyMs),
+          readyCpuMs: Math.round(r.readyCpuMs),
           peakRssMb: Math.round(r.hwmMb),
           settledRssMb: Math.round(r.rssMb),
           heapUsedMb: Math.round(r.heapUsedMb),

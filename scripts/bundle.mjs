@@ -1,11 +1,16 @@
 // Builds the production artifact: src/main.ts and every dependency it uses, bundled into one
-// ESM file, dist/main.js. The image runs it with no node_modules at all.
+// CommonJS file, dist/main.cjs. The image runs it with no node_modules at all.
 //
 // Why a bundle (ADR 0011): Node keeps each loaded module's source text on the heap for lazy
 // compilation. @kubernetes/client-node 2.x loads all of its generated API classes (one
 // ObservableAPI module alone is 7 MB of source) even though certroute calls five of them.
 // esbuild drops the unused classes: `--help` starts in 0.45 s instead of 1.1 s, with 116 MB
 // RSS instead of 168 MB (docs/benchmarks.md).
+//
+// CommonJS, not ESM (ADR 0012): an ES module's `import ... from 'node:http'` builds an ESM facade
+// of node:http, which reads its lazy exports and so loads and compiles Node's internal undici
+// (50 ms of start-up) for a WebSocket nobody uses. Dependencies imported with `import()`
+// (acme-client) stay lazy: their module code runs on first use.
 //
 // Type checking is not esbuild's job: `npm run build` runs tsc --noEmit first.
 import { build } from 'esbuild';
@@ -18,15 +23,11 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 
 await build({
   entryPoints: [join(root, 'src', 'main.ts')],
-  outfile: join(root, 'dist', 'main.js'),
+  outfile: join(root, 'dist', 'main.cjs'),
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node22',
-  // CommonJS dependencies call require() for Node built-ins; an ESM bundle has none.
-  banner: {
-    js: "import { createRequire as __certrouteRequire } from 'node:module'; const require = __certrouteRequire(import.meta.url);",
-  },
   // Whitespace and syntax only: identifiers keep their names, so stack traces stay readable.
   minifyWhitespace: true,
   minifySyntax: true,

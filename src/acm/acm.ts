@@ -1,11 +1,4 @@
-import {
-  ACMClient,
-  AddTagsToCertificateCommand,
-  DeleteCertificateCommand,
-  GetCertificateCommand,
-  ImportCertificateCommand,
-  ListTagsForCertificateCommand,
-} from '@aws-sdk/client-acm';
+import type * as AcmModule from '@aws-sdk/client-acm';
 import { instrumentAwsClient } from '../aws/instrument.js';
 import { splitChain } from '../certs/x509.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -26,6 +19,18 @@ export class AcmError extends Error {
 
 export type RemoveResult = 'deleted' | 'gone' | 'not-ours' | 'in-use';
 
+type AcmSdk = typeof AcmModule;
+type ACMClient = AcmModule.ACMClient;
+let sdk: Promise<AcmSdk> | undefined;
+/**
+ * The ACM SDK, loaded on first use: most installs never import into ACM, and loading it costs
+ * about 50 ms of start-up CPU (the bundle keeps it in a lazy module).
+ */
+function acmSdk(): Promise<AcmSdk> {
+  sdk ??= import('@aws-sdk/client-acm');
+  return sdk;
+}
+
 /**
  * ACM behind the few calls certroute needs: import (and re-import to the same ARN), read
  * back the certificate, and delete only what it imported (by its owner tag). Clients per
@@ -39,10 +44,11 @@ export class Acm {
     private readonly ownerId: string,
   ) {}
 
-  client(region: string): ACMClient {
+  private async client(region: string): Promise<{ c: ACMClient; acm: AcmSdk }> {
+    const acm = await acmSdk();
     let c = this.clients.get(region);
     if (!c) {
-      c = new ACMClient({
+      c = new acm.ACMClient({
         region,
         maxAttempts: 8,
         retryMode: 'adaptive',
@@ -51,7 +57,7 @@ export class Acm {
       instrumentAwsClient(c, 'acm', this.metrics);
       this.clients.set(region, c);
     }
-    return c;
+    return { c, acm };
   }
 
   /**
@@ -67,9 +73,10 @@ export class Acm {
     arn?: string,
   ): Promise<string> {
     const [leaf = '', ...rest] = splitChain(chainPem);
+    const { c, acm } = await this.client(region);
     try {
-      const res = await this.client(region).send(
-        new ImportCertificateCommand({
+      const res = await c.send(
+        new acm.ImportCertificateCommand({
           Certificate: Buffer.from(leaf),
           PrivateKey: Buffer.from(keyPem),
           ...(rest.length > 0 ? { CertificateChain: Buffer.from(rest.join('')) } : {}),
@@ -80,8 +87,11 @@ export class Acm {
       // ACM keeps tags across a re-import; not every implementation does (moto drops them).
       // The owner tag is what deletion trusts, so it is set again, idempotently.
       if (arn)
-        await this.client(region).send(
-          new AddTagsToCertificateCommand({ CertificateArn: arn, Tags: this.tags(certificate) }),
+        await c.send(
+          new acm.AddTagsToCertificateCommand({
+            CertificateArn: arn,
+            Tags: this.tags(certificate),
+          }),
         );
       return res.CertificateArn;
     } catch (err) {
@@ -98,10 +108,9 @@ export class Acm {
 
   /** The imported leaf certificate (public), or undefined when the ARN is gone. */
   async leaf(region: string, arn: string): Promise<string | undefined> {
+    const { c, acm } = await this.client(region);
     try {
-      const res = await this.client(region).send(
-        new GetCertificateCommand({ CertificateArn: arn }),
-      );
+      const res = await c.send(new acm.GetCertificateCommand({ CertificateArn: arn }));
       return res.Certificate;
     } catch (err) {
       if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
@@ -111,12 +120,12 @@ export class Acm {
 
   /** Deletes the certificate if certroute (this owner id) imported it. */
   async remove(region: string, arn: string): Promise<RemoveResult> {
-    const c = this.client(region);
+    const { c, acm } = await this.client(region);
     try {
-      const tags = await c.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
+      const tags = await c.send(new acm.ListTagsForCertificateCommand({ CertificateArn: arn }));
       const owner = tags.Tags?.find((t) => t.Key === ownerTag)?.Value;
       if (owner !== this.ownerId) return 'not-ours';
-      await c.send(new DeleteCertificateCommand({ CertificateArn: arn }));
+      await c.send(new acm.DeleteCertificateCommand({ CertificateArn: arn }));
       return 'deleted';
     } catch (err) {
       const name = (err as { name?: string }).name;

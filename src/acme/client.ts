@@ -1,5 +1,5 @@
 import { Agent } from 'node:https';
-import * as acme from 'acme-client';
+import type * as acme from 'acme-client';
 import type { Metrics } from '../observability/metrics.js';
 
 /**
@@ -23,10 +23,30 @@ type Interceptors = {
     eject: (id: number) => void;
   };
 };
-const http = acme.axios as unknown as {
+type Http = {
   interceptors: Interceptors;
   get: (url: string, cfg?: object) => Promise<AxiosResponse>;
 };
+
+type AcmeModule = typeof acme;
+let loading: Promise<AcmeModule> | undefined;
+
+/**
+ * acme-client, loaded on first use. Importing it (axios, node-forge, ASN.1 schemas) costs about
+ * 70 ms of start-up CPU and a few MB before any issuer needs it; the bundle keeps it in a lazy
+ * module that runs here, after the caches have synced. Installs certroute's interceptors once.
+ */
+export function loadAcme(): Promise<AcmeModule> {
+  loading ??= import('acme-client').then((m) => {
+    install(m);
+    return m;
+  });
+  return loading;
+}
+
+async function http(): Promise<Http> {
+  return (await loadAcme()).axios as unknown as Http;
+}
 
 const agents = new Map<string, Agent>();
 const metricSinks = new Set<Metrics>();
@@ -41,19 +61,19 @@ export function trustCaBundle(directoryUrl: string, pem: string | undefined): vo
 
 /** Counts ACME requests into these metrics until the returned function is called. */
 export function observeAcme(metrics: Metrics): () => void {
-  install();
   metricSinks.add(metrics);
   return () => metricSinks.delete(metrics);
 }
 
-function install(): void {
+function install(m: AcmeModule): void {
   if (installed) return;
   installed = true;
+  const http = m.axios as unknown as Http;
   // acme-client retries network errors, 429 and 5xx itself (honouring Retry-After). Its
   // defaults (5 attempts, 5 s growing) hold a worker for over a minute on a dead CA; three
   // quick attempts ride out a restart, and the controllers' own backoff does the rest.
   const defaults = (
-    acme.axios as unknown as {
+    m.axios as unknown as {
       defaults: {
         timeout?: number;
         acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number };
@@ -163,7 +183,7 @@ const directories = new Map<string, { at: number; dir: Directory }>();
 export async function getDirectory(directoryUrl: string): Promise<Directory> {
   const hit = directories.get(directoryUrl);
   if (hit && Date.now() - hit.at < 3_600_000) return hit.dir;
-  const res = await http.get(directoryUrl);
+  const res = await (await http()).get(directoryUrl);
   const dir = res.data as Directory;
   directories.set(directoryUrl, { at: Date.now(), dir });
   return dir;
@@ -184,7 +204,7 @@ export async function fetchRenewalInfo(
 ): Promise<RenewalInfo | undefined> {
   const dir = await getDirectory(directoryUrl);
   if (!dir.renewalInfo) return undefined;
-  const res = await http.get(`${dir.renewalInfo.replace(/\/$/, '')}/${certID}`);
+  const res = await (await http()).get(`${dir.renewalInfo.replace(/\/$/, '')}/${certID}`);
   return parseRenewalInfo(res.data, res.headers['retry-after']);
 }
 

@@ -1,5 +1,5 @@
 import { generateKeyPair } from 'node:crypto';
-import * as acme from 'acme-client';
+import { loadAcme } from '../acme/client.js';
 import type { KeyAlgorithm } from '../api/v1alpha1.js';
 
 function generate(
@@ -42,6 +42,7 @@ export async function generatePrivateKey(algorithm: KeyAlgorithm): Promise<strin
  */
 export async function createCsr(dnsNames: readonly string[], keyPem: string): Promise<Buffer> {
   const cn = dnsNames.find((n) => !n.startsWith('*.') && n.length <= 64);
+  const acme = await loadAcme();
   const [, csr] = await acme.crypto.createCsr(
     { ...(cn ? { commonName: cn } : {}), altNames: [...dnsNames] },
     keyPem,

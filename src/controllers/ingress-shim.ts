@@ -13,6 +13,7 @@ import type { Metrics } from '../observability/metrics.js';
 import {
   addressSeenAnnotation,
   controllerOf,
+  desiredDnsEndpoint,
   desiredFor,
   isWatchedClass,
   planChildren,
@@ -135,8 +136,7 @@ export class IngressShim {
   private derive(ev: InformerEvent, ing: k8s.V1Ingress, key: string): void {
     const before = this.derived.get(key);
     const live = ev !== 'delete' && !ing.metadata?.deletionTimestamp;
-    const dns =
-      live && this.watchedIngress(ing) ? desiredFor(ing, this.opts).dnsEndpoint : undefined;
+    const dns = live && this.watchedIngress(ing) ? desiredDnsEndpoint(ing, this.opts) : undefined;
     if (dns) {
       const at = new Date(this.seenAt.get(key) ?? Date.now()).toISOString();
       dns.metadata.annotations = { ...dns.metadata.annotations, [addressSeenAnnotation]: at };

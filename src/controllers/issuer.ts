@@ -1,7 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
-import * as acme from 'acme-client';
+import type * as acme from 'acme-client';
 import type { ClusterIssuer, ClusterIssuerSpec } from '../api/v1alpha1.js';
-import { isUnreachable, problemType, trustCaBundle } from '../acme/client.js';
+import { isUnreachable, loadAcme, problemType, trustCaBundle } from '../acme/client.js';
 import { generatePrivateKey } from '../certs/keys.js';
 import type { Config } from '../config/index.js';
 import { jitteredBackoff } from '../kube/backoff.js';
@@ -173,7 +173,8 @@ export class IssuerController {
     trustCaBundle(spec.server, spec.caBundle);
     const accountKey = await this.accountKey(iss);
     const eab = await this.eab(iss);
-    const client = new acme.Client({
+    const { Client } = await loadAcme();
+    const client = new Client({
       directoryUrl: spec.server,
       accountKey,
       ...(eab ? { externalAccountBinding: eab } : {}),

@@ -10,6 +10,7 @@ import type { Certificate, Endpoint } from '../api/v1alpha1.js';
 import {
   canonical,
   controllerOf,
+  desiredDnsEndpoint,
   desiredFor,
   ingressClassOf,
   isWatchedClass,
@@ -67,6 +68,64 @@ function expectSchemaValid(d: ReturnType<typeof desiredFor>): void {
 describe('managed-by label', () => {
   it('is app.kubernetes.io/managed-by=certroute', () => {
     expect({ [managedByLabel]: managedBy }).toEqual(labels);
+  });
+});
+
+describe('desiredDnsEndpoint', () => {
+  const cases: [string, V1Ingress, ShimOptions][] = [
+    [
+      'rules, TLS hosts and an address',
+      ingress({
+        annotations: withIssuer,
+        rules: [{ host: 'a.example.com' }, { host: 'b.example.com' }],
+        tls: [{ secretName: 's', hosts: ['a.example.com', 'c.example.com'] }],
+        lb: [{ hostname: elbHost }],
+      }),
+      opts,
+    ],
+    [
+      'the hostname annotation and TTL',
+      ingress({
+        annotations: {
+          'external-dns.alpha.kubernetes.io/hostname': 'x.example.com,y.example.com',
+          'external-dns.alpha.kubernetes.io/ttl': '60',
+        },
+        lb: [{ ip: '192.0.2.1' }],
+      }),
+      opts,
+    ],
+    [
+      'DNS off by annotation',
+      ingress({
+        annotations: { 'certroute.io/dns': 'false' },
+        rules: [{ host: 'a.example.com' }],
+      }),
+      opts,
+    ],
+    [
+      'DNS off by default',
+      ingress({ rules: [{ host: 'a.example.com' }] }),
+      { ...opts, dnsDefault: false },
+    ],
+    [
+      'a malformed annotation',
+      ingress({
+        annotations: { 'external-dns.alpha.kubernetes.io/ttl': 'soon' },
+        rules: [{ host: 'a.example.com' }, { host: 'not a host' }],
+      }),
+      opts,
+    ],
+  ];
+  for (const [name, ing, o] of cases)
+    it(`is the DNSEndpoint of desiredFor: ${name}`, () => {
+      expect(desiredDnsEndpoint(ing, o)).toEqual(desiredFor(ing, o).dnsEndpoint);
+    });
+
+  it('gives a DNSEndpoint for the first case and none when DNS is off', () => {
+    const withDns = cases[0]?.[1] ?? ingress();
+    const dnsOff = cases[2]?.[1] ?? ingress();
+    expect(desiredDnsEndpoint(withDns, opts)?.spec.endpoints.length).toBeGreaterThan(0);
+    expect(desiredDnsEndpoint(dnsOff, opts)).toBeUndefined();
   });
 });
 

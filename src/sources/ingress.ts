@@ -75,6 +75,15 @@ export function desiredFor(ing: k8s.V1Ingress, opts: ShimOptions): Desired {
   return { certificates, ...(dnsEndpoint ? { dnsEndpoint } : {}), problems };
 }
 
+/**
+ * Only the DNSEndpoint of desiredFor (the same spec), for the shim's informer handler, which
+ * derives it for every Ingress event: the Certificates and the problems are the reconcile's.
+ */
+export function desiredDnsEndpoint(ing: k8s.V1Ingress, opts: ShimOptions): DNSEndpoint | undefined {
+  const { settings } = parseAnnotations(ing.metadata?.annotations ?? {}, opts);
+  return settings.dns ? dnsEndpointFor(ing, settings, []) : undefined;
+}
+
 function certificatesFor(
   ing: k8s.V1Ingress,
   s: IngressSettings,
