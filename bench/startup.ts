@@ -67,7 +67,11 @@ async function tlsSecrets(hosts: string[]): Promise<{ crt: string; key: string }
 async function waitReady(url: string, proc: ManagedProcess): Promise<number> {
   const t0 = performance.now();
   for (;;) {
-    if (proc.exitCode !== undefined) throw new Error(`operator exited; see ${proc.logFile}`);
+    if (proc.exitCode !== undefined) {
+      // The lab directory goes with a fresh lab: show why here.
+      const tail = readFileSync(proc.logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+      throw new Error(`operator exited (${proc.exitCode}) before ready; its log ends:\n${tail}`);
+    }
     try {
       if ((await fetch(url)).status === 200) return performance.now() - t0;
     } catch {

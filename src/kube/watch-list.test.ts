@@ -144,6 +144,18 @@ describe('watchList', () => {
       expect(r.failure).toEqual({ refused: false, reason });
     });
 
+  it('fails, and keeps nothing, when an object cannot be reduced', async () => {
+    const w = scripted((cb) => {
+      cb('ADDED', obj('a'));
+      cb('ADDED', { metadata: null });
+      cb('BOOKMARK', end('9'));
+    });
+    const r = await watchList(w.watch, '/p', { resourceVersion: '0' }, reduce);
+    expect(r.list).toBeUndefined();
+    expect(r.failure?.refused).toBe(false);
+    expect(r.failure?.reason).toMatch(/^reducing an object failed: /);
+  });
+
   it('reports a watch call that throws as a failure', async () => {
     const watch = { watch: () => Promise.reject(new Error('No currently active cluster')) };
     const r = await watchList(watch, '/p', { resourceVersion: '0' }, reduce);

@@ -50,7 +50,14 @@ export function watchList<T extends k8s.KubernetesObject>(
       if (settled) return;
       const o = obj as WatchEventObject | undefined;
       if (phase === 'ADDED') {
-        items.push(reduce(obj));
+        // client-node's watch swallows what its callback throws: an object that cannot be
+        // reduced must fail the list (as it does a plain one), not go missing from the cache.
+        try {
+          items.push(reduce(obj));
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          settle({ failure: { refused: false, reason: `reducing an object failed: ${message}` } });
+        }
       } else if (phase === 'BOOKMARK') {
         if (o?.metadata?.annotations?.[initialEventsEnd] !== 'true') return;
         settle({
