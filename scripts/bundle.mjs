@@ -19,11 +19,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-rmSync(join(root, 'dist'), { recursive: true, force: true });
+// `node scripts/bundle.mjs [outdir]`: dist/ by default (the tests build into a directory of
+// their own).
+const outdir = process.argv[2] ?? join(root, 'dist');
+rmSync(outdir, { recursive: true, force: true });
 
 await build({
   entryPoints: [join(root, 'src', 'main.ts')],
-  outfile: join(root, 'dist', 'main.cjs'),
+  outfile: join(outdir, 'main.cjs'),
   bundle: true,
   platform: 'node',
   format: 'cjs',

@@ -83,10 +83,18 @@ export class IssuerController {
       log: this.log,
       metrics: d.metrics,
     });
+    // The controller's own status writes keep the generation. Requeueing on them looped as fast
+    // as the API server answered whenever the status message differed between attempts (an API
+    // error's audit id): failures are retried by the backoff the reconcile returns instead.
+    const generations = new Map<string, number | undefined>();
     this.informer.on((ev, o) => {
       // Trust the issuer's CA at once: renewal-info lookups need no account.
       if (ev !== 'delete') trustCaBundle(o.spec.acme.server, o.spec.acme.caBundle);
-      this.queue.add(o.metadata?.name ?? '');
+      const name = o.metadata?.name ?? '';
+      if (ev === 'update' && generations.get(name) === o.metadata?.generation) return;
+      if (ev === 'delete') generations.delete(name);
+      else generations.set(name, o.metadata?.generation);
+      this.queue.add(name);
     });
   }
 

@@ -95,9 +95,16 @@ export async function startOperator(
 }
 
 /** An operator as its own process (src/main.ts via tsx), for leader election and signals. */
-export function spawnOperator(env: LabEnv, logFile: string, extra: string[] = []): ManagedProcess {
+export function spawnOperator(
+  env: LabEnv,
+  logFile: string,
+  extra: string[] = [],
+  /** A built bundle (scripts/bundle.mjs) to run instead of the sources. */
+  bundle?: string,
+): ManagedProcess {
+  const main = bundle ? [bundle] : ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')];
   return spawnManaged('certroute', process.execPath, {
-    args: ['--import', 'tsx', join(repoRoot, 'src', 'main.ts'), ...labFlags(env, extra)],
+    args: [...main, ...labFlags(env, extra)],
     logFile,
     cwd: repoRoot,
     env: { ...labEnvVars(env), CERTROUTE_LOG_LEVEL: 'debug' },

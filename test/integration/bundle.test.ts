@@ -1,0 +1,108 @@
+// The artifact the image runs: scripts/bundle.mjs builds dist/main.cjs (ADR 0011, 0012). Built
+// here into a directory outside the repository, so nothing can be resolved from node_modules,
+// and run against the lab: it must start, and issue a certificate, which loads the lazily
+// imported acme-client from inside the bundle.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminConfig,
+  createNamespace,
+  eventually,
+  labEnv,
+  labRoute53,
+  uniqueName,
+} from '../lab/context.js';
+import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
+import { ingress } from '../lab/k8s-helpers.js';
+import { logLines, spawnOperator } from '../lab/operator.js';
+import { repoRoot } from '../lab/paths.js';
+import type { ManagedProcess } from '../lab/process.js';
+import { createZone } from '../lab/route53-helpers.js';
+
+let out: string;
+let bundle: string;
+let op: ManagedProcess | undefined;
+
+beforeAll(() => {
+  out = mkdtempSync(join(tmpdir(), 'certroute-bundle-'));
+  const built = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'bundle.mjs'), out], {
+    encoding: 'utf8',
+  });
+  expect(built.status, built.stderr).toBe(0);
+  bundle = join(out, 'main.cjs');
+}, 60_000);
+afterAll(async () => {
+  await op?.stop();
+  rmSync(out, { recursive: true, force: true });
+});
+
+describe('the bundle', () => {
+  it('prints its flags without node_modules beside it', () => {
+    const help = spawnSync(process.execPath, [bundle, '--help'], { encoding: 'utf8', cwd: out });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--kubeconfig');
+    expect(help.stdout).toContain('--watch-namespaces');
+  });
+
+  it(
+    'runs the operator: an annotated Ingress gets its certificate',
+    { timeout: 90_000 },
+    async () => {
+      const env = labEnv();
+      const kc = adminConfig();
+      const ns = await createNamespace(kc, 'bundle');
+      const zone = await createZone(labRoute53(env), 'bundle');
+      const logFile = join(env.dir, `${ns}-bundle-operator.log`);
+      op = spawnOperator(
+        env,
+        logFile,
+        [
+          '--leader-election=false',
+          `--namespace=${ns}`,
+          `--watch-namespaces=${ns}`,
+          `--domain-filter=${zone.name}`,
+        ],
+        bundle,
+      );
+      const issuer = uniqueName('bundle');
+      await createClusterIssuer(kc, labIssuer(env, issuer));
+      const net = kc.makeApiClient(k8s.NetworkingV1Api);
+      const host = `www.${zone.name}`;
+      await net.createNamespacedIngress({
+        namespace: ns,
+        body: ingress({
+          name: 'web',
+          namespace: ns,
+          hosts: [host],
+          tls: [{ secretName: 'web-tls', hosts: [host] }],
+          annotations: { 'certroute.io/dns': 'true', 'certroute.io/issuer': issuer },
+        }),
+      });
+      const cur = await net.readNamespacedIngress({ namespace: ns, name: 'web' });
+      cur.status = { loadBalancer: { ingress: [{ ip: env.ingressAddress }] } };
+      await net.replaceNamespacedIngressStatus({ namespace: ns, name: 'web', body: cur });
+
+      const secret = await eventually(
+        async () => {
+          const s = await kc
+            .makeApiClient(k8s.CoreV1Api)
+            .readNamespacedSecret({ namespace: ns, name: 'web-tls' });
+          return s.type === 'kubernetes.io/tls' && s;
+        },
+        { timeoutMs: 60_000 },
+      );
+      expect(secret.data?.['tls.crt']).toBeTruthy();
+      await deleteClusterIssuer(kc, issuer);
+      // Its caches came from watch lists, and nothing went wrong on the way.
+      const lines = logLines(logFile);
+      expect(lines.filter((l) => l.msg === 'cache synced').length).toBeGreaterThanOrEqual(4);
+      expect(lines.filter((l) => /watch list/.test(String(l.msg)))).toEqual([]);
+      expect(lines.filter((l) => l.level === 'error' || l.level === 'fatal')).toEqual([]);
+      expect(op.exitCode).toBeUndefined();
+    },
+  );
+});
