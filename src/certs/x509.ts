@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { shared } from '../shared-strings.js';
 
 /** What certroute needs to know about an issued certificate (the leaf of a PEM chain). */
 export interface CertInfo {
@@ -20,15 +21,6 @@ export function splitChain(pem: string): string[] {
   return (pem.match(pemBlock) ?? []).map((b) => `${b}\n`);
 }
 
-/** Issuer names repeat across thousands of cached certificates: one string per issuer. */
-const issuers = new Map<string, string>();
-function sharedIssuer(name: string): string {
-  const known = issuers.get(name);
-  if (known !== undefined) return known;
-  if (issuers.size < 1000) issuers.set(name, name);
-  return name;
-}
-
 /**
  * Parses the leaf of a PEM bundle into a plain object. Everything is computed here, the ARI
  * identifier included, so nothing holds the PEM or the native certificate afterwards: this is
@@ -44,7 +36,8 @@ export function parseCertificate(pem: string): CertInfo {
     notAfter: new Date(cert.validTo),
     serialNumber: cert.serialNumber.toUpperCase(),
     dnsNames: parseSubjectAltName(cert.subjectAltName),
-    issuer: sharedIssuer(cert.issuer),
+    // Issuer names repeat across thousands of cached certificates.
+    issuer: shared(cert.issuer),
     ariCertID: aki && ariIdentifier(aki, cert.serialNumber),
   };
 }

@@ -138,11 +138,7 @@ export class CertificateController {
       kubeConfig: d.kubeConfig,
       resource: 'secrets',
       path: '/api/v1/secrets',
-      list: (options) =>
-        this.core.listSecretForAllNamespaces({
-          labelSelector: `${managedByLabel}=${managedBy}`,
-          ...options,
-        }),
+      list: (options) => this.core.listSecretForAllNamespaces(options),
       labelSelector: `${managedByLabel}=${managedBy}`,
       // The cache keeps what reconciles read: metadata, type and tls.crt. Private keys are
       // read by name when needed (next keys) and never held for thousands of Secrets.
@@ -1227,7 +1223,6 @@ function solverTarget(
   };
 }
 
-/** Whose is the Secret at a Certificate's secretName, and what does it hold? */
 /**
  * A managed Secret as cached: metadata and type, no data at all (no private key, no CA bundle).
  * The leaf of tls.crt, all that reconciles and the expiry monitor read, waits in a slot of its
@@ -1244,6 +1239,7 @@ export function cachedSecret(s: k8s.V1Secret): k8s.V1Secret {
   return { ...s, data: {}, ...slots };
 }
 
+/** Whose is the Secret at a Certificate's secretName, and what does it hold? */
 export function classifySecret(secret: k8s.V1Secret, certificate: string): Current {
   const { namespace = '', name = '', labels = {}, annotations = {} } = secret.metadata ?? {};
   const owner = annotations[certificateNameAnnotation];

@@ -5,7 +5,12 @@ import type { CrdClient, Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
 import type { DerivedEndpoints } from './dns.js';
 import type { EventRecorder } from '../kube/events.js';
-import { describeError, ResilientInformer, type InformerEvent } from '../kube/informer.js';
+import {
+  describeError,
+  ResilientInformer,
+  specChanges,
+  type InformerEvent,
+} from '../kube/informer.js';
 import { WorkQueue } from '../kube/queue.js';
 import { solverLabel } from '../solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
@@ -114,12 +119,9 @@ export class IngressShim {
     }
     // Children's status writes (by the DNS and certificate controllers) keep the generation:
     // only spec changes, creations and deletions can make an Ingress's children drift.
-    const generations = new Map<string, number | undefined>();
+    const changed = specChanges();
     const enqueueOwner = (ev: InformerEvent, o: Child & k8s.KubernetesObject) => {
-      const uid = o.metadata?.uid ?? '';
-      if (ev === 'update' && generations.get(uid) === o.metadata?.generation) return;
-      if (ev === 'delete') generations.delete(uid);
-      else generations.set(uid, o.metadata?.generation);
+      if (!changed(ev, o)) return;
       const owner = controllerOf(o);
       if (owner?.kind === 'Ingress' && owner.name)
         this.queue.add(`${o.metadata?.namespace}/${owner.name}`);
@@ -168,11 +170,7 @@ export class IngressShim {
       kubeConfig: this.d.kubeConfig,
       resource: plural,
       path: this.d.crds.watchPath(plural),
-      list: (options) =>
-        this.d.crds.list<Custom<T>>(plural, undefined, {
-          ...options,
-          labelSelector: 'app.kubernetes.io/managed-by=certroute',
-        }),
+      list: (options) => this.d.crds.list<Custom<T>>(plural, undefined, options),
       labelSelector: 'app.kubernetes.io/managed-by=certroute',
       log: this.log,
       metrics: this.d.metrics,

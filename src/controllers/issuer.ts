@@ -8,7 +8,7 @@ import { jitteredBackoff } from '../kube/backoff.js';
 import { sameCondition, setCondition } from '../kube/conditions.js';
 import { isNotFound, type CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
-import { describeError, ResilientInformer } from '../kube/informer.js';
+import { describeError, ResilientInformer, specChanges } from '../kube/informer.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -86,15 +86,11 @@ export class IssuerController {
     // The controller's own status writes keep the generation. Requeueing on them looped as fast
     // as the API server answered whenever the status message differed between attempts (an API
     // error's audit id): failures are retried by the backoff the reconcile returns instead.
-    const generations = new Map<string, number | undefined>();
+    const changed = specChanges();
     this.informer.on((ev, o) => {
       // Trust the issuer's CA at once: renewal-info lookups need no account.
       if (ev !== 'delete') trustCaBundle(o.spec.acme.server, o.spec.acme.caBundle);
-      const name = o.metadata?.name ?? '';
-      if (ev === 'update' && generations.get(name) === o.metadata?.generation) return;
-      if (ev === 'delete') generations.delete(name);
-      else generations.set(name, o.metadata?.generation);
-      this.queue.add(name);
+      if (changed(ev, o)) this.queue.add(o.metadata?.name ?? '');
     });
   }
 

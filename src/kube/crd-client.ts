@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { group, version } from '../api/v1alpha1.js';
+import type { ListOptions } from './informer.js';
 
 export type Plural = 'certificates' | 'dnsendpoints' | 'clusterissuers';
 
@@ -26,11 +27,11 @@ export class CrdClient {
       : `/apis/${group}/${version}/${plural}`;
   }
 
-  /** A list; `options` as informers pass them (resourceVersion) plus a label selector. */
+  /** A list; `options` as informers pass them (resource version, label selector). */
   async list<T extends k8s.KubernetesObject>(
     plural: Plural,
     namespace?: string,
-    options: { resourceVersion?: string; labelSelector?: string } = {},
+    options: ListOptions = {},
   ): Promise<k8s.KubernetesListObject<T>> {
     const res: unknown = namespace
       ? await this.api.listNamespacedCustomObject({ group, version, plural, namespace, ...options })

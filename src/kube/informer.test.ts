@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { shared, trim } from './informer.js';
+import { shared } from '../shared-strings.js';
+import { specChanges, trim } from './informer.js';
 
 describe('trim', () => {
   it('drops managedFields and the last-applied annotation, keeping everything else', () => {
@@ -57,5 +58,23 @@ describe('trim', () => {
     // start-up benchmark's heap figures show it. Here: nothing changes, nothing is added.
     expect(a.status.conditions[0]).toEqual({ type: 'Ready', reason: 'WaitingForAddress' });
     expect(shared('certroute.io/v1alpha1')).toBe('certroute.io/v1alpha1');
+  });
+});
+
+describe('specChanges', () => {
+  it('passes creations, deletions and generation changes; drops status-only updates', () => {
+    const changed = specChanges();
+    const obj = (uid: string, generation: number) => ({ metadata: { uid, generation } });
+    const steps: [Parameters<typeof changed>[0], ReturnType<typeof obj>, boolean][] = [
+      ['add', obj('a', 1), true],
+      ['update', obj('a', 1), false], // a status write
+      ['update', obj('a', 2), true], // a spec change
+      ['update', obj('a', 2), false],
+      ['add', obj('b', 1), true], // another object, its own generation
+      ['update', obj('b', 1), false],
+      ['delete', obj('a', 2), true],
+      ['update', obj('a', 2), true], // forgotten on delete
+    ];
+    expect(steps.map(([ev, o]) => changed(ev, o))).toEqual(steps.map(([, , want]) => want));
   });
 });

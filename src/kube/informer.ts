@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { jitteredBackoff } from './backoff.js';
+import { shared } from '../shared-strings.js';
 import { watchList } from './watch-list.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -20,20 +21,22 @@ const objectPhases = new Set(['ADDED', 'MODIFIED', 'DELETED']);
  */
 export interface ListOptions {
   resourceVersion?: string;
+  /** The informer's own label selector, for the list to apply as its watch does. */
+  labelSelector?: string;
 }
 
-/**
- * At most two initial lists at a time across all informers. Each list is one JSON document
- * parsed whole (5,000 Secrets: tens of MB until reduced); four at once set the process's peak
- * memory. Two at a time cost nothing measurable in start-up time on the lab (ADR 0011).
- * Relists are not limited: one that hangs on a broken connection must not hold up another.
- */
 /**
  * Lists are streamed as watch lists (watch-list.ts) while the API server accepts them; the first
  * refusal (a server without the WatchList feature) switches every informer to plain lists.
  */
 export const watchLists = { supported: true };
 
+/**
+ * At most two initial plain lists at a time across all informers (watch lists need no limit).
+ * A plain list is one JSON document parsed whole (5,000 Secrets: tens of MB until reduced);
+ * four at once set the process's peak memory (ADR 0011). Relists are not limited: one that
+ * hangs on a broken connection must not hold up another.
+ */
 const startupLists = new (class {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
@@ -50,6 +53,22 @@ const startupLists = new (class {
 })();
 
 export type Handler<T> = (event: InformerEvent, obj: T) => void;
+
+/**
+ * A filter for informer events that passes creations, deletions and the updates that change
+ * `metadata.generation` (the spec), and drops the rest: status writes keep the generation.
+ * Keyed by uid, so one filter can serve several informers.
+ */
+export function specChanges(): (event: InformerEvent, obj: k8s.KubernetesObject) => boolean {
+  const generations = new Map<string, number | undefined>();
+  return (event, obj) => {
+    const uid = obj.metadata?.uid ?? '';
+    if (event === 'update' && generations.get(uid) === obj.metadata?.generation) return false;
+    if (event === 'delete') generations.delete(uid);
+    else generations.set(uid, obj.metadata?.generation);
+    return true;
+  };
+}
 
 export interface InformerOptions<T extends k8s.KubernetesObject> {
   kubeConfig: k8s.KubeConfig;
@@ -105,6 +124,7 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
           done,
         ),
     } as unknown as k8s.Watch;
+    const selector = opts.labelSelector ? { labelSelector: opts.labelSelector } : {};
     let listed = false;
     const list = async (): Promise<k8s.KubernetesListObject<T>> => {
       const first = !listed;
@@ -113,14 +133,14 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
         const streamed = await watchList(
           watch,
           opts.path,
-          { resourceVersion, labelSelector: opts.labelSelector },
+          { resourceVersion, ...selector },
           reduce,
         );
-        if (streamed.list) {
+        if ('list' in streamed) {
           listed = true;
           return streamed.list;
         }
-        const failure = streamed.failure ?? { refused: false, reason: 'unknown' };
+        const { failure } = streamed;
         if (failure.refused) watchLists.supported = false;
         opts.log.info(
           { resource: opts.resource, reason: failure.reason, refused: failure.refused },
@@ -131,7 +151,7 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
       }
       const release = first ? await startupLists.acquire() : () => undefined;
       try {
-        const res = await opts.list(first ? { resourceVersion } : {});
+        const res = await opts.list(first ? { resourceVersion, ...selector } : selector);
         listed = true;
         res.items = res.items.map(reduce);
         return res;
@@ -261,18 +281,6 @@ export function trim<T>(obj: T): T {
   o.metadata = rest;
   shareCommon(obj);
   return obj;
-}
-
-const sharedStrings = new Map<string, string>();
-/** Bounded: a cluster has far fewer distinct common values; past this, strings stay as they are. */
-const sharedLimit = 10_000;
-
-/** One copy of a string that many cached objects hold. */
-export function shared(s: string): string {
-  const known = sharedStrings.get(s);
-  if (known !== undefined) return known;
-  if (sharedStrings.size < sharedLimit && s.length <= 128) sharedStrings.set(s, s);
-  return s;
 }
 
 interface Common {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type * as k8s from '@kubernetes/client-node';
 import { initialEventsEnd, watchList } from './watch-list.js';
+
+/** Either side of the result, for assertions on both. */
+interface Outcome {
+  list?: k8s.KubernetesListObject<k8s.KubernetesObject>;
+  failure?: { refused: boolean; reason: string };
+}
 
 type Cb = (phase: string, obj: unknown) => void;
 type Done = (err: unknown) => void;
@@ -40,7 +47,12 @@ describe('watchList', () => {
       cb('BOOKMARK', end('7'));
       cb('ADDED', obj('late')); // after the end: the informer's own watch sees it
     });
-    const r = await watchList(w.watch, '/apis/x/v1/things', { resourceVersion: '0' }, reduce);
+    const r: Outcome = await watchList(
+      w.watch,
+      '/apis/x/v1/things',
+      { resourceVersion: '0' },
+      reduce,
+    );
     expect(r.failure).toBeUndefined();
     expect(r.list?.metadata?.resourceVersion).toBe('7');
     expect(r.list?.items).toEqual([
@@ -64,7 +76,7 @@ describe('watchList', () => {
 
   it('passes the label selector and an empty list through', async () => {
     const w = scripted((cb) => cb('BOOKMARK', end('3')));
-    const r = await watchList(
+    const r: Outcome = await watchList(
       w.watch,
       '/api/v1/secrets',
       { resourceVersion: '', labelSelector: 'a=b' },
@@ -82,7 +94,7 @@ describe('watchList', () => {
       const w = scripted((_cb, done) =>
         done(Object.assign(new Error(text), { statusCode: status })),
       );
-      const r = await watchList(w.watch, '/p', { resourceVersion: '0' }, reduce);
+      const r: Outcome = await watchList(w.watch, '/p', { resourceVersion: '0' }, reduce);
       expect(r.list).toBeUndefined();
       expect(r.failure).toEqual({ refused: true, reason: `${text} (HTTP ${status})` });
     });
@@ -99,7 +111,7 @@ describe('watchList', () => {
       const w = scripted((_cb, done) =>
         done(Object.assign(new Error(text), { statusCode: status })),
       );
-      const r = await watchList(w.watch, '/p', { resourceVersion: '0' }, reduce);
+      const r: Outcome = await watchList(w.watch, '/p', { resourceVersion: '0' }, reduce);
       expect(r.failure).toEqual({ refused: false, reason: `${text} (HTTP ${status})` });
     });
 
@@ -139,7 +151,7 @@ describe('watchList', () => {
   for (const [name, script, reason] of failures)
     it(`reports ${name} as a failure to retry the plain way, not a refusal`, async () => {
       const w = scripted(script);
-      const r = await watchList(w.watch, '/p', { resourceVersion: '0' }, reduce);
+      const r: Outcome = await watchList(w.watch, '/p', { resourceVersion: '0' }, reduce);
       expect(r.list).toBeUndefined();
       expect(r.failure).toEqual({ refused: false, reason });
     });
@@ -150,7 +162,7 @@ describe('watchList', () => {
       cb('ADDED', { metadata: null });
       cb('BOOKMARK', end('9'));
     });
-    const r = await watchList(w.watch, '/p', { resourceVersion: '0' }, reduce);
+    const r: Outcome = await watchList(w.watch, '/p', { resourceVersion: '0' }, reduce);
     expect(r.list).toBeUndefined();
     expect(r.failure?.refused).toBe(false);
     expect(r.failure?.reason).toMatch(/^reducing an object failed: /);
@@ -158,7 +170,7 @@ describe('watchList', () => {
 
   it('reports a watch call that throws as a failure', async () => {
     const watch = { watch: () => Promise.reject(new Error('No currently active cluster')) };
-    const r = await watchList(watch, '/p', { resourceVersion: '0' }, reduce);
+    const r: Outcome = await watchList(watch, '/p', { resourceVersion: '0' }, reduce);
     expect(r.failure).toEqual({ refused: false, reason: 'No currently active cluster' });
   });
 });

@@ -16,18 +16,18 @@ import type * as k8s from '@kubernetes/client-node';
  * API server rejected the request as invalid (400 or 422: a server without the WatchList
  * feature rejects `sendInitialEvents`), so the caller can stop asking.
  */
-export interface WatchListResult<T extends k8s.KubernetesObject> {
-  list?: k8s.KubernetesListObject<T>;
-  /** Set when the stream gave no list; `refused` when the API server rejected the request. */
-  failure?: { refused: boolean; reason: string };
-}
+export type WatchListResult<T extends k8s.KubernetesObject> =
+  { list: k8s.KubernetesListObject<T> } | { failure: { refused: boolean; reason: string } };
 
 /** The annotation on the BOOKMARK that ends the initial events. */
 export const initialEventsEnd = 'k8s.io/initial-events-end';
 
 interface WatchEventObject {
   metadata?: { resourceVersion?: string; annotations?: Record<string, string> };
-  message?: string;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : typeof err === 'string' ? err : JSON.stringify(err);
 }
 
 export function watchList<T extends k8s.KubernetesObject>(
@@ -55,8 +55,8 @@ export function watchList<T extends k8s.KubernetesObject>(
         try {
           items.push(reduce(obj));
         } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
-          settle({ failure: { refused: false, reason: `reducing an object failed: ${message}` } });
+          const reason = `reducing an object failed: ${messageOf(err)}`;
+          settle({ failure: { refused: false, reason } });
         }
       } else if (phase === 'BOOKMARK') {
         if (o?.metadata?.annotations?.[initialEventsEnd] !== 'true') return;
@@ -80,9 +80,8 @@ export function watchList<T extends k8s.KubernetesObject>(
       // (422, or 400). Other answers (404 while a CRD is not served yet after a restart, 401,
       // 403, 429) say nothing about the feature.
       const refused = status === 400 || status === 422;
-      const message = err instanceof Error ? err.message : err ? JSON.stringify(err) : '';
       const reason = err
-        ? `${message}${status ? ` (HTTP ${status})` : ''}`
+        ? `${messageOf(err)}${status ? ` (HTTP ${status})` : ''}`
         : 'the watch closed before the initial events ended';
       settle({ failure: { refused, reason } });
     };

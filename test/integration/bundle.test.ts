@@ -18,6 +18,7 @@ import {
 } from '../lab/context.js';
 import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
 import { ingress } from '../lab/k8s-helpers.js';
+import { writeAddress } from '../lab/ingress-router.js';
 import { logLines, spawnOperator } from '../lab/operator.js';
 import { repoRoot } from '../lab/paths.js';
 import type { ManagedProcess } from '../lab/process.js';
@@ -82,9 +83,7 @@ describe('the bundle', () => {
           annotations: { 'certroute.io/dns': 'true', 'certroute.io/issuer': issuer },
         }),
       });
-      const cur = await net.readNamespacedIngress({ namespace: ns, name: 'web' });
-      cur.status = { loadBalancer: { ingress: [{ ip: env.ingressAddress }] } };
-      await net.replaceNamespacedIngressStatus({ namespace: ns, name: 'web', body: cur });
+      await writeAddress(net, ns, 'web', [{ ip: env.ingressAddress }]);
 
       const secret = await eventually(
         async () => {

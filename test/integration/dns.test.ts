@@ -12,7 +12,7 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
-import { customApi, eventsFor, ingress, listDnsEndpoints } from '../lab/k8s-helpers.js';
+import { createDnsEndpoint, eventsFor, ingress, listDnsEndpoints } from '../lab/k8s-helpers.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { injectThrottling } from '../lab/aws-proxy.js';
 import { writeAddress } from '../lab/ingress-router.js';
@@ -214,18 +214,9 @@ describe('records certroute does not own', () => {
   it('publishes nothing for an Ingress whose DNSEndpoint name a hand-written one holds', async () => {
     const held = `held.${zone.name}`;
     const wanted = `wanted.${zone.name}`;
-    await customApi(kc).createNamespacedCustomObject({
-      group: 'certroute.io',
-      version: 'v1alpha1',
-      namespace: ns,
-      plural: 'dnsendpoints',
-      body: {
-        apiVersion: 'certroute.io/v1alpha1',
-        kind: 'DNSEndpoint',
-        metadata: { name: 'claimed', namespace: ns },
-        spec: { endpoints: [{ dnsName: held, recordType: 'A', targets: ['192.0.2.80'] }] },
-      },
-    });
+    await createDnsEndpoint(kc, ns, 'claimed', [
+      { dnsName: held, recordType: 'A', targets: ['192.0.2.80'] },
+    ]);
     await eventually(async () => (await stateOf('claimed', held, 'A')) === 'Published');
     await makeIngress('claimed', [wanted]);
     await setAddress('claimed', [{ ip: '192.0.2.81' }]);
@@ -275,24 +266,16 @@ describe('a rejected change', () => {
     // A DNSEndpoint written by hand (no Ingress): certroute publishes those too. One record has
     // a value Route53 refuses, so the first batch holding all five is rejected as a whole.
     const hosts = ['g1', 'g2', 'bad', 'g3', 'g4'].map((h) => `${h}.${zone.name}`);
-    await customApi(kc).createNamespacedCustomObject({
-      group: 'certroute.io',
-      version: 'v1alpha1',
-      namespace: ns,
-      plural: 'dnsendpoints',
-      body: {
-        apiVersion: 'certroute.io/v1alpha1',
-        kind: 'DNSEndpoint',
-        metadata: { name: 'batch', namespace: ns },
-        spec: {
-          endpoints: hosts.map((h) => ({
-            dnsName: h,
-            recordType: 'A',
-            targets: [h.startsWith('bad.') ? 'not-an-address' : '192.0.2.70'],
-          })),
-        },
-      },
-    });
+    await createDnsEndpoint(
+      kc,
+      ns,
+      'batch',
+      hosts.map((h) => ({
+        dnsName: h,
+        recordType: 'A',
+        targets: [h.startsWith('bad.') ? 'not-an-address' : '192.0.2.70'],
+      })),
+    );
     await eventually(async () => (await stateOf('batch', `bad.${zone.name}`, 'A')) === 'Error');
     for (const h of hosts.filter((x) => !x.startsWith('bad.'))) {
       expect((await record(r53, zone.id, h, 'A'))?.ResourceRecords?.[0]?.Value).toBe('192.0.2.70');

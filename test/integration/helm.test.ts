@@ -21,6 +21,7 @@ import {
   uniqueName,
 } from '../lab/context.js';
 import { eventsFor, ingress } from '../lab/k8s-helpers.js';
+import { writeAddress } from '../lab/ingress-router.js';
 import { serviceAccountKubeConfig } from '../lab/kube.js';
 import { logLines, spawnOperator } from '../lab/operator.js';
 import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
@@ -783,9 +784,7 @@ describe('RBAC is enough', () => {
           annotations: { 'certroute.io/dns': 'true', 'certroute.io/issuer': issuer },
         }),
       });
-      const cur = await net.readNamespacedIngress({ namespace: appNs, name: 'web' });
-      cur.status = { loadBalancer: { ingress: [{ ip: env.ingressAddress }] } };
-      await net.replaceNamespacedIngressStatus({ namespace: appNs, name: 'web', body: cur });
+      await writeAddress(net, appNs, 'web', [{ ip: env.ingressAddress }]);
 
       // The shim (DNSEndpoint create), the DNS controller (Route53, DNSEndpoint status) and the
       // event recorder all worked under the ServiceAccount.

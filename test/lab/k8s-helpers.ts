@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import type { Certificate, DNSEndpoint } from '../../src/api/v1alpha1.js';
+import type { Certificate, DNSEndpoint, Endpoint } from '../../src/api/v1alpha1.js';
 
 const group = 'certroute.io';
 const version = 'v1alpha1';
@@ -57,6 +57,27 @@ export async function listDnsEndpoints(
     plural: 'dnsendpoints',
   })) as { items: DNSEndpoint[] };
   return res.items;
+}
+
+/** A hand-written DNSEndpoint (no Ingress behind it). */
+export async function createDnsEndpoint(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  endpoints: Endpoint[],
+): Promise<void> {
+  await customApi(kc).createNamespacedCustomObject({
+    group,
+    version,
+    namespace,
+    plural: 'dnsendpoints',
+    body: {
+      apiVersion: `${group}/${version}`,
+      kind: 'DNSEndpoint',
+      metadata: { name, namespace },
+      spec: { endpoints },
+    },
+  });
 }
 
 /** Events about one object, newest last. */
