@@ -1,5 +1,7 @@
 import { waitFor } from '../test/lab/process.js';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { repoRoot } from '../test/lab/paths.js';
@@ -10,8 +12,11 @@ import { repoRoot } from '../test/lab/paths.js';
  * BENCH_OPERATOR_BUNDLE, to compare builds), then `args`.
  */
 export function operatorArgv(args: string[]): string[] {
-  const bundle = process.env.BENCH_OPERATOR_BUNDLE ?? join(repoRoot, 'dist', 'main.cjs');
-  return [...imageNodeFlags(), bundle, ...args];
+  return [...imageNodeFlags(), operatorBundle(), ...args];
+}
+
+function operatorBundle(): string {
+  return process.env.BENCH_OPERATOR_BUNDLE ?? join(repoRoot, 'dist', 'main.cjs');
 }
 
 /** The node flags of the image's ENTRYPOINT ["node", <flags>…, "dist/main.cjs"]. */
@@ -25,11 +30,32 @@ export function imageNodeFlags(): string[] {
 }
 
 /**
- * The operator's runtime environment as a default install has it: NODE_OPTIONS from the chart
- * and the allocator settings from the image.
+ * The operator's runtime environment as a default install has it: NODE_OPTIONS from the chart,
+ * the allocator settings and the warmed compile cache from the image.
  */
 export function operatorRuntimeEnv(): Record<string, string> {
-  return { NODE_OPTIONS: operatorNodeOptions(), ...imageMallocEnv() };
+  return { NODE_OPTIONS: operatorNodeOptions(), ...imageMallocEnv(), ...imageCompileCacheEnv() };
+}
+
+let compileCache: string | undefined;
+
+/**
+ * NODE_COMPILE_CACHE as the image has it (when the Dockerfile sets it): a cache directory
+ * warmed for the bundle under benchmark by the image's own script, once per benchmark run.
+ * BENCH_COMPILE_CACHE=0 leaves it out, to compare.
+ */
+export function imageCompileCacheEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  if (process.env.BENCH_COMPILE_CACHE === '0' || !/^ENV NODE_COMPILE_CACHE=/m.test(dockerfile))
+    return {};
+  if (!compileCache) {
+    const dir = mkdtempSync(join(tmpdir(), 'certroute-bench-cache-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const script = join(repoRoot, 'scripts', 'warm-compile-cache.mjs');
+    execFileSync(process.execPath, [script, operatorBundle(), dir], { stdio: 'inherit' });
+    compileCache = dir;
+  }
+  return { NODE_COMPILE_CACHE: compileCache };
 }
 
 /** The MALLOC_* variables the image sets (the Dockerfile's `ENV MALLOC_…=` lines). */

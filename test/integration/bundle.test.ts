@@ -3,11 +3,12 @@
 // and run against the lab: it must start, and issue a certificate, which loads the lazily
 // imported acme-client from inside the bundle.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
   adminConfig,
   createNamespace,
@@ -47,6 +48,40 @@ describe('the bundle', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--kubeconfig');
     expect(help.stdout).toContain('--watch-namespaces');
+  });
+
+  it("starts from the compile cache warmed as the image warms it, under the chart's node options", () => {
+    // ADR 0013: V8 takes a code cache only under the flags it was made with.
+    const cache = join(out, 'compile-cache');
+    const warm = spawnSync(
+      process.execPath,
+      [join(repoRoot, 'scripts', 'warm-compile-cache.mjs'), bundle, cache],
+      { encoding: 'utf8' },
+    );
+    expect(warm.status, warm.stderr).toBe(0);
+    const values = parse(
+      readFileSync(join(repoRoot, 'charts', 'certroute', 'values.yaml'), 'utf8'),
+    ) as { nodeOptions: string };
+    expect(values.nodeOptions).toContain('--max-old-space-size');
+    for (const nodeOptions of [values.nodeOptions, '', '--max-semi-space-size=2']) {
+      const run = spawnSync(process.execPath, [bundle, '--help'], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          NODE_COMPILE_CACHE: cache,
+          NODE_OPTIONS: nodeOptions,
+          NODE_DEBUG_NATIVE: 'COMPILE_CACHE',
+        },
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toContain('--kubeconfig');
+      // Flags it was not warmed for: compiled as before, and nothing breaks.
+      const accepted = run.stderr.includes(`cache for ${bundle} was accepted`);
+      expect([nodeOptions, accepted]).toEqual([
+        nodeOptions,
+        nodeOptions !== '--max-semi-space-size=2',
+      ]);
+    }
   });
 
   it(
