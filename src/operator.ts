@@ -209,6 +209,7 @@ export class Operator {
     this.tlsSecrets.start();
     this.leader?.start();
     if (!this.leader) this.enqueueAll();
+    void this.shim.deriveInBackground();
     this.log.info(
       {
         ms: Math.round(performance.now() - t0),

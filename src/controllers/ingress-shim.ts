@@ -63,6 +63,12 @@ export class IngressShim {
   private readonly derived = new Map<string, Custom<DNSEndpoint>>();
   private readonly derivedHandlers: ((ev: 'update' | 'delete', e: Custom<DNSEndpoint>) => void)[] =
     [];
+  /**
+   * Until deriveInBackground(): Ingress events whose derivation waits, the latest per key.
+   * Undefined once derivation follows events at once.
+   */
+  private pendingDerive: Map<string, { ev: InformerEvent; ing: k8s.V1Ingress }> | undefined =
+    new Map();
 
   constructor(private readonly d: ShimDeps) {
     this.log = d.log.child({ controller: 'ingress-shim' });
@@ -113,7 +119,8 @@ export class IngressShim {
         const key = keyOf(ing.metadata);
         if (ev === 'delete') this.seenAt.delete(key);
         else this.seenAt.set(key, Date.now());
-        this.derive(ev, ing, key);
+        if (this.pendingDerive) this.pendingDerive.set(key, { ev, ing });
+        else this.derive(ev, ing, key);
         this.queue.add(key);
       });
     }
@@ -151,10 +158,49 @@ export class IngressShim {
     }
   }
 
+  /**
+   * Derives what the initial list left pending, a slice per event-loop turn, then follows
+   * Ingress events at once. The operator calls it once every cache has synced (ADR 0013): the
+   * derivation of thousands of Ingresses is not part of reaching ready, and the slices let the
+   * Lease and probe requests through. A reader of the derived specs never waits for it: it
+   * derives what is still pending first.
+   */
+  deriveInBackground(sliceSize = 250): Promise<void> {
+    return new Promise((resolve) => {
+      const slice = () => {
+        const pending = this.pendingDerive;
+        if (!pending) return resolve();
+        let n = 0;
+        for (const [key, { ev, ing }] of pending) {
+          if (n++ === sliceSize) return void setImmediate(slice);
+          pending.delete(key);
+          this.derive(ev, ing, key);
+        }
+        this.pendingDerive = undefined;
+        resolve();
+      };
+      slice();
+    });
+  }
+
+  /** Everything still pending, derived now (a reader needs the whole picture). */
+  private derivePending(): void {
+    const pending = this.pendingDerive;
+    if (!pending?.size) return;
+    for (const [key, { ev, ing }] of pending) this.derive(ev, ing, key);
+    pending.clear();
+  }
+
   /** DNSEndpoints as derived from the cached Ingresses, for the DNS controller. */
   readonly derivedEndpoints: DerivedEndpoints = {
-    list: () => [...this.derived.values()],
-    get: (namespace, name) => this.derived.get(`${namespace}/${name}`),
+    list: () => {
+      this.derivePending();
+      return [...this.derived.values()];
+    },
+    get: (namespace, name) => {
+      this.derivePending();
+      return this.derived.get(`${namespace}/${name}`);
+    },
     on: (handler) => {
       this.derivedHandlers.push(handler);
     },

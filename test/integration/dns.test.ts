@@ -43,6 +43,10 @@ beforeAll(async () => {
   await put(r53, zone.id, `a-legacy.${zone.name}`, 'TXT', [
     '"heritage=external-dns,external-dns/owner=legacy-cluster,external-dns/resource=ingress/old/app"',
   ]);
+  // An Ingress there before it starts: the shim derives its DNSEndpoint only once every cache
+  // has synced (ADR 0013), and the records must still follow.
+  await makeIngress('early', [`early.${zone.name}`]);
+  await setAddress('early', [{ ip: '192.0.2.40' }]);
   op = await startOperator(env, [
     `--watch-namespaces=${ns}`,
     '--leader-election=false',
@@ -90,6 +94,14 @@ async function stateOf(name: string, host: string, type?: string): Promise<strin
 }
 
 describe('basic lifecycle', () => {
+  it('publishes an Ingress that was there before it started', async () => {
+    const host = `early.${zone.name}`;
+    await eventually(async () => (await stateOf('early', host, 'A')) === 'Published');
+    const a = await record(r53, zone.id, host, 'A');
+    expect(a?.ResourceRecords?.map((r) => r.Value)).toEqual(['192.0.2.40']);
+    expect(await resolver.resolve4(host)).toEqual(['192.0.2.40']);
+  });
+
   it('waits for an address, then publishes A + TXT that resolve through the lab DNS', async () => {
     const host = `www.${zone.name}`;
     await makeIngress('web', [host], { 'certroute.io/ttl': '120' });
