@@ -22,6 +22,7 @@ import { CrdClient } from './kube/crd-client.js';
 import { EventRecorder } from './kube/events.js';
 import { PooledKubeConfig } from './kube/kubeconfig.js';
 import { LeaderElector } from './kube/leader.js';
+import { rawApi } from './kube/raw-api.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { closeServer, startMetricsServer, startProbeServer } from './server/http.js';
@@ -58,6 +59,8 @@ export class Operator {
     options: OperatorOptions = {},
   ) {
     this.metrics = createMetrics();
+    // The informers' watches and watch lists (raw-api.ts): compressed only when asked to.
+    rawApi(kubeConfig, { compression: config.kubeApiCompression });
     const identity = config.podName || `${hostname()}-${process.pid}`;
     const events = new EventRecorder(kubeConfig, 'certroute', identity, log, this.metrics);
     const crds = new CrdClient(kubeConfig);

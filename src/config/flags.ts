@@ -66,6 +66,14 @@ export const flags = {
     default: '',
     schema: z.string(),
   }),
+  kubeApiCompression: spec({
+    flag: 'kube-api-compression',
+    env: 'CERTROUTE_KUBE_API_COMPRESSION',
+    description:
+      'ask the API server to gzip list and watch responses (worth it only over slow links: on a cluster network it costs CPU on both sides)',
+    default: 'false',
+    schema: bool,
+  }),
   namespace: spec({
     flag: 'namespace',
     env: 'CERTROUTE_NAMESPACE',

@@ -5,7 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { jitteredBackoff } from './backoff.js';
 import { shared } from '../shared-strings.js';
 import { watchList } from './watch-list.js';
-import { StreamWatch } from './watch-stream.js';
+import { rawApi, StreamWatch } from './raw-api.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -106,7 +106,7 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
   constructor(private readonly opts: InformerOptions<T>) {
     // client-node's ListWatch with a watch that trims objects before they are cached: the
     // cache holds thousands of Ingresses and children, and managedFields alone can double them.
-    const watch = new StreamWatch(opts.kubeConfig);
+    const watch = new StreamWatch(rawApi(opts.kubeConfig));
     const reduce = (o: unknown): T => {
       const t = trim(o as T);
       return opts.transform ? opts.transform(t) : t;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineSplitter } from './watch-stream.js';
+import { LineSplitter } from './raw-api.js';
 
 function split(chunks: (string | Buffer)[], end = true): string[] {
   const lines: string[] = [];
