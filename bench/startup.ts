@@ -173,7 +173,22 @@ interface Run {
   proc: ManagedProcess;
 }
 
+/**
+ * runOperator, again with other ports when the operator could not bind the ones freePort() found
+ * (another process took one between the check and the operator's listen).
+ */
 async function runOperator(env: LabEnv, dir: string, label: string): Promise<Run> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOperatorOnce(env, dir, label);
+    } catch (err) {
+      if (attempt === 3 || !String(err).includes('EADDRINUSE')) throw err;
+      console.log(`${label}: a port was taken before the operator bound it; running it again`);
+    }
+  }
+}
+
+async function runOperatorOnce(env: LabEnv, dir: string, label: string): Promise<Run> {
   const probe = await freePort();
   const metrics = await freePort();
   const proc = spawnManaged('certroute', process.execPath, {

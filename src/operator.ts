@@ -202,6 +202,9 @@ export class Operator {
     for (const q of this.queues()) q.hold();
     await this.tokens.start(this.config.solverAddress);
     this.unobserveAcme = observeAcme(this.metrics);
+    // The Lease is contested while the caches fill (it needs none of them), so the leader state
+    // is known when they are synced; a new leader's work waits in the held queues meanwhile.
+    this.leader?.start();
     await Promise.all([
       this.shim.start(),
       this.dns.start(),
@@ -210,7 +213,6 @@ export class Operator {
     ]);
     for (const q of this.queues()) q.release();
     this.tlsSecrets.start();
-    this.leader?.start();
     if (!this.leader) this.enqueueAll();
     void this.shim.deriveInBackground();
     this.log.info(
