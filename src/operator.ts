@@ -59,7 +59,7 @@ export class Operator {
     options: OperatorOptions = {},
   ) {
     this.metrics = createMetrics();
-    // The informers' watches and watch lists (raw-api.ts): compressed only when asked to.
+    // The informers' watches and watch lists (raw-api.ts): gzipped unless turned off.
     rawApi(kubeConfig, { compression: config.kubeApiCompression });
     const identity = config.podName || `${hostname()}-${process.pid}`;
     const events = new EventRecorder(kubeConfig, 'certroute', identity, log, this.metrics);

@@ -70,8 +70,8 @@ export const flags = {
     flag: 'kube-api-compression',
     env: 'CERTROUTE_KUBE_API_COMPRESSION',
     description:
-      'ask the API server to gzip list and watch responses (worth it only over slow links: on a cluster network it costs CPU on both sides)',
-    default: 'false',
+      "ask the API server to gzip the informers' watch lists and watches (false saves the API server CPU; certroute's own start-up is a little faster with gzip)",
+    default: 'true',
     schema: bool,
   }),
   namespace: spec({

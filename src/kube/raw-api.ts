@@ -13,11 +13,11 @@ import type * as k8s from '@kubernetes/client-node';
  * turned into a Node stream and readline: per chunk, promises and a regex split, and per line,
  * string copies. Here the stream is split into lines on bytes and each line parsed once.
  *
- * Uncompressed by default, as kube-controller-manager and kube-scheduler ask for it: on a
- * cluster network gzip costs CPU on both sides and saves no time (kubernetes#112296). On the
- * lab, where the API server shares the operator's two cores, serving the start-up watch lists
- * took it about 2.1 s of CPU instead of 2.4 s. `--kube-api-compression` turns it on for slow
- * links.
+ * Gzipped unless `--kube-api-compression=false`. Uncompressed, as kube-controller-manager and
+ * kube-scheduler run (kubernetes#112296), the API server spent about 2.1 s of CPU instead of
+ * 2.4 s serving the start-up watch lists on the lab, but certroute spent a little more (TLS and
+ * five times the bytes) and reached ready no sooner; its own start-up is what it must keep
+ * short, and a remote API server saves the bandwidth (ADR 0013).
  *
  * Authentication and TLS come from the KubeConfig (`applyToHTTPSOptions`: client certificates,
  * bearer and exec tokens, the cluster CA, proxies), as for client-node's own WebSocket calls.
@@ -25,7 +25,7 @@ import type * as k8s from '@kubernetes/client-node';
 export class RawApi {
   constructor(
     readonly kubeConfig: k8s.KubeConfig,
-    readonly compression = false,
+    readonly compression = true,
   ) {}
 
   /**
@@ -80,7 +80,7 @@ const apis = new WeakMap<k8s.KubeConfig, RawApi>();
 export function rawApi(kubeConfig: k8s.KubeConfig, settings?: { compression: boolean }): RawApi {
   let api = apis.get(kubeConfig);
   if (!api || (settings && settings.compression !== api.compression)) {
-    api = new RawApi(kubeConfig, settings?.compression ?? api?.compression ?? false);
+    api = new RawApi(kubeConfig, settings?.compression ?? api?.compression ?? true);
     apis.set(kubeConfig, api);
   }
   return api;
