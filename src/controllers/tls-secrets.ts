@@ -34,7 +34,12 @@ export class TlsSecretMonitor {
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private stopped = false;
+  /**
+   * Until start() (after every cache has synced) Ingress events schedule nothing: a refresh
+   * during the initial lists would parse thousands of certificates while /readyz waits, and
+   * read Secrets the cache does not hold yet from the API server one by one.
+   */
+  private stopped = true;
 
   constructor(private readonly d: TlsSecretDeps) {
     this.core = d.kubeConfig.makeApiClient(k8s.CoreV1Api);
