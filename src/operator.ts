@@ -22,7 +22,6 @@ import { CrdClient } from './kube/crd-client.js';
 import { EventRecorder } from './kube/events.js';
 import { PooledKubeConfig } from './kube/kubeconfig.js';
 import { LeaderElector } from './kube/leader.js';
-import { rawApi } from './kube/raw-api.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { closeServer, startMetricsServer, startProbeServer } from './server/http.js';
@@ -59,19 +58,24 @@ export class Operator {
     options: OperatorOptions = {},
   ) {
     this.metrics = createMetrics();
-    // The informers' watches and watch lists (raw-api.ts): gzipped unless turned off.
-    rawApi(kubeConfig, { compression: config.kubeApiCompression });
     const identity = config.podName || `${hostname()}-${process.pid}`;
     const events = new EventRecorder(kubeConfig, 'certroute', identity, log, this.metrics);
     const crds = new CrdClient(kubeConfig);
     this.leading = !config.leaderElection;
-    const dnsEndpoints = dnsEndpointInformer(kubeConfig, crds, log, this.metrics);
+    const dnsEndpoints = dnsEndpointInformer(
+      kubeConfig,
+      crds,
+      log,
+      this.metrics,
+      config.kubeApiCompression,
+    );
     // One Certificate cache for the shim (its children) and the certificate controller (all).
     const certificates = new ResilientInformer<Cert>({
       kubeConfig,
       resource: 'certificates',
       path: crds.watchPath('certificates'),
       list: (options) => crds.list<Cert>('certificates', undefined, options),
+      compression: config.kubeApiCompression,
       log,
       metrics: this.metrics,
     });

@@ -143,6 +143,7 @@ export class CertificateController {
       // The cache keeps what reconciles read: metadata, type and tls.crt. Private keys are
       // read by name when needed (next keys) and never held for thousands of Secrets.
       transform: cachedSecret,
+      compression: d.config.kubeApiCompression,
       log: this.log,
       metrics: d.metrics,
     });

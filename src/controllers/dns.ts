@@ -89,9 +89,11 @@ export function dnsEndpointInformer(
   crds: CrdClient,
   log: Logger,
   metrics: Metrics,
+  compression: boolean,
 ): ResilientInformer<Endpoint> {
   return new ResilientInformer<Endpoint>({
     kubeConfig,
+    compression,
     resource: 'dnsendpoints',
     path: crds.watchPath('dnsendpoints'),
     list: (options) => crds.list<Endpoint>('dnsendpoints', undefined, options),
@@ -147,7 +149,9 @@ export class DnsController {
 
   constructor(private readonly d: DnsDeps) {
     this.log = d.log.child({ controller: 'dns' });
-    this.endpoints = d.endpoints ?? dnsEndpointInformer(d.kubeConfig, d.crds, this.log, d.metrics);
+    this.endpoints =
+      d.endpoints ??
+      dnsEndpointInformer(d.kubeConfig, d.crds, this.log, d.metrics, d.config.kubeApiCompression);
     // Two queues: zone syncs (keyed by zone id) must never wait behind thousands of
     // per-DNSEndpoint status writes (keyed by namespace/name) after a burst.
     this.queue = new WorkQueue({

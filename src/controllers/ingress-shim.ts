@@ -101,6 +101,7 @@ export class IngressShim {
                   ...options,
                 }))) as k8s.KubernetesListObject<k8s.V1Ingress>,
           transform: slimIngress,
+          compression: d.config.kubeApiCompression,
           log: this.log,
           metrics: d.metrics,
         }),
@@ -168,14 +169,7 @@ export class IngressShim {
   deriveInBackground(sliceSize = 250): Promise<void> {
     return new Promise((resolve) => {
       const slice = () => {
-        const pending = this.pendingDerive;
-        if (!pending) return resolve();
-        let n = 0;
-        for (const [key, { ev, ing }] of pending) {
-          if (n++ === sliceSize) return void setImmediate(slice);
-          pending.delete(key);
-          this.derive(ev, ing, key);
-        }
+        if (!this.derivePending(sliceSize)) return void setImmediate(slice);
         this.pendingDerive = undefined;
         resolve();
       };
@@ -183,12 +177,17 @@ export class IngressShim {
     });
   }
 
-  /** Everything still pending, derived now (a reader needs the whole picture). */
-  private derivePending(): void {
+  /** Derives up to `limit` pending Ingresses (a reader: all of them); true when none is left. */
+  private derivePending(limit = Infinity): boolean {
     const pending = this.pendingDerive;
-    if (!pending?.size) return;
-    for (const [key, { ev, ing }] of pending) this.derive(ev, ing, key);
-    pending.clear();
+    if (!pending) return true;
+    let n = 0;
+    for (const [key, { ev, ing }] of pending) {
+      if (n++ === limit) return false;
+      pending.delete(key);
+      this.derive(ev, ing, key);
+    }
+    return true;
   }
 
   /** DNSEndpoints as derived from the cached Ingresses, for the DNS controller. */
@@ -218,6 +217,7 @@ export class IngressShim {
       path: this.d.crds.watchPath(plural),
       list: (options) => this.d.crds.list<Custom<T>>(plural, undefined, options),
       labelSelector: 'app.kubernetes.io/managed-by=certroute',
+      compression: this.d.config.kubeApiCompression,
       log: this.log,
       metrics: this.d.metrics,
     });

@@ -73,6 +73,7 @@ export class IssuerController {
       resource: 'clusterissuers',
       path: d.crds.watchPath('clusterissuers'),
       list: (options) => d.crds.list<Issuer>('clusterissuers', undefined, options),
+      compression: d.config.kubeApiCompression,
       log: this.log,
       metrics: d.metrics,
     });

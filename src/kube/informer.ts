@@ -5,7 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { jitteredBackoff } from './backoff.js';
 import { shared } from '../shared-strings.js';
 import { watchList } from './watch-list.js';
-import { rawApi, StreamWatch } from './raw-api.js';
+import { RawApi, StreamWatch } from './raw-api.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -85,6 +85,8 @@ export interface InformerOptions<T extends k8s.KubernetesObject> {
    * Secret keys a controller reads. Handlers see the reduced object too.
    */
   transform?: (obj: T) => T;
+  /** Ask the API server to gzip watch lists and watches (`--kube-api-compression`). */
+  compression: boolean;
   log: Logger;
   metrics: Metrics;
 }
@@ -106,7 +108,7 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
   constructor(private readonly opts: InformerOptions<T>) {
     // client-node's ListWatch with a watch that trims objects before they are cached: the
     // cache holds thousands of Ingresses and children, and managedFields alone can double them.
-    const watch = new StreamWatch(rawApi(opts.kubeConfig));
+    const watch = new StreamWatch(new RawApi(opts.kubeConfig, opts.compression));
     const reduce = (o: unknown): T => {
       const t = trim(o as T);
       return opts.transform ? opts.transform(t) : t;

@@ -24,8 +24,8 @@ import type * as k8s from '@kubernetes/client-node';
  */
 export class RawApi {
   constructor(
-    readonly kubeConfig: k8s.KubeConfig,
-    readonly compression = true,
+    private readonly kubeConfig: k8s.KubeConfig,
+    private readonly compression = true,
   ) {}
 
   /**
@@ -72,18 +72,6 @@ export class RawApi {
       req.end();
     });
   }
-}
-
-const apis = new WeakMap<k8s.KubeConfig, RawApi>();
-
-/** The RawApi of a KubeConfig (one per KubeConfig, so its settings apply to every informer). */
-export function rawApi(kubeConfig: k8s.KubeConfig, settings?: { compression: boolean }): RawApi {
-  let api = apis.get(kubeConfig);
-  if (!api || (settings && settings.compression !== api.compression)) {
-    api = new RawApi(kubeConfig, settings?.compression ?? api?.compression ?? true);
-    apis.set(kubeConfig, api);
-  }
-  return api;
 }
 
 /** An API answer other than 200, shaped as client-node's errors are (code and statusCode). */
