@@ -24,9 +24,10 @@ import { eventsFor, ingress } from '../lab/k8s-helpers.js';
 import { writeAddress } from '../lab/ingress-router.js';
 import { serviceAccountKubeConfig } from '../lab/kube.js';
 import { logLines, spawnOperator } from '../lab/operator.js';
+import { Http01Objects, solverName } from '../../src/solvers/http01.js';
 import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
 import { bin, repoRoot } from '../lab/paths.js';
-import type { ManagedProcess } from '../lab/process.js';
+import { freePort, spawnManaged, type ManagedProcess } from '../lab/process.js';
 import { createZone, record } from '../lab/route53-helpers.js';
 
 const env = labEnv();
@@ -71,9 +72,19 @@ function render(release: string, namespace: string, extra: string[] = []): Obj[]
 
 const kindsOf = (objs: Obj[]) => objs.map((o) => o.kind).sort();
 const find = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
+/** Helm hooks (the `helm test` Pod): rendered by `helm template`, not created by an install. */
+const isHook = (o: Obj) => o.metadata?.annotations?.['helm.sh/hook'] !== undefined;
+const named = (objs: Obj[], kind: string, name: string) =>
+  find(objs, kind).find((o) => o.metadata?.name === name);
 function deploymentOf(objs: Obj[]): k8s.V1Deployment {
   const [d] = find(objs, 'Deployment');
   return d as k8s.V1Deployment;
+}
+
+/** `x`, or a failed test when it is missing. */
+function must<T>(x: T | undefined | null): T {
+  if (x === undefined || x === null) throw new Error('expected a rendered value, found none');
+  return x;
 }
 
 /** The Deployment, its pod spec and its one container, or a failed test. */
@@ -102,44 +113,55 @@ class PathApi extends k8s.KubernetesObjectApi {
 }
 const pathApi = kc.makeApiClient(PathApi);
 
+/** One request to the API server as the admin, with a JSON body; the status and the body back. */
+async function requestJson(
+  method: string,
+  path: string,
+  body: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; body: string }> {
+  const server = kc.getCurrentCluster()?.server ?? '';
+  const url = new URL(`${server}${path}`);
+  const opts: RequestOptions = {
+    method,
+    hostname: url.hostname,
+    port: url.port,
+    path: `${url.pathname}${url.search}`,
+    headers: { 'content-type': contentType },
+  };
+  await kc.applyToHTTPSOptions(opts);
+  return new Promise((resolve, reject) => {
+    const req = request(opts, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
 /**
  * POSTs an object as rendered, with strict server-side field validation: an unknown or
  * misplaced field in a template is an error here, as it would be for `kubectl apply`. (The
  * typed clients would silently drop unknown fields before sending.)
  */
 async function createStrict(obj: Obj): Promise<{ status: number; body: string }> {
-  const server = kc.getCurrentCluster()?.server ?? '';
-  const url = new URL(`${server}${await pathApi.createPath(obj)}?fieldValidation=Strict`);
-  const opts: RequestOptions = {
-    method: 'POST',
-    hostname: url.hostname,
-    port: url.port,
-    path: `${url.pathname}${url.search}`,
-    headers: { 'content-type': 'application/json' },
-  };
-  await kc.applyToHTTPSOptions(opts);
-  return new Promise((resolve, reject) => {
-    const req = request(opts, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(obj));
-  });
+  return requestJson('POST', `${await pathApi.createPath(obj)}?fieldValidation=Strict`, obj);
 }
 
 /** Kinds whose CRDs (Prometheus Operator's) the lab does not have: skipped when applying. */
 const notInLab = new Set(['ServiceMonitor', 'PrometheusRule']);
 
 /**
- * Creates every rendered object, recording each in `created` as it goes (so a failure half-way
- * still cleans up); CRDs the lab already installed may answer 409.
+ * Creates every rendered object an install creates (not the hooks), recording each in `created`
+ * as it goes (so a failure half-way still cleans up); CRDs the lab already installed may answer
+ * 409.
  */
 async function apply(objs: Obj[], created: Obj[]): Promise<Obj[]> {
   for (const o of objs) {
-    if (notInLab.has(o.kind ?? '')) continue;
+    if (notInLab.has(o.kind ?? '') || isHook(o)) continue;
     const res = await createStrict(o);
     if (o.kind === 'CustomResourceDefinition' && res.status === 409) continue;
     expect(res.status, `${o.kind} ${o.metadata?.name}: ${res.body}`).toBe(201);
@@ -198,15 +220,18 @@ describe('helm lint and template', () => {
     }
   });
 
-  it('renders the defaults: operator, RBAC, PDB, metrics Service and the CRDs from crds/', () => {
+  it('renders the defaults: operator, RBAC, PDB, metrics Service, the test Pod and the CRDs from crds/', () => {
     expect(kindsOf(defaults)).toEqual(
       [
+        'ClusterRole',
+        'ClusterRole',
         'ClusterRole',
         'ClusterRoleBinding',
         'CustomResourceDefinition',
         'CustomResourceDefinition',
         'CustomResourceDefinition',
         'Deployment',
+        'Pod',
         'PodDisruptionBudget',
         'Role',
         'RoleBinding',
@@ -214,7 +239,8 @@ describe('helm lint and template', () => {
         'ServiceAccount',
       ].sort(),
     );
-    // The chart's CRDs are the top-level crds/ files (through the symlink), not copies.
+    expect(find(defaults, 'Pod').every(isHook)).toBe(true);
+    // The chart's CRDs are the top-level crds/ files (through the symlinks), not copies.
     const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints'].map(
       (p) => parse(readFileSync(join(repoRoot, 'crds', `certroute.io_${p}.yaml`), 'utf8')) as Obj,
     );
@@ -286,6 +312,8 @@ describe('helm lint and template', () => {
         'ConfigMap',
         'CustomResourceDefinition',
         'Deployment',
+        'NetworkPolicy',
+        'Pod',
         'PodDisruptionBudget',
         'PrometheusRule',
         'Role',
@@ -386,7 +414,7 @@ describe('helm lint and template', () => {
     ).toBe(0);
   });
 
-  it('packages the CRDs and the rules and dashboard files through their symlinks', () => {
+  it('packages the CRDs (in the crds subchart) and the rules and dashboard files through their symlinks', () => {
     const out = join(work, 'pkg');
     const res = helm(['package', chart, '--destination', out]);
     expect(res.status, res.stderr).toBe(0);
@@ -394,20 +422,354 @@ describe('helm lint and template', () => {
     const list = spawnSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).stdout.split('\n');
     expect(list).toEqual(
       expect.arrayContaining([
-        'certroute/crds/certroute.io_certificates.yaml',
-        'certroute/crds/certroute.io_clusterissuers.yaml',
-        'certroute/crds/certroute.io_dnsendpoints.yaml',
+        'certroute/charts/crds/crds/certroute.io_certificates.yaml',
+        'certroute/charts/crds/crds/certroute.io_clusterissuers.yaml',
+        'certroute/charts/crds/crds/certroute.io_dnsendpoints.yaml',
         'certroute/files/certroute.rules.yaml',
         'certroute/files/certroute.json',
       ]),
     );
     expect(list.some((f) => f.startsWith('certroute/ci/'))).toBe(false);
-    const crd = spawnSync('tar', ['-xzOf', tgz, 'certroute/crds/certroute.io_certificates.yaml'], {
-      encoding: 'utf8',
-    }).stdout;
+    const crd = spawnSync(
+      'tar',
+      ['-xzOf', tgz, 'certroute/charts/crds/crds/certroute.io_certificates.yaml'],
+      { encoding: 'utf8' },
+    ).stdout;
     expect(crd).toBe(
       readFileSync(join(repoRoot, 'crds', 'certroute.io_certificates.yaml'), 'utf8'),
     );
+  });
+});
+
+// ---------------------------------------------------------------- values for platform teams
+
+describe('values for platform teams, rendered with and without each', () => {
+  const testPodOf = (objs: Obj[]) => find(objs, 'Pod')[0] as k8s.V1Pod | undefined;
+  const setJson = (kv: string) => render('pt', 'certroute', ['--set-json', kv]);
+
+  it('extraArgs: none by default; given, container args after the entrypoint, and they beat the config variables', () => {
+    expect(podOf(defaults).c.args).toBeUndefined();
+    const { d, c } = podOf(setJson('extraArgs=["--log-level=debug","--workers=3"]'));
+    expect(c.args).toEqual(['--log-level=debug', '--workers=3']);
+    expect(c.command).toBeUndefined();
+    expect(plainEnv(d).CERTROUTE_LOG_LEVEL).toBe('info');
+    const parsed = parseConfig(c.args ?? [], plainEnv(d));
+    expect(parsed.logLevel).toBe('debug');
+    expect(parsed.workers).toBe(3);
+    // Only flags: a bare word would stop the operator at start, so the schema refuses it.
+    const res = helm(['template', 'x', chart, '--set-json', 'extraArgs=["debug"]']);
+    expect(res.status).not.toBe(0);
+    expect(res.stderr).toContain('/extraArgs/0');
+  });
+
+  it('extraEnv: nothing extra by default; given, appended after the chart’s variables as written', () => {
+    const names = (c: k8s.V1Container) => (c.env ?? []).map((e) => e.name);
+    const base = names(podOf(defaults).c);
+    const extra = [
+      { name: 'HTTPS_PROXY', value: 'http://proxy.internal:3128' },
+      {
+        name: 'AWS_ACCESS_KEY_ID',
+        valueFrom: { secretKeyRef: { name: 'certroute-aws', key: 'access-key-id' } },
+      },
+    ];
+    const { c } = podOf(setJson(`extraEnv=${JSON.stringify(extra)}`));
+    expect(names(c)).toEqual([...base, 'HTTPS_PROXY', 'AWS_ACCESS_KEY_ID']);
+    expect(c.env?.slice(-2)).toEqual(extra);
+    expect(base).not.toContain('HTTPS_PROXY');
+  });
+
+  it('extraVolumes and extraVolumeMounts: only /tmp by default; given, added beside it', () => {
+    const { pod, c } = podOf(defaults);
+    expect(pod.volumes?.map((v) => v.name)).toEqual(['tmp']);
+    expect(c.volumeMounts?.map((m) => m.mountPath)).toEqual(['/tmp']);
+    const volume = { name: 'ca', configMap: { name: 'corporate-ca' } };
+    const mount = { name: 'ca', mountPath: '/etc/certroute/ca', readOnly: true };
+    const objs = render('pt', 'certroute', [
+      '--set-json',
+      `extraVolumes=[${JSON.stringify(volume)}]`,
+      '--set-json',
+      `extraVolumeMounts=[${JSON.stringify(mount)}]`,
+    ]);
+    const got = podOf(objs);
+    expect(got.pod.volumes?.[1]).toEqual(volume);
+    expect(got.c.volumeMounts?.[1]).toEqual(mount);
+    expect(got.c.securityContext?.readOnlyRootFilesystem).toBe(true);
+  });
+
+  it('priorityClassName and imagePullSecrets: unset by default; given, on the operator and the test Pod', () => {
+    expect(podOf(defaults).pod.priorityClassName).toBeUndefined();
+    expect(podOf(defaults).pod.imagePullSecrets).toBeUndefined();
+    expect(testPodOf(defaults)?.spec?.priorityClassName).toBeUndefined();
+    expect(testPodOf(defaults)?.spec?.imagePullSecrets).toBeUndefined();
+    const objs = render('pt', 'certroute', [
+      '--set',
+      'priorityClassName=platform-critical',
+      '--set-json',
+      'imagePullSecrets=[{"name":"regcred"}]',
+    ]);
+    for (const spec of [podOf(objs).pod, testPodOf(objs)?.spec]) {
+      expect(spec?.priorityClassName).toBe('platform-critical');
+      expect(spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    }
+  });
+
+  describe('networkPolicy', () => {
+    // As rendered (the typed client's V1NetworkPolicy calls `from` `_from`).
+    type Peer = Record<string, unknown> & {
+      podSelector?: { matchLabels?: Record<string, string> };
+    };
+    type Rule = { ports?: { port: number; protocol?: string }[]; from?: Peer[]; to?: Peer[] };
+    type Policy = {
+      spec: {
+        podSelector: { matchLabels?: Record<string, string> };
+        policyTypes: string[];
+        ingress?: Rule[];
+        egress?: Rule[];
+      };
+    };
+    const policyOf = (objs: Obj[]) => find(objs, 'NetworkPolicy')[0] as Policy | undefined;
+    const ports = (r: Rule) => (r.ports ?? []).map((p) => `${String(p.port)}/${p.protocol ?? ''}`);
+
+    it('is off by default', () => {
+      expect(policyOf(defaults)).toBeUndefined();
+    });
+
+    it('on: selects the operator pods; in, the solver, probe and metrics ports from anywhere; out, DNS, API server, HTTPS and the self-check to anywhere', () => {
+      const objs = render('pt', 'certroute', ['--set', 'networkPolicy.enabled=true']);
+      const np = policyOf(objs);
+      const { d } = podOf(objs);
+      expect(np?.spec?.podSelector.matchLabels).toEqual(d.spec?.selector.matchLabels);
+      expect(np?.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
+      const ingress = np?.spec?.ingress ?? [];
+      expect(ingress.map(ports)).toEqual([['8089/TCP', '8081/TCP'], ['8080/TCP']]);
+      for (const r of ingress) expect(r.from).toBeUndefined();
+      const egress = np?.spec?.egress ?? [];
+      expect(egress.map(ports)).toEqual([
+        ['53/UDP', '53/TCP'],
+        ['443/TCP', '6443/TCP'],
+        ['443/TCP'],
+        ['80/TCP'],
+      ]);
+      for (const r of egress) expect(r.to).toBeUndefined();
+      // The container ports it opens are the ones the operator listens on.
+      expect(
+        podOf(objs)
+          .c.ports?.map((p) => p.containerPort)
+          .sort(),
+      ).toEqual(ingress.flatMap((r) => (r.ports ?? []).map((p) => p.port)).sort());
+    });
+
+    it('follows the config addresses and http01Port', () => {
+      const objs = render('pt', 'certroute', [
+        '--set',
+        'networkPolicy.enabled=true',
+        '--set',
+        'config.metricsAddress=0.0.0.0:9100',
+        '--set',
+        'config.probeAddress=0.0.0.0:9101',
+        '--set',
+        'config.solverAddress=0.0.0.0:9102',
+        '--set',
+        'config.http01Port=8000',
+      ]);
+      const { spec } = must(policyOf(objs));
+      expect(spec.ingress?.map(ports)).toEqual([['9102/TCP', '9101/TCP'], ['9100/TCP']]);
+      expect(spec.egress?.map(ports).at(-1)).toEqual(['8000/TCP']);
+    });
+
+    it('takes peers and extra rules, keeps the helm test Pod allowed to metrics, and can drop the self-check', () => {
+      const monitoring = { namespaceSelector: { matchLabels: { name: 'monitoring' } } };
+      const apiServer = { ipBlock: { cidr: '10.0.0.1/32' } };
+      const extraOut = { ports: [{ port: 14000, protocol: 'TCP' }] };
+      const objs = render('pt', 'certroute', [
+        '--set',
+        'networkPolicy.enabled=true',
+        '--set-json',
+        `networkPolicy.ingress.metricsFrom=[${JSON.stringify(monitoring)}]`,
+        '--set-json',
+        `networkPolicy.egress.apiServer.to=[${JSON.stringify(apiServer)}]`,
+        '--set-json',
+        `networkPolicy.egress.dns.to=[${JSON.stringify(monitoring)}]`,
+        '--set-json',
+        `networkPolicy.egress.extra=[${JSON.stringify(extraOut)}]`,
+        '--set',
+        'networkPolicy.egress.http01SelfCheck.enabled=false',
+      ]);
+      const { spec } = must(policyOf(objs));
+      const [open, metrics] = spec.ingress ?? [];
+      expect(open?.from).toBeUndefined();
+      const [fromMonitoring, fromTest] = metrics?.from ?? [];
+      expect(fromMonitoring).toEqual(monitoring);
+      const testPeer = fromTest?.podSelector?.matchLabels ?? {};
+      expect(Object.keys(testPeer).length).toBeGreaterThan(0);
+      expect(must(testPodOf(objs)).metadata?.labels).toMatchObject(testPeer);
+      const egress = spec.egress ?? [];
+      expect(egress.map(ports)).toEqual([
+        ['53/UDP', '53/TCP'],
+        ['443/TCP', '6443/TCP'],
+        ['443/TCP'],
+        ['14000/TCP'],
+      ]);
+      expect(egress.map((r) => r.to)).toEqual([[monitoring], [apiServer], undefined, undefined]);
+    });
+
+    it('does not select the helm test Pod, which the operator’s Deployment and Service do not either', () => {
+      const objs = render('pt', 'certroute', ['--set', 'networkPolicy.enabled=true']);
+      const labels = testPodOf(objs)?.metadata?.labels ?? {};
+      const selects = (sel: Record<string, string> | undefined) =>
+        Object.entries(sel ?? {}).every(([k, v]) => labels[k] === v);
+      expect(selects(policyOf(objs)?.spec?.podSelector.matchLabels)).toBe(false);
+      expect(selects(podOf(objs).d.spec?.selector.matchLabels)).toBe(false);
+      const [svc] = find(objs, 'Service') as k8s.V1Service[];
+      expect(selects(svc?.spec?.selector)).toBe(false);
+    });
+  });
+
+  it('crds.install: the three CRDs by default; false leaves them out and nothing else', () => {
+    expect(find(defaults, 'CustomResourceDefinition')).toHaveLength(3);
+    const objs = render('cr', 'ns', ['--set', 'crds.install=false']);
+    expect(find(objs, 'CustomResourceDefinition')).toEqual([]);
+    const again = render('cr', 'ns');
+    expect(kindsOf(objs)).toEqual(kindsOf(again).filter((k) => k !== 'CustomResourceDefinition'));
+  });
+
+  describe('aggregated roles', () => {
+    const rulesOf = (objs: Obj[], name: string) =>
+      (named(objs, 'ClusterRole', name) as k8s.V1ClusterRole | undefined)?.rules;
+    const labelsOf = (objs: Obj[], name: string) =>
+      named(objs, 'ClusterRole', name)?.metadata?.labels ?? {};
+    const agg = (r: string) => `rbac.authorization.k8s.io/aggregate-to-${r}`;
+
+    it('by default: view (read) aggregates into view, edit and admin; edit (Certificates only) into edit and admin', () => {
+      const objs = render('rel', 'ns');
+      expect(rulesOf(objs, 'rel-certroute-view')).toEqual([
+        {
+          apiGroups: ['certroute.io'],
+          resources: ['certificates', 'dnsendpoints'],
+          verbs: ['get', 'list', 'watch'],
+        },
+      ]);
+      expect(labelsOf(objs, 'rel-certroute-view')).toMatchObject({
+        [agg('view')]: 'true',
+        [agg('edit')]: 'true',
+        [agg('admin')]: 'true',
+      });
+      expect(rulesOf(objs, 'rel-certroute-edit')).toEqual([
+        {
+          apiGroups: ['certroute.io'],
+          resources: ['certificates'],
+          verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'],
+        },
+      ]);
+      const edit = labelsOf(objs, 'rel-certroute-edit');
+      expect(edit).toMatchObject({ [agg('edit')]: 'true', [agg('admin')]: 'true' });
+      expect(edit[agg('view')]).toBeUndefined();
+      // The operator's own ClusterRole aggregates nowhere.
+      expect(
+        Object.keys(labelsOf(objs, 'rel-certroute')).filter((k) => k.includes('aggregate')),
+      ).toEqual([]);
+    });
+
+    it('editDNSEndpoints adds DNSEndpoints to edit; enabled=false or rbac.create=false leaves them out', () => {
+      const dns = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.editDNSEndpoints=true']);
+      expect(rulesOf(dns, 'rel-certroute-edit')?.[0]?.resources).toEqual([
+        'certificates',
+        'dnsendpoints',
+      ]);
+      const off = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.enabled=false']);
+      expect(find(off, 'ClusterRole').map((r) => r.metadata?.name)).toEqual(['rel-certroute']);
+      const none = render('rel', 'ns', ['--set', 'rbac.create=false']);
+      expect(find(none, 'ClusterRole')).toEqual([]);
+    });
+  });
+
+  describe('the helm test hook', () => {
+    it('is a test-hook Pod running the operator image’s Node against the metrics Service', () => {
+      const pod = must(testPodOf(defaults));
+      const spec = must(pod.spec);
+      const { c, pod: operatorSpec } = podOf(defaults);
+      expect(pod.metadata?.annotations?.['helm.sh/hook']).toBe('test');
+      expect(spec.restartPolicy).toBe('Never');
+      const tc = must(spec.containers[0]);
+      expect(tc.image).toBe(c.image);
+      expect(tc.command?.slice(0, 2)).toEqual(['node', '-e']);
+      expect(tc.securityContext).toEqual(c.securityContext);
+      expect(spec.securityContext).toEqual(operatorSpec.securityContext);
+      expect(spec.automountServiceAccountToken).toBe(false);
+      const svc = must((find(defaults, 'Service') as k8s.V1Service[])[0]);
+      const port = svc.spec?.ports?.[0]?.port;
+      const url = tc.env?.find((e) => e.name === 'CERTROUTE_TEST_URL')?.value;
+      expect(url).toBe(`http://${svc.metadata?.name}.${releaseNs}.svc:${port}/metrics`);
+    });
+
+    it('helmTest.enabled=false leaves it out; it needs the metrics Service', () => {
+      expect(find(render('t', 'ns', ['--set', 'helmTest.enabled=false']), 'Pod')).toEqual([]);
+      const res = helm(['template', 'x', chart, '--set', 'metrics.service.enabled=false']);
+      expect(res.status).not.toBe(0);
+      expect(res.stderr).toContain('helmTest.enabled needs metrics.service.enabled');
+      const both = render('t', 'ns', [
+        '--set',
+        'metrics.service.enabled=false',
+        '--set',
+        'helmTest.enabled=false',
+      ]);
+      expect(find(both, 'Pod')).toEqual([]);
+    });
+  });
+
+  describe('EndpointSlice (HTTP-01 solver) RBAC', () => {
+    const hasSolverRules = (rules: k8s.V1PolicyRule[] | undefined) =>
+      (rules ?? []).some((r) => r.resources?.includes('endpointslices'));
+
+    it('is cluster-wide without config.watchNamespaces', () => {
+      const [cr] = find(defaults, 'ClusterRole').filter((r) =>
+        hasSolverRules((r as k8s.V1ClusterRole).rules),
+      );
+      expect(cr?.metadata?.name).toBe(`${release}-certroute`);
+      expect(find(defaults, 'Role').map((r) => r.metadata?.name)).toEqual([
+        `${release}-certroute-leader-election`,
+      ]);
+    });
+
+    it('with config.watchNamespaces (list or string, repeats once), a Role and RoleBinding in each and none in the ClusterRole', () => {
+      for (const set of [
+        'config.watchNamespaces={shop,blog,shop}',
+        'config.watchNamespaces=shop\\,blog',
+      ]) {
+        const objs = render('rel', 'ns', ['--set', set]);
+        const cr = named(objs, 'ClusterRole', 'rel-certroute') as k8s.V1ClusterRole | undefined;
+        expect(hasSolverRules(cr?.rules), set).toBe(false);
+        expect(cr?.rules?.some((r) => r.resources?.includes('services'))).toBe(false);
+        expect(cr?.rules?.find((r) => r.resources?.includes('ingresses'))?.verbs).toEqual([
+          'get',
+          'list',
+          'watch',
+          'patch',
+        ]);
+        const roles = find(objs, 'Role').filter(
+          (r) => r.metadata?.name === 'rel-certroute-http01-solver',
+        );
+        expect(
+          roles.map((r) => r.metadata?.namespace),
+          set,
+        ).toEqual(['shop', 'blog']);
+        for (const r of roles as k8s.V1Role[]) {
+          expect(r.rules?.map((x) => [x.resources, x.verbs])).toEqual([
+            [['ingresses'], ['create', 'delete']],
+            [['services'], ['list', 'create', 'delete']],
+            [['endpointslices'], ['get', 'list', 'create', 'update', 'delete']],
+          ]);
+        }
+        const bindings = find(objs, 'RoleBinding').filter(
+          (b) => b.metadata?.name === 'rel-certroute-http01-solver',
+        ) as unknown as k8s.V1RoleBinding[];
+        expect(bindings.map((b) => b.metadata?.namespace)).toEqual(['shop', 'blog']);
+        for (const b of bindings)
+          expect(b.subjects).toEqual([
+            { kind: 'ServiceAccount', name: 'rel-certroute', namespace: 'ns' },
+          ]);
+      }
+    });
   });
 });
 
@@ -417,7 +779,7 @@ describe('applied to the lab kube-apiserver', () => {
   it('creates every object of the default render (strict field validation)', async () => {
     // beforeAll applied them; they are all there, as rendered.
     const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-    for (const o of defaults) {
+    for (const o of defaults.filter((x) => !isHook(x))) {
       const live = await objects.read({
         apiVersion: o.apiVersion ?? '',
         kind: o.kind ?? '',
@@ -431,7 +793,13 @@ describe('applied to the lab kube-apiserver', () => {
     const ns = await createNamespace(kc, 'helm-full');
     const created: Obj[] = [];
     try {
-      const objs = render(uniqueName('full'), ns, ['-f', allFeatures]);
+      // The watched namespaces of that file do not exist here: the solver Roles go into this one.
+      const objs = render(uniqueName('full'), ns, [
+        '-f',
+        allFeatures,
+        '--set',
+        `config.watchNamespaces={${ns}}`,
+      ]);
       await apply(objs, created);
       expect(new Set(kindsOf(created))).toEqual(
         new Set([
@@ -440,6 +808,7 @@ describe('applied to the lab kube-apiserver', () => {
           'ClusterRoleBinding',
           'ConfigMap',
           'Deployment',
+          'NetworkPolicy',
           'PodDisruptionBudget',
           'Role',
           'RoleBinding',
@@ -452,6 +821,66 @@ describe('applied to the lab kube-apiserver', () => {
       await deleteClusterScoped(created);
       await deleteNamespace(kc, ns);
     }
+  });
+});
+
+describe('applied to the lab: the NetworkPolicy, the CRD switch and the test Pod', () => {
+  it('installs with the NetworkPolicy on and the CRDs left out', async () => {
+    const ns = await createNamespace(kc, 'helm-np');
+    const created: Obj[] = [];
+    try {
+      const objs = render(uniqueName('np'), ns, [
+        '--set',
+        'networkPolicy.enabled=true',
+        '--set',
+        'crds.install=false',
+        '--set-json',
+        'networkPolicy.egress.apiServer.to=[{"ipBlock":{"cidr":"10.0.0.1/32"}}]',
+      ]);
+      expect(find(objs, 'CustomResourceDefinition')).toEqual([]);
+      await apply(objs, created);
+      const [np] = find(objs, 'NetworkPolicy');
+      // Read back raw (the typed client renames `from`): stored as rendered.
+      const live = await requestJson(
+        'GET',
+        `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/${np?.metadata?.name}`,
+        undefined,
+      );
+      expect(live.status).toBe(200);
+      expect((JSON.parse(live.body) as Obj).spec).toEqual(np?.spec);
+      expect(kindsOf(created)).toContain('Deployment');
+    } finally {
+      await deleteClusterScoped(created);
+      await deleteNamespace(kc, ns);
+    }
+  });
+
+  it('the CRDs crds.install renders are accepted as they are (server-side apply, dry run)', async () => {
+    const crds = find(defaults, 'CustomResourceDefinition');
+    expect(crds).toHaveLength(3);
+    for (const crd of crds) {
+      const res = await requestJson(
+        'PATCH',
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}?dryRun=All&fieldManager=certroute-helm-test&force=true&fieldValidation=Strict`,
+        crd,
+        'application/apply-patch+yaml',
+      );
+      expect(res.status, `${crd.metadata?.name}: ${res.body}`).toBe(200);
+    }
+  });
+
+  it('creates the helm test Pod as rendered (strict field validation)', async () => {
+    const [pod] = find(defaults, 'Pod');
+    if (!pod) throw new Error('no test Pod rendered');
+    // The namespace's default ServiceAccount appears shortly after the namespace.
+    const res = await eventually(async () => {
+      const r = await createStrict(pod);
+      return r.status === 201 ? r : r.body.includes('serviceaccount') ? false : r;
+    });
+    expect(res.status, res.body).toBe(201);
+    await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .deleteNamespacedPod({ namespace: releaseNs, name: pod.metadata?.name ?? '' });
   });
 });
 
@@ -472,6 +901,69 @@ async function statusOf(p: Promise<unknown>): Promise<number> {
     return (err as { code?: number }).code ?? -1;
   }
 }
+
+/** The rules `as` holds in `namespace`, one `group/resource:verb[names]` string each. */
+async function rulesIn(as: k8s.KubeConfig, namespace: string): Promise<string[]> {
+  const review = await as
+    .makeApiClient(k8s.AuthorizationV1Api)
+    .createSelfSubjectRulesReview({ body: { spec: { namespace } } });
+  const out = new Set<string>();
+  for (const r of review.status?.resourceRules ?? [])
+    for (const g of r.apiGroups ?? [])
+      for (const res of r.resources ?? [])
+        for (const v of r.verbs)
+          out.add(
+            `${g}/${res}:${v}${r.resourceNames?.length ? `[${r.resourceNames.join(',')}]` : ''}`,
+          );
+  return [...out].sort();
+}
+
+let baseline: k8s.KubeConfig | undefined;
+/**
+ * What `as` is granted in `namespace` beyond what every authenticated identity may do anyway
+ * (self-reviews, public discovery data, which differ between Kubernetes versions): the rules
+ * of a ServiceAccount with no bindings at all are taken away.
+ */
+async function granted(as: k8s.KubeConfig, namespace: string): Promise<string[]> {
+  if (!baseline) {
+    const bare = uniqueName('bare');
+    await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .createNamespacedServiceAccount({ namespace: releaseNs, body: { metadata: { name: bare } } });
+    baseline = (await serviceAccountKubeConfig(kc, releaseNs, bare)).kubeConfig;
+  }
+  const base = new Set(await rulesIn(baseline, namespace));
+  return (await rulesIn(as, namespace)).filter((r) => !base.has(r));
+}
+
+/** The ClusterRole's rules but the HTTP-01 solver's, as a rules review lists them. */
+const clusterWide = [
+  ...['get', 'list', 'watch', 'patch'].map((v) => `networking.k8s.io/ingresses:${v}`),
+  ...['get', 'list', 'watch', 'create', 'update', 'delete'].map((v) => `/secrets:${v}`),
+  '/events:create',
+  '/events:patch',
+  ...['get', 'list', 'watch', 'create', 'update', 'delete'].flatMap((v) => [
+    `certroute.io/certificates:${v}`,
+    `certroute.io/dnsendpoints:${v}`,
+  ]),
+  ...['get', 'list', 'watch'].map((v) => `certroute.io/clusterissuers:${v}`),
+  'certroute.io/certificates/status:patch',
+  'certroute.io/dnsendpoints/status:patch',
+  'certroute.io/clusterissuers/status:patch',
+];
+/** The HTTP-01 solver's rules: cluster-wide by default, per watched namespace when narrowed. */
+const solverRules = [
+  ...['create', 'delete'].map((v) => `networking.k8s.io/ingresses:${v}`),
+  ...['list', 'create', 'delete'].map((v) => `/services:${v}`),
+  ...['get', 'list', 'create', 'update', 'delete'].map(
+    (v) => `discovery.k8s.io/endpointslices:${v}`,
+  ),
+];
+const leader = [
+  'coordination.k8s.io/leases:create',
+  'coordination.k8s.io/leases:get[certroute-leader]',
+  'coordination.k8s.io/leases:update[certroute-leader]',
+];
 
 describe('RBAC is minimal', () => {
   it('refuses real requests outside the rules', async () => {
@@ -681,139 +1173,375 @@ describe('RBAC is minimal', () => {
   });
 
   it('grants nothing beyond the rules (rules review in the release namespace and another)', async () => {
-    const rulesIn = async (as: k8s.KubeConfig, namespace: string) => {
-      const review = await as
-        .makeApiClient(k8s.AuthorizationV1Api)
-        .createSelfSubjectRulesReview({ body: { spec: { namespace } } });
-      const out = new Set<string>();
-      for (const r of review.status?.resourceRules ?? [])
-        for (const g of r.apiGroups ?? [])
-          for (const res of r.resources ?? [])
-            for (const v of r.verbs)
-              out.add(
-                `${g}/${res}:${v}${r.resourceNames?.length ? `[${r.resourceNames.join(',')}]` : ''}`,
-              );
-      return [...out].sort();
-    };
-    const clusterWide = [
-      ...['get', 'list', 'watch', 'create', 'delete', 'patch'].map(
-        (v) => `networking.k8s.io/ingresses:${v}`,
-      ),
-      ...['list', 'create', 'delete'].map((v) => `/services:${v}`),
-      ...['get', 'list', 'create', 'update', 'delete'].map(
-        (v) => `discovery.k8s.io/endpointslices:${v}`,
-      ),
-      ...['get', 'list', 'watch', 'create', 'update', 'delete'].map((v) => `/secrets:${v}`),
-      '/events:create',
-      '/events:patch',
-      ...['get', 'list', 'watch', 'create', 'update', 'delete'].flatMap((v) => [
-        `certroute.io/certificates:${v}`,
-        `certroute.io/dnsendpoints:${v}`,
-      ]),
-      ...['get', 'list', 'watch'].map((v) => `certroute.io/clusterissuers:${v}`),
-      'certroute.io/certificates/status:patch',
-      'certroute.io/dnsendpoints/status:patch',
-      'certroute.io/clusterissuers/status:patch',
-    ];
-    const leader = [
-      'coordination.k8s.io/leases:create',
-      'coordination.k8s.io/leases:get[certroute-leader]',
-      'coordination.k8s.io/leases:update[certroute-leader]',
-    ];
-    // What every authenticated identity may do anyway (self-reviews, public discovery data,
-    // which differ between Kubernetes versions): a ServiceAccount with no bindings at all.
-    const bare = uniqueName('bare');
-    await kc
-      .makeApiClient(k8s.CoreV1Api)
-      .createNamespacedServiceAccount({ namespace: releaseNs, body: { metadata: { name: bare } } });
-    const baseline = (await serviceAccountKubeConfig(kc, releaseNs, bare)).kubeConfig;
-    const granted = async (namespace: string) => {
-      const base = new Set(await rulesIn(baseline, namespace));
-      return (await rulesIn(sa, namespace)).filter((r) => !base.has(r));
-    };
-    expect(await granted(otherNs)).toEqual([...clusterWide].sort());
-    expect(await granted(releaseNs)).toEqual([...clusterWide, ...leader].sort());
+    expect(await granted(sa, otherNs)).toEqual([...clusterWide, ...solverRules].sort());
+    expect(await granted(sa, releaseNs)).toEqual(
+      [...clusterWide, ...solverRules, ...leader].sort(),
+    );
   });
 });
 
-describe('RBAC is enough', () => {
-  let op: ManagedProcess | undefined;
-  afterAll(async () => {
-    await op?.stop();
+/**
+ * Runs the operator as a chart ServiceAccount (its kubeconfig `saFile`, its release namespace),
+ * watching `app` only, until it has led, published an Ingress's DNS and issued its certificate
+ * over HTTP-01 (solver Ingress, Service and EndpointSlice in `app`); `whileRunning` runs before
+ * it is stopped. Nothing may be refused: no `forbidden` in its log.
+ */
+async function operatorIssues(opts: {
+  saFile: string;
+  releaseNs: string;
+  app: string;
+  tag: string;
+  extra?: string[];
+  whileRunning?: () => Promise<void>;
+}): Promise<void> {
+  const { saFile, app, tag } = opts;
+  const r53 = labRoute53(env);
+  const zone = await createZone(r53, tag);
+  const logFile = join(env.dir, `${opts.releaseNs}-operator.log`);
+  const op = spawnOperator(env, logFile, [
+    `--kubeconfig=${saFile}`,
+    `--namespace=${opts.releaseNs}`,
+    `--pod-name=${tag}-op`,
+    `--watch-namespaces=${app}`,
+    `--domain-filter=${zone.name}`,
+    `--owner-id=${tag}`,
+    '--lease-duration=4s',
+    ...(opts.extra ?? []),
+  ]);
+  const issuer = `${tag}-${opts.releaseNs}`;
+  try {
+    // Leader election through the chart's Role, in the release namespace.
+    await eventually(
+      async () =>
+        (
+          await kc
+            .makeApiClient(k8s.CoordinationV1Api)
+            .readNamespacedLease({ namespace: opts.releaseNs, name: 'certroute-leader' })
+        ).spec?.holderIdentity === `${tag}-op`,
+      { timeoutMs: 30_000 },
+    );
+
+    await createClusterIssuer(kc, labIssuer(env, issuer));
+    const net = kc.makeApiClient(k8s.NetworkingV1Api);
+    const host = `www.${zone.name}`;
+    await net.createNamespacedIngress({
+      namespace: app,
+      body: ingress({
+        name: 'web',
+        namespace: app,
+        hosts: [host],
+        tls: [{ secretName: 'web-tls', hosts: [host] }],
+        annotations: { 'certroute.io/dns': 'true', 'certroute.io/issuer': issuer },
+      }),
+    });
+    await writeAddress(net, app, 'web', [{ ip: env.ingressAddress }]);
+
+    // The shim (DNSEndpoint create), the DNS controller (Route53, DNSEndpoint status) and the
+    // event recorder all worked under the ServiceAccount.
+    await eventually(
+      async () =>
+        (await record(r53, zone.id, host, 'A'))?.ResourceRecords?.[0]?.Value === env.ingressAddress,
+      { timeoutMs: 45_000 },
+    );
+    await eventually(async () =>
+      (await eventsFor(kc, app, 'web')).some((e) => e.reason === 'RecordPublished'),
+    );
+    // The issuer controller (account key Secret in the release namespace) and the certificate
+    // controller (solver Ingress, Service, EndpointSlice; the tls Secret) did too.
+    const secret = await eventually(
+      async () => {
+        const s = await kc
+          .makeApiClient(k8s.CoreV1Api)
+          .readNamespacedSecret({ namespace: app, name: 'web-tls' });
+        return s.type === 'kubernetes.io/tls' && s;
+      },
+      { timeoutMs: 45_000 },
+    );
+    expect(secret.data?.['tls.crt']).toBeTruthy();
+    await opts.whileRunning?.();
+
+    const denied = logLines(logFile).filter((l) => /forbidden/i.test(JSON.stringify(l)));
+    expect(denied).toEqual([]);
+    expect(op.exitCode).toBeUndefined();
+  } finally {
+    await op.stop();
+    await deleteClusterIssuer(kc, issuer).catch(() => undefined);
+  }
+}
+
+/** Runs the helm test Pod's command here, as its container would, with `env` over the Pod's. */
+function runTestPod(pod: k8s.V1Pod, vars: Record<string, string>) {
+  const c = pod.spec?.containers[0];
+  const [cmd, ...args] = c?.command ?? [];
+  expect(cmd).toBe('node');
+  const podEnv = Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value ?? '']));
+  // The lab's Node is the image's (both 22.x); only the Pod's own variables, no NODE_OPTIONS.
+  return spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, ...podEnv, ...vars },
   });
+}
 
+describe('RBAC is enough', () => {
   it(
-    'runs the operator as the chart ServiceAccount: it leads, publishes DNS and issues a certificate',
-    { timeout: 90_000 },
+    'runs the operator as the chart ServiceAccount: it leads, publishes DNS and issues a certificate; the helm test command passes against it',
+    { timeout: 120_000 },
     async () => {
-      const r53 = labRoute53(env);
-      const zone = await createZone(r53, 'helm');
-      const logFile = join(env.dir, `${releaseNs}-operator.log`);
-      op = spawnOperator(env, logFile, [
-        `--kubeconfig=${saFile}`,
-        `--namespace=${releaseNs}`,
-        '--pod-name=helm-op',
-        `--watch-namespaces=${appNs}`,
-        `--domain-filter=${zone.name}`,
-        '--owner-id=helm',
-        '--lease-duration=4s',
-      ]);
-
-      // Leader election through the chart's Role, in the release namespace.
-      await eventually(
-        async () =>
-          (
-            await kc
-              .makeApiClient(k8s.CoordinationV1Api)
-              .readNamespacedLease({ namespace: releaseNs, name: 'certroute-leader' })
-          ).spec?.holderIdentity === 'helm-op',
-        { timeoutMs: 30_000 },
-      );
-
-      const issuer = `helm-${releaseNs}`;
-      await createClusterIssuer(kc, labIssuer(env, issuer));
-      const net = kc.makeApiClient(k8s.NetworkingV1Api);
-      const host = `www.${zone.name}`;
-      await net.createNamespacedIngress({
-        namespace: appNs,
-        body: ingress({
-          name: 'web',
-          namespace: appNs,
-          hosts: [host],
-          tls: [{ secretName: 'web-tls', hosts: [host] }],
-          annotations: { 'certroute.io/dns': 'true', 'certroute.io/issuer': issuer },
-        }),
-      });
-      await writeAddress(net, appNs, 'web', [{ ip: env.ingressAddress }]);
-
-      // The shim (DNSEndpoint create), the DNS controller (Route53, DNSEndpoint status) and the
-      // event recorder all worked under the ServiceAccount.
-      await eventually(
-        async () =>
-          (await record(r53, zone.id, host, 'A'))?.ResourceRecords?.[0]?.Value ===
-          env.ingressAddress,
-        { timeoutMs: 45_000 },
-      );
-      await eventually(async () =>
-        (await eventsFor(kc, appNs, 'web')).some((e) => e.reason === 'RecordPublished'),
-      );
-      // The issuer controller (account key Secret in the release namespace) and the certificate
-      // controller (solver Ingress, Service, EndpointSlice; the tls Secret) did too.
-      const secret = await eventually(
-        async () => {
-          const s = await kc
-            .makeApiClient(k8s.CoreV1Api)
-            .readNamespacedSecret({ namespace: appNs, name: 'web-tls' });
-          return s.type === 'kubernetes.io/tls' && s;
+      const metricsPort = await freePort();
+      const probePort = await freePort();
+      const [testPod] = find(defaults, 'Pod') as k8s.V1Pod[];
+      if (!testPod) throw new Error('no helm test Pod rendered');
+      await operatorIssues({
+        saFile,
+        releaseNs,
+        app: appNs,
+        tag: 'helm',
+        extra: [
+          `--metrics-address=127.0.0.1:${metricsPort}`,
+          `--probe-address=127.0.0.1:${probePort}`,
+        ],
+        whileRunning: async () => {
+          // The helm test hook's own command (node -e, the operator image has no shell), pointed
+          // at this operator's metrics instead of the Service's cluster DNS name.
+          const ok = runTestPod(testPod, {
+            CERTROUTE_TEST_URL: `http://127.0.0.1:${metricsPort}/metrics`,
+          });
+          expect(ok.stdout + ok.stderr).toContain('HTTP 200, certroute metrics served');
+          expect(ok.status).toBe(0);
+          // And it fails when nothing serves there, or something else does (the probe port's
+          // /healthz is not certroute's metrics).
+          const closed = runTestPod(testPod, {
+            CERTROUTE_TEST_URL: `http://127.0.0.1:${await freePort()}/metrics`,
+            CERTROUTE_TEST_ATTEMPTS: '1',
+          });
+          expect(closed.stderr).toContain('ECONNREFUSED');
+          expect(closed.status).toBe(1);
+          const other = runTestPod(testPod, {
+            CERTROUTE_TEST_URL: `http://127.0.0.1:${probePort}/healthz`,
+            CERTROUTE_TEST_ATTEMPTS: '1',
+          });
+          expect(other.stderr).toContain('HTTP 200 without certroute metrics');
+          expect(other.status).toBe(1);
         },
-        { timeoutMs: 45_000 },
-      );
-      expect(secret.data?.['tls.crt']).toBeTruthy();
-      await deleteClusterIssuer(kc, issuer);
-
-      const denied = logLines(logFile).filter((l) => /forbidden/i.test(JSON.stringify(l)));
-      expect(denied).toEqual([]);
-      expect(op.exitCode).toBeUndefined();
+      });
     },
   );
 });
+
+// ---------------------------------------------------------------- EndpointSlices, narrowed
+
+describe('with config.watchNamespaces: the HTTP-01 solver rules only in those namespaces', () => {
+  let narrowNs: string;
+  let narrowApp: string;
+  let narrowSa: k8s.KubeConfig;
+  let narrowSaFile: string;
+  const created: Obj[] = [];
+
+  beforeAll(async () => {
+    narrowNs = await createNamespace(kc, 'helm-narrow');
+    narrowApp = await createNamespace(kc, 'helm-narrow-app');
+    const objs = render(uniqueName('narrow'), narrowNs, [
+      '--set',
+      `config.watchNamespaces={${narrowApp}}`,
+    ]);
+    await apply(objs, created);
+    const name = find(objs, 'ServiceAccount')[0]?.metadata?.name ?? '';
+    narrowSaFile = join(work, 'narrow-sa.kubeconfig');
+    narrowSa = (await serviceAccountKubeConfig(kc, narrowNs, name, narrowSaFile)).kubeConfig;
+  });
+
+  afterAll(async () => {
+    await deleteClusterScoped(created);
+    for (const ns of [narrowNs, narrowApp]) if (ns) await deleteNamespace(kc, ns);
+  });
+
+  it('grants the solver rules in the watched namespace only (rules review)', async () => {
+    expect(await granted(narrowSa, narrowApp)).toEqual([...clusterWide, ...solverRules].sort());
+    expect(await granted(narrowSa, otherNs)).toEqual([...clusterWide].sort());
+    expect(await granted(narrowSa, narrowNs)).toEqual([...clusterWide, ...leader].sort());
+  });
+
+  it("lets the solver's own code create its Service, EndpointSlice and Ingress in the watched namespace, and refuses them elsewhere", async () => {
+    const cert = await k8s.KubernetesObjectApi.makeApiClient(kc).create<k8s.KubernetesObject>({
+      apiVersion: 'certroute.io/v1alpha1',
+      kind: 'Certificate',
+      metadata: { name: 'solver-owner', namespace: narrowApp },
+      spec: {
+        dnsNames: ['solver.example.test'],
+        issuerRef: { name: 'none' },
+        secretName: 'solver-tls',
+      },
+    } as k8s.KubernetesObject);
+    const objects = new Http01Objects(narrowSa, () => ({ address: '192.0.2.7', port: 8089 }));
+    const target = {
+      namespace: narrowApp,
+      certificate: { name: 'solver-owner', uid: cert.metadata?.uid ?? '' },
+      host: 'solver.example.test',
+      token: 'tok-1',
+      ingressClassName: undefined,
+    };
+    await objects.present(target);
+    const name = solverName(target.host, target.token);
+    const slice = await kc
+      .makeApiClient(k8s.DiscoveryV1Api)
+      .readNamespacedEndpointSlice({ namespace: narrowApp, name });
+    expect(slice.endpoints?.[0]?.addresses).toEqual(['192.0.2.7']);
+    // A resumed order on another replica re-points the slice (get, update).
+    await new Http01Objects(narrowSa, () => ({ address: '192.0.2.8', port: 8089 })).present(target);
+    expect(
+      (
+        await kc
+          .makeApiClient(k8s.DiscoveryV1Api)
+          .readNamespacedEndpointSlice({ namespace: narrowApp, name })
+      ).endpoints?.[0]?.addresses,
+    ).toEqual(['192.0.2.8']);
+    expect(await objects.cleanup(narrowApp, 'solver-owner')).toBe(3);
+
+    // Elsewhere: refused, the EndpointSlice itself included.
+    await expect(objects.present({ ...target, namespace: otherNs })).rejects.toMatchObject({
+      code: 403,
+    });
+    const disc = narrowSa.makeApiClient(k8s.DiscoveryV1Api);
+    expect(
+      await statusOf(
+        disc.createNamespacedEndpointSlice({
+          namespace: otherNs,
+          body: {
+            metadata: { name: 'hijack', labels: { 'kubernetes.io/service-name': 'anything' } },
+            addressType: 'IPv4',
+            endpoints: [{ addresses: ['192.0.2.9'] }],
+          },
+        }),
+      ),
+    ).toBe(403);
+    expect(await statusOf(disc.listEndpointSliceForAllNamespaces())).toBe(403);
+  });
+
+  it(
+    'runs the operator as that ServiceAccount: it issues a certificate over HTTP-01 in the watched namespace',
+    { timeout: 120_000 },
+    async () => {
+      await operatorIssues({
+        saFile: narrowSaFile,
+        releaseNs: narrowNs,
+        app: narrowApp,
+        tag: 'narrow',
+      });
+    },
+  );
+});
+
+// ---------------------------------------------------------------- aggregated roles
+
+describe('aggregated view and edit roles', () => {
+  let kcm: ManagedProcess | undefined;
+  const user = (name: string) => `${name}-${releaseNs}`;
+
+  beforeAll(async () => {
+    // The lab's kube-controller-manager runs no clusterrole aggregation; this one runs only
+    // that controller, as every cluster's does, so the built-in view/edit/admin roles pick up
+    // the chart's labelled ClusterRoles.
+    kcm = spawnManaged('kube-controller-manager (aggregation)', bin.kubeControllerManager(), {
+      args: [
+        `--kubeconfig=${env.kubeconfig}`,
+        '--controllers=clusterrole-aggregation-controller',
+        '--leader-elect=false',
+        '--secure-port=0',
+        '--v=1',
+      ],
+      logFile: join(env.dir, `${releaseNs}-aggregation-controller.log`),
+    });
+    const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    for (const role of ['view', 'edit'])
+      await rbac.createNamespacedRoleBinding({
+        namespace: appNs,
+        body: {
+          metadata: { name: `${role}-user` },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user(role) }],
+        },
+      });
+  });
+
+  afterAll(async () => {
+    await kcm?.stop();
+  });
+
+  /** The API server's own decision for a user (SubjectAccessReview). */
+  async function userMay(name: string, attrs: k8s.V1ResourceAttributes): Promise<boolean> {
+    const review = await kc.makeApiClient(k8s.AuthorizationV1Api).createSubjectAccessReview({
+      body: { spec: { user: name, resourceAttributes: attrs } },
+    });
+    return review.status?.allowed === true;
+  }
+
+  it('a user bound to view in a namespace reads certroute.io Certificates and DNSEndpoints there, and writes nothing', async () => {
+    const cert = { group: 'certroute.io', resource: 'certificates', namespace: appNs };
+    // Aggregation is asynchronous: wait until the controller has copied the chart's rules.
+    await eventually(async () => userMay(user('view'), { ...cert, verb: 'list' }), {
+      timeoutMs: 30_000,
+    });
+    for (const verb of ['get', 'list', 'watch']) {
+      expect(await userMay(user('view'), { ...cert, verb }), verb).toBe(true);
+      expect(
+        await userMay(user('view'), { ...cert, resource: 'dnsendpoints', verb }),
+        `dnsendpoints ${verb}`,
+      ).toBe(true);
+    }
+    for (const verb of ['create', 'update', 'patch', 'delete'])
+      expect(await userMay(user('view'), { ...cert, verb }), verb).toBe(false);
+    expect(await userMay(user('view'), { ...cert, verb: 'get', namespace: otherNs })).toBe(false);
+    // A real request as that user (impersonated): the list is served.
+    const as = impersonating(user('view'));
+    const list: unknown = await as.makeApiClient(k8s.CustomObjectsApi).listNamespacedCustomObject({
+      group: 'certroute.io',
+      version: 'v1alpha1',
+      namespace: appNs,
+      plural: 'certificates',
+    });
+    expect(list).toHaveProperty('items');
+    expect(
+      await statusOf(
+        as.makeApiClient(k8s.CustomObjectsApi).listNamespacedCustomObject({
+          group: 'certroute.io',
+          version: 'v1alpha1',
+          namespace: otherNs,
+          plural: 'certificates',
+        }),
+      ),
+    ).toBe(403);
+  });
+
+  it('a user bound to edit writes Certificates, but not DNSEndpoints (editDNSEndpoints is off) or status', async () => {
+    const cert = { group: 'certroute.io', resource: 'certificates', namespace: appNs };
+    await eventually(async () => userMay(user('edit'), { ...cert, verb: 'create' }), {
+      timeoutMs: 30_000,
+    });
+    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'])
+      expect(await userMay(user('edit'), { ...cert, verb }), verb).toBe(true);
+    expect(await userMay(user('edit'), { ...cert, resource: 'dnsendpoints', verb: 'list' })).toBe(
+      true,
+    );
+    expect(await userMay(user('edit'), { ...cert, resource: 'dnsendpoints', verb: 'create' })).toBe(
+      false,
+    );
+    expect(await userMay(user('edit'), { ...cert, subresource: 'status', verb: 'patch' })).toBe(
+      false,
+    );
+    expect(await userMay(user('edit'), { ...cert, verb: 'create', namespace: otherNs })).toBe(
+      false,
+    );
+  });
+});
+
+/** The admin kubeconfig acting as `user` (Impersonate-User), for real requests as that user. */
+function impersonating(user: string): k8s.KubeConfig {
+  const as = new k8s.KubeConfig();
+  as.loadFromOptions({
+    clusters: kc.clusters,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+    users: kc.users.map((u) => ({ ...u, impersonateUser: user })),
+  });
+  return as;
+}

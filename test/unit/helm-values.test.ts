@@ -2,7 +2,7 @@
 // operator's own default, the flag's environment variable in the Deployment template, a
 // property in values.schema.json and a row in docs/helm.md. Adding a flag to
 // src/config/flags.ts without adding it to the chart fails here, naming what is missing.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -17,7 +17,7 @@ const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as {
 const deployment = readFileSync(join(chart, 'templates', 'deployment.yaml'), 'utf8');
 const schema = JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8')) as {
   additionalProperties: boolean;
-  properties: {
+  properties: Record<string, unknown> & {
     config: {
       additionalProperties: boolean;
       properties: Record<string, { enum?: string[] }>;
@@ -28,10 +28,12 @@ const helmDoc = readFileSync(join(repoRoot, 'docs', 'helm.md'), 'utf8');
 
 /**
  * Flags the chart sets itself rather than from a value: the in-cluster service account (no
- * KUBECONFIG), and the Downward API for the pod's namespace, name and IP.
+ * KUBECONFIG, the files at their standard path), and the Downward API for the pod's namespace, name and IP.
  */
 const setByChart: Record<string, { env: string; fieldPath?: string }> = {
   kubeconfig: { env: 'KUBECONFIG' },
+  // The kubelet mounts the ServiceAccount files at their standard path; only the lab moves them.
+  inClusterRoot: { env: 'CERTROUTE_IN_CLUSTER_ROOT' },
   namespace: { env: 'CERTROUTE_NAMESPACE', fieldPath: 'metadata.namespace' },
   podName: { env: 'POD_NAME', fieldPath: 'metadata.name' },
   solverPodIP: { env: 'POD_IP', fieldPath: 'status.podIP' },
@@ -118,5 +120,56 @@ describe('values.schema.json', () => {
 describe('docs/helm.md', () => {
   it.each(valueFlags)('documents config.%s', (key) => {
     expect(helmDoc).toContain(`\`config.${key}\``);
+  });
+});
+
+/**
+ * Every value path in values.yaml, outside `config`, down to the first one docs/helm.md names
+ * in backticks (a row may describe a whole object, like `resources`); a path with no such row
+ * on the way is returned as undocumented.
+ */
+function undocumented(obj: Record<string, unknown>, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const [key, v] of Object.entries(obj)) {
+    const path = `${prefix}${key}`;
+    if (path === 'config' || helmDoc.includes(`\`${path}\``)) continue;
+    const nested = v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (nested && Object.keys(v).length > 0)
+      out.push(...undocumented(v as Record<string, unknown>, `${path}.`));
+    else out.push(path);
+  }
+  return out;
+}
+
+describe('every value, not only config', () => {
+  it('has a row in docs/helm.md', () => {
+    expect(undocumented(values as Record<string, unknown>)).toEqual([]);
+  });
+
+  it('has a schema property, and the schema has no property without a value', () => {
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(values).sort());
+  });
+});
+
+describe('crds.install', () => {
+  const parent = parse(readFileSync(join(chart, 'Chart.yaml'), 'utf8')) as {
+    dependencies?: { name: string; version: string; condition?: string }[];
+  };
+  const sub = parse(readFileSync(join(chart, 'charts', 'crds', 'Chart.yaml'), 'utf8')) as {
+    name: string;
+    version: string;
+  };
+
+  it('is the condition of the local crds subchart, on by default', () => {
+    expect(parent.dependencies).toEqual([
+      { name: sub.name, version: sub.version, condition: 'crds.install' },
+    ]);
+    expect((values as { crds?: { install?: boolean } }).crds?.install).toBe(true);
+  });
+
+  it("the subchart's crds/ is the repository's crds/ (a symlink, not a copy)", () => {
+    expect(realpathSync(join(chart, 'charts', 'crds', 'crds'))).toBe(
+      realpathSync(join(repoRoot, 'crds')),
+    );
   });
 });

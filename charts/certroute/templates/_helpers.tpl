@@ -65,3 +65,25 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- $port -}}
 {{- end -}}
+
+{{/* Labels of the helm test pod: not the operator's selector labels, so no ReplicaSet adopts it
+and no Service routes to it. */}}
+{{- define "certroute.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "certroute.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The HTTP-01 solver's rules (src/solvers/http01.ts): per challenge, an Ingress, a selector-less
+Service and its EndpointSlice in the Certificate's namespace; cluster-wide in the ClusterRole, or
+in a Role per config.watchNamespaces entry. Why each verb: docs/rbac.md. */}}
+{{- define "certroute.solverRules" -}}
+- apiGroups: [networking.k8s.io]
+  resources: [ingresses]
+  verbs: [create, delete]
+- apiGroups: ['']
+  resources: [services]
+  verbs: [list, create, delete]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list, create, update, delete]
+{{- end -}}
