@@ -17,10 +17,10 @@ import {
 } from '@aws-sdk/client-route-53';
 import { route53For, startLab } from '../test/lab/lab.js';
 import { resetMoto } from '../test/lab/moto.js';
-import { ensureNamespace } from '../test/lab/operator.js';
+import { ensureNamespace, operatorEnv, operatorIdentity } from '../test/lab/operator.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
 import { createZone } from '../test/lab/route53-helpers.js';
-import { labEnvVars, type LabEnv } from '../test/lab/types.js';
+import type { LabEnv } from '../test/lab/types.js';
 import {
   histogramDelta,
   histogramQuantile,
@@ -62,7 +62,7 @@ function startOperator(
 ): ManagedProcess {
   return spawnManaged('certroute', process.execPath, {
     args: operatorArgv([
-      `--kubeconfig=${env.kubeconfig}`,
+      ...operatorIdentity(env).flags,
       `--metrics-address=127.0.0.1:${metricsPort}`,
       `--probe-address=127.0.0.1:${probePort}`,
       '--leader-election=false',
@@ -72,7 +72,7 @@ function startOperator(
     ]),
     logFile: join(env.dir, log),
     env: {
-      ...labEnvVars(env),
+      ...operatorEnv(env),
       CERTROUTE_LOG_LEVEL: process.env.BENCH_LOG ?? 'warn',
       ...operatorRuntimeEnv(),
     },
@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   const lab = await startLab();
   try {
     const env = lab.env;
+    console.log(`operator identity: ${operatorIdentity(env).describe}`);
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(env.kubeconfig);
     const net = kc.makeApiClient(k8s.NetworkingV1Api);

@@ -7,10 +7,9 @@ import * as k8s from '@kubernetes/client-node';
 import { createClusterIssuer, labIssuer, ordersPlaced } from '../test/lab/acme-helpers.js';
 import { adminKubeConfig } from '../test/lab/kube.js';
 import { route53For, startLab } from '../test/lab/lab.js';
-import { ensureNamespace, labFlags } from '../test/lab/operator.js';
+import { ensureNamespace, labFlags, operatorEnv, operatorIdentity } from '../test/lab/operator.js';
 import { freePort, spawnManaged } from '../test/lab/process.js';
 import { createZone, records } from '../test/lab/route53-helpers.js';
-import { labEnvVars } from '../test/lab/types.js';
 import { operatorArgv, operatorRuntimeEnv, pool, scrape, sum } from './lib.js';
 
 const CERTS = Number(process.env.BENCH_CERTS ?? 50);
@@ -19,6 +18,7 @@ const NS = 'bench-dns01';
 async function main(): Promise<void> {
   const lab = await startLab();
   const env = lab.env;
+  console.log(`operator identity: ${operatorIdentity(env).describe}`);
   try {
     const kc = adminKubeConfig(env.kubeconfig);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
         `--metrics-address=127.0.0.1:${metrics}`,
       ]),
       logFile: join(env.dir, 'operator-dns01.log'),
-      env: { ...labEnvVars(env), CERTROUTE_LOG_LEVEL: 'warn', ...operatorRuntimeEnv() },
+      env: { ...operatorEnv(env), CERTROUTE_LOG_LEVEL: 'warn', ...operatorRuntimeEnv() },
     });
     for (;;) {
       if ((await fetch(`http://127.0.0.1:${probe}/readyz`).catch(() => undefined))?.ok) break;

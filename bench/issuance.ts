@@ -10,10 +10,10 @@ import { createClusterIssuer, labIssuer, ordersPlaced } from '../test/lab/acme-h
 import { writeAddress } from '../test/lab/ingress-router.js';
 import { adminKubeConfig } from '../test/lab/kube.js';
 import { route53For, startLab } from '../test/lab/lab.js';
-import { ensureNamespace, labFlags } from '../test/lab/operator.js';
+import { ensureNamespace, labFlags, operatorEnv, operatorIdentity } from '../test/lab/operator.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
 import { createZone } from '../test/lab/route53-helpers.js';
-import { labEnvVars, type LabEnv } from '../test/lab/types.js';
+import type { LabEnv } from '../test/lab/types.js';
 import { operatorArgv, operatorRuntimeEnv, pool, rssKb, scrape, sum, type Sample } from './lib.js';
 
 const CERTS = Number(process.env.BENCH_CERTS ?? 200);
@@ -43,7 +43,7 @@ async function runOperator(env: LabEnv, zone: string, label: string): Promise<Ru
     args: operatorArgv(flags),
     logFile: join(env.dir, `operator-${label}.log`),
     env: {
-      ...labEnvVars(env),
+      ...operatorEnv(env),
       CERTROUTE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       ...operatorRuntimeEnv(),
     },
@@ -133,6 +133,7 @@ function calls(s: Sample[]) {
 async function main(): Promise<void> {
   const lab = await startLab();
   const env = lab.env;
+  console.log(`operator identity: ${operatorIdentity(env).describe}`);
   try {
     const kc = adminKubeConfig(env.kubeconfig);
     const net = kc.makeApiClient(k8s.NetworkingV1Api);

@@ -12,8 +12,8 @@ import * as k8s from '@kubernetes/client-node';
 import * as x509 from '@peculiar/x509';
 import { adminKubeConfig } from '../test/lab/kube.js';
 import { startLab } from '../test/lab/lab.js';
-import { ensureNamespace, logLines } from '../test/lab/operator.js';
-import { labEnvVars, type LabEnv } from '../test/lab/types.js';
+import { ensureNamespace, logLines, operatorEnv, operatorIdentity } from '../test/lab/operator.js';
+import type { LabEnv } from '../test/lab/types.js';
 import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
 import { cpuMs, operatorArgv, operatorRuntimeEnv, pool, rssKb, scrape, sum } from './lib.js';
@@ -193,7 +193,7 @@ async function runOperatorOnce(env: LabEnv, dir: string, label: string): Promise
   const metrics = await freePort();
   const proc = spawnManaged('certroute', process.execPath, {
     args: operatorArgv([
-      `--kubeconfig=${env.kubeconfig}`,
+      ...operatorIdentity(env).flags,
       `--probe-address=127.0.0.1:${probe}`,
       `--metrics-address=127.0.0.1:${metrics}`,
       '--solver-address=127.0.0.1:0',
@@ -202,7 +202,7 @@ async function runOperatorOnce(env: LabEnv, dir: string, label: string): Promise
     logFile: join(dir, `operator-${label}-${Date.now()}.log`),
     // moto through the lab proxy, never the real AWS or the instance metadata service.
     env: {
-      ...labEnvVars(env),
+      ...operatorEnv(env),
       ...operatorRuntimeEnv(),
     },
   });
@@ -253,6 +253,7 @@ async function main(): Promise<void> {
   // operator settings can be compared quickly on the same cluster.
   const lab = process.env.BENCH_RUNNING_LAB === '1' ? runningLab() : await startLab();
   const dir = lab.env.dir;
+  console.log(`operator identity: ${operatorIdentity(lab.env).describe}`);
   try {
     const kc = adminKubeConfig(lab.env.kubeconfig);
     await ensureNamespace(kc, 'certroute');

@@ -20,18 +20,14 @@ import { IngressShim } from './controllers/ingress-shim.js';
 import { Route53Provider } from './dns/providers/route53.js';
 import { CrdClient } from './kube/crd-client.js';
 import { EventRecorder } from './kube/events.js';
-import { PooledKubeConfig } from './kube/kubeconfig.js';
+import { loadPooledKubeConfig } from './kube/kubeconfig.js';
 import { LeaderElector } from './kube/leader.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { closeServer, startMetricsServer, startProbeServer } from './server/http.js';
 
 export function loadKubeConfig(config: Config): k8s.KubeConfig {
-  // One connection pool for every API call (client-node opens a connection per request).
-  const kc = new PooledKubeConfig();
-  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromCluster();
-  return kc;
+  return loadPooledKubeConfig(config);
 }
 
 /**

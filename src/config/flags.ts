@@ -66,6 +66,14 @@ export const flags = {
     default: '',
     schema: z.string(),
   }),
+  inClusterRoot: spec({
+    flag: 'in-cluster-root',
+    env: 'CERTROUTE_IN_CLUSTER_ROOT',
+    description:
+      "with no kubeconfig: a directory prefixed to /var/run/secrets/kubernetes.io/serviceaccount/ (token, ca.crt, namespace); empty reads the pod's own files",
+    default: '',
+    schema: z.string(),
+  }),
   kubeApiCompression: spec({
     flag: 'kube-api-compression',
     env: 'CERTROUTE_KUBE_API_COMPRESSION',

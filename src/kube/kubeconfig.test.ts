@@ -1,6 +1,15 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
-import { PooledKubeConfig, poolable } from './kubeconfig.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../config/index.js';
+import {
+  PooledKubeConfig,
+  loadPooledKubeConfig,
+  poolable,
+  serviceAccountDir,
+} from './kubeconfig.js';
 
 const caData = Buffer.from(
   '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
@@ -69,5 +78,63 @@ describe('PooledKubeConfig', () => {
       }),
     ).toBe(false);
     expect(poolable({ name: 'u', authProvider: { name: 'oidc', config: {} } })).toBe(false);
+  });
+});
+
+describe('the in-cluster identity', () => {
+  const roots: string[] = [];
+  afterEach(() => {
+    for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+  });
+
+  /** A pod's ServiceAccount files under a fresh root, as the kubelet mounts them. */
+  function podRoot(token: string): string {
+    const root = mkdtempSync(join(tmpdir(), 'certroute-sa-'));
+    roots.push(root);
+    const dir = join(root, serviceAccountDir);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'token'), token);
+    writeFileSync(join(dir, 'ca.crt'), Buffer.from(caData, 'base64'));
+    writeFileSync(join(dir, 'namespace'), 'certroute');
+    return root;
+  }
+  const inPod = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+
+  it('shares one pool, and sends the token read from the file', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, inPod);
+    try {
+      const kc = loadPooledKubeConfig({ kubeconfig: '', inClusterRoot: podRoot('tok-1') + '/' });
+      expect(kc.getCurrentCluster()?.server).toBe('https://10.96.0.1:443');
+      expect(poolable(kc.getCurrentUser())).toBe(true);
+      const a = new k8s.RequestContext('https://10.96.0.1:443/api', k8s.HttpMethod.GET);
+      const b = new k8s.RequestContext('https://10.96.0.1:443/api', k8s.HttpMethod.GET);
+      await kc.applySecurityAuthentication(a);
+      await kc.applySecurityAuthentication(b);
+      expect(a.getHeaders().Authorization).toBe('Bearer tok-1');
+      expect(a.getDispatcher()).toBeDefined();
+      expect(b.getDispatcher()).toBe(a.getDispatcher());
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('refuses to start outside a pod with no kubeconfig, naming what is missing', () => {
+    expect(() => loadPooledKubeConfig({ kubeconfig: '', inClusterRoot: podRoot('t') }, {})).toThrow(
+      /KUBERNETES_SERVICE_HOST/,
+    );
+    expect(() =>
+      loadPooledKubeConfig({ kubeconfig: '', inClusterRoot: '/nonexistent' }, inPod),
+    ).toThrow(ConfigError);
+    expect(() =>
+      loadPooledKubeConfig({ kubeconfig: '', inClusterRoot: '/nonexistent' }, inPod),
+    ).toThrow(/no ServiceAccount token at \/nonexistent\/var\/run\/secrets/);
+  });
+
+  it('does not pool other auth providers, which may change TLS settings', () => {
+    expect(poolable({ name: 'u', authProvider: { name: 'tokenFile', config: {} } })).toBe(false);
+    expect(
+      poolable({ name: 'u', authProvider: { name: 'tokenFile', config: { tokenFile: '/t' } } }),
+    ).toBe(true);
   });
 });

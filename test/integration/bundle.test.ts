@@ -97,8 +97,8 @@ describe('the bundle', () => {
         env,
         logFile,
         [
+          // The lab's own namespace: the chart's RBAC is released there for the pod identity.
           '--leader-election=false',
-          `--namespace=${ns}`,
           `--watch-namespaces=${ns}`,
           `--domain-filter=${zone.name}`,
         ],

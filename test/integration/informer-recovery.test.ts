@@ -9,6 +9,7 @@ import { watchLists } from '../../src/kube/informer.js';
 import type { Operator } from '../../src/operator.js';
 import { eventually, labEnv } from '../lab/context.js';
 import { ingress, listCertificates } from '../lab/k8s-helpers.js';
+import { podIdentityFor, type PodIdentityHandle } from '../lab/identity.js';
 import { adminKubeConfig, startKube, type KubeLab } from '../lab/kube.js';
 import { ensureNamespace, installCrds, startOperator } from '../lab/operator.js';
 import { repoRoot } from '../lab/paths.js';
@@ -17,6 +18,7 @@ let kube: KubeLab;
 let op: Operator;
 let dir: string;
 let kc: k8s.KubeConfig;
+let pod: PodIdentityHandle;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(repoRoot, '.lab', 'recovery-'));
@@ -24,13 +26,20 @@ beforeAll(async () => {
   kc = adminKubeConfig(kube.kubeconfig);
   await ensureNamespace(kc, 'apps');
   await ensureNamespace(kc, 'certroute');
-  op = await startOperator({ ...labEnv(), kubeconfig: kube.kubeconfig }, [
-    '--leader-election=false',
-    '--watch-namespaces=apps',
-  ]);
+  const env = { ...labEnv(), kubeconfig: kube.kubeconfig, kubeApiServer: kube.server, dir };
+  // The chart's identity on this private API server, as on the shared lab's.
+  pod = await podIdentityFor(env, 'certroute');
+  op = await startOperator(
+    env,
+    ['--leader-election=false', '--watch-namespaces=apps'],
+    undefined,
+    {},
+    pod.identity,
+  );
 });
 afterAll(async () => {
   await op?.stop();
+  pod?.stop();
   await kube?.stop();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -12,6 +12,7 @@ import {
   labEnv,
 } from '../lab/context.js';
 import { ingress, listCertificates } from '../lab/k8s-helpers.js';
+import { podIdentityFor, type PodIdentityHandle } from '../lab/identity.js';
 import { ensureNamespace, logLines, spawnOperator } from '../lab/operator.js';
 import type { ManagedProcess } from '../lab/process.js';
 
@@ -23,11 +24,14 @@ const leaseSeconds = 4;
 let ns: string;
 let opNs: string;
 let procs: ManagedProcess[] = [];
+let pod: PodIdentityHandle;
 
 beforeAll(async () => {
   ns = await createNamespace(kc, 'leader');
   opNs = await createNamespace(kc, 'leader-op');
   await ensureNamespace(kc, opNs);
+  // The chart's RBAC, released into the operators' own namespace.
+  pod = await podIdentityFor(env, opNs);
 });
 afterEach(async () => {
   for (const p of procs) await p.stop();
@@ -37,18 +41,25 @@ afterEach(async () => {
     .catch(() => undefined);
 });
 afterAll(async () => {
+  pod?.stop();
   await deleteNamespace(kc, ns);
   await deleteNamespace(kc, opNs);
 });
 
 function start(id: string): ManagedProcess {
-  const p = spawnOperator(env, join(env.dir, `${ns}-${id}.log`), [
-    `--pod-name=${id}`,
-    `--namespace=${opNs}`,
-    `--watch-namespaces=${ns}`,
-    `--lease-duration=${leaseSeconds}s`,
-    '--dns-default=false',
-  ]);
+  const p = spawnOperator(
+    env,
+    join(env.dir, `${ns}-${id}.log`),
+    [
+      `--pod-name=${id}`,
+      `--namespace=${opNs}`,
+      `--watch-namespaces=${ns}`,
+      `--lease-duration=${leaseSeconds}s`,
+      '--dns-default=false',
+    ],
+    undefined,
+    pod.identity,
+  );
   procs.push(p);
   return p;
 }

@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startLab, type Lab } from './lab.js';
+import { operatorIdentity } from './operator.js';
 import { isAlive } from './process.js';
 import type { LabEnv } from './types.js';
 
@@ -16,6 +17,7 @@ export async function setup(project: TestProject): Promise<void> {
   const t0 = Date.now();
   lab = await startLab({ log: (m) => console.log(`[lab] ${m}`) });
   console.log(`[lab] up in ${Date.now() - t0} ms (${lab.env.dir})`);
+  console.log(`[lab] operators run with the ${operatorIdentity(lab.env).describe}`);
   project.provide('lab', lab.env);
 }
 

@@ -4,6 +4,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { startAwsProxy } from './aws-proxy.js';
 import { invalidateZoneCache, startLabDns, type LabDns } from './dns-server.js';
 import { labPodNetwork, startIngressRouter, type IngressRouter } from './ingress-router.js';
+import { apiServerCertFile, startPodIdentity } from './identity.js';
 import { adminKubeConfig, startKube, type KubeLab } from './kube.js';
 import { startMoto, type MotoLab } from './moto.js';
 import { installCrds } from './operator.js';
@@ -104,6 +105,15 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       ingressAddress,
       dir,
     };
+    // Operators run as the chart's ServiceAccount in a pod would (see identity.ts).
+    const pod = await startPodIdentity(adminKubeConfig(kube.kubeconfig), {
+      server: kube.server,
+      caFile: apiServerCertFile(dir),
+      dir,
+      namespace: 'certroute',
+    });
+    started.push({ stop: async () => pod.stop() });
+    env.podIdentity = pod.identity;
     const procs = (): ManagedProcess[] => [...kube.processes, moto.proc, pebble.proc];
     return {
       env,

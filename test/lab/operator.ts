@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
-import { Operator, type OperatorOptions } from '../../src/operator.js';
+import { Operator, loadKubeConfig, type OperatorOptions } from '../../src/operator.js';
+import { podEnv, type PodIdentity } from './identity.js';
 import { repoRoot } from './paths.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
 import { labEnvVars, type LabEnv } from './types.js';
@@ -46,10 +47,74 @@ export async function ensureNamespace(kc: k8s.KubeConfig, name: string): Promise
     });
 }
 
-/** Flags every lab operator gets: loopback servers on free ports, the lab's DNS. */
-export function labFlags(env: LabEnv, extra: string[] = []): string[] {
+/** Which identity lab operators run with: LAB_IDENTITY, `in-cluster` unless set. */
+export function labIdentityMode(): 'in-cluster' | 'kubeconfig' {
+  const mode = process.env.LAB_IDENTITY ?? 'in-cluster';
+  if (mode !== 'in-cluster' && mode !== 'kubeconfig')
+    throw new Error(`LAB_IDENTITY must be in-cluster or kubeconfig, not "${mode}"`);
+  return mode;
+}
+
+/** How one operator authenticates: its flags, its environment, and a line saying which. */
+export interface OperatorIdentity {
+  flags: string[];
+  env: Record<string, string>;
+  describe: string;
+}
+
+/**
+ * The identity for an operator with flags `extra`. An explicit `--kubeconfig` wins (tests of
+ * other accounts); otherwise, as in a pod, the chart's ServiceAccount with a bound token, read
+ * from files under `--in-cluster-root` and KUBERNETES_SERVICE_HOST/PORT, with no kubeconfig at
+ * all. LAB_IDENTITY=kubeconfig gives the admin kubeconfig instead, to compare.
+ */
+export function operatorIdentity(
+  env: LabEnv,
+  extra: string[] = [],
+  pod: PodIdentity | undefined = env.podIdentity,
+): OperatorIdentity {
+  const given = extra.find((f) => f.startsWith('--kubeconfig='));
+  if (given) return { flags: [], env: {}, describe: `kubeconfig ${given.slice(13)}` };
+  if (labIdentityMode() === 'kubeconfig')
+    return {
+      flags: [`--kubeconfig=${env.kubeconfig}`],
+      env: {},
+      describe: 'admin kubeconfig (LAB_IDENTITY=kubeconfig)',
+    };
+  if (!pod)
+    throw new Error(
+      '[lab] this lab has no pod identity: pass one from startPodIdentity(), or set LAB_IDENTITY=kubeconfig',
+    );
+  const ns = extra.findLast((f) => f.startsWith('--namespace='))?.slice(12) ?? 'certroute';
+  if (ns !== pod.namespace)
+    throw new Error(
+      `[lab] the pod identity's RBAC is for namespace ${pod.namespace}, the operator's is ${ns}: make one with startPodIdentity(admin, { namespace: '${ns}', ... })`,
+    );
+  return {
+    flags: [`--in-cluster-root=${pod.root}`],
+    env: podEnv(pod),
+    describe: `in-cluster identity (ServiceAccount ${pod.namespace}/${pod.serviceAccount}, the chart's RBAC, a bound token)`,
+  };
+}
+
+/**
+ * The environment of an operator process: the lab's AWS, ACME and DNS settings, and the
+ * identity's variables. KUBECONFIG is left out: it would override the in-cluster identity.
+ */
+export function operatorEnv(
+  env: LabEnv,
+  extra: string[] = [],
+  pod?: PodIdentity,
+): Record<string, string> {
+  const vars: Record<string, string> = labEnvVars(env);
+  delete vars.KUBECONFIG;
+  return { ...vars, ...operatorIdentity(env, extra, pod ?? env.podIdentity).env };
+}
+
+/** Flags every lab operator gets: its identity, loopback servers on free ports, the lab's DNS. */
+export function labFlags(env: LabEnv, extra: string[] = [], pod?: PodIdentity): string[] {
   return [
-    `--kubeconfig=${env.kubeconfig}`,
+    ...operatorIdentity(env, extra, pod ?? env.podIdentity).flags,
     '--metrics-address=127.0.0.1:0',
     '--probe-address=127.0.0.1:0',
     '--solver-address=127.0.0.1:0',
@@ -69,24 +134,26 @@ export async function startOperator(
   extra: string[] = [],
   log?: Logger,
   options: OperatorOptions = {},
+  pod?: PodIdentity,
 ): Promise<Operator> {
-  // The AWS SDK reads its endpoint and credentials from the environment, as in a cluster.
-  const vars = labEnvVars(env);
+  // The AWS SDK reads its endpoint and credentials from the environment, as in a cluster, and
+  // client-node the API server's address (KUBERNETES_SERVICE_HOST/PORT).
+  const vars = operatorEnv(env, extra, pod);
   for (const k of [
     'AWS_ENDPOINT_URL',
     'AWS_REGION',
     'AWS_ACCESS_KEY_ID',
     'AWS_SECRET_ACCESS_KEY',
     'AWS_EC2_METADATA_DISABLED',
+    'KUBERNETES_SERVICE_HOST',
+    'KUBERNETES_SERVICE_PORT',
   ]) {
-    process.env[k] = vars[k];
+    if (vars[k] !== undefined) process.env[k] = vars[k];
   }
-  const config = parseConfig(labFlags(env, extra), {});
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(env.kubeconfig);
+  const config = parseConfig(labFlags(env, extra, pod), {});
   const op = new Operator(
     config,
-    kc,
+    loadKubeConfig(config),
     log ?? createLogger(process.env.LAB_OPERATOR_LOG ?? 'silent'),
     options,
   );
@@ -101,13 +168,14 @@ export function spawnOperator(
   extra: string[] = [],
   /** A built bundle (scripts/bundle.mjs) to run instead of the sources. */
   bundle?: string,
+  pod?: PodIdentity,
 ): ManagedProcess {
   const main = bundle ? [bundle] : ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')];
   return spawnManaged('certroute', process.execPath, {
-    args: [...main, ...labFlags(env, extra)],
+    args: [...main, ...labFlags(env, extra, pod)],
     logFile,
     cwd: repoRoot,
-    env: { ...labEnvVars(env), CERTROUTE_LOG_LEVEL: 'debug' },
+    env: { ...operatorEnv(env, extra, pod), CERTROUTE_LOG_LEVEL: 'debug' },
   });
 }
 

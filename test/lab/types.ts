@@ -1,3 +1,5 @@
+import type { PodIdentity } from './identity.js';
+
 /**
  * What a running lab exposes to tests, benchmarks, the sandbox and people (via `npm run lab -- env`).
  * Everything listens on loopback only.
@@ -29,6 +31,11 @@ export interface LabEnv {
   ingressAddress: string;
   /** Directory holding this lab's logs and state. */
   dir: string;
+  /**
+   * The chart's ServiceAccount identity for an operator in namespace `certroute`, as in a pod
+   * (test/lab/identity.ts). Operators use it unless LAB_IDENTITY=kubeconfig.
+   */
+  podIdentity?: PodIdentity;
 }
 
 /** Environment variables a person or a child process uses to reach the lab. */
