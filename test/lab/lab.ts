@@ -112,7 +112,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       dir,
       namespace: 'certroute',
     });
-    started.push({ stop: async () => pod.stop() });
+    started.push({ stop: () => Promise.resolve(pod.stop()) });
     env.podIdentity = pod.identity;
     const procs = (): ManagedProcess[] => [...kube.processes, moto.proc, pebble.proc];
     return {
