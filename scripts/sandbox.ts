@@ -2,7 +2,7 @@
 // certificate, shown step by step. Ctrl-C at any point stops everything it started.
 // `npm run sandbox -- --keep` leaves it all running until Ctrl-C, for poking with kubectl.
 import { X509Certificate } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(130));
   process.on('SIGTERM', () => void stop(143));
 
-  step('1. starting the lab: etcd, kube-apiserver, Pebble, moto (Route53), lab DNS, ingress');
+  step('1. starting the lab: etcd, kube-apiserver, Pebble, moto (Route53), lab DNS, Traefik');
   lab = await startLab({ log: (m) => info(m) });
   const env = lab.env;
   info(
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
       .map((p) => `pid ${p}`)
       .join(', ')}`,
   );
+  info(`Traefik and the pod network run in the network namespace ${env.netns}`);
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(env.kubeconfig);
   const net = kc.makeApiClient(k8s.NetworkingV1Api);
@@ -96,15 +97,25 @@ async function main(): Promise<void> {
       namespace: 'demo',
       hosts: [host],
       tls: [{ secretName: 'web-tls', hosts: [host] }],
+      className: env.ingressClass,
       annotations: { 'certroute.io/issuer': 'pebble', 'certroute.io/dns': 'true' },
     }),
   });
-  info(`Ingress demo/web: host ${host}, TLS Secret web-tls, issuer pebble`);
+  info(
+    `Ingress demo/web: class ${env.ingressClass}, host ${host}, TLS Secret web-tls, issuer pebble`,
+  );
 
-  step('4. playing the ingress controller: the Ingress gets its load-balancer address');
-  await lab.ingress.setAddress('demo', 'web', [{ ip: env.ingressAddress }]);
-  info(`status.loadBalancer.ingress = ${env.ingressAddress}`);
-  info('the ingress stand-in routes the HTTP-01 path to the operator as a controller would');
+  step('4. the ingress controller (Traefik) publishes the Ingress address');
+  const address = await poll('Traefik to write status.loadBalancer.ingress', async () => {
+    const ing = await net.readNamespacedIngressStatus({ namespace: 'demo', name: 'web' });
+    return ing.status?.loadBalancer?.ingress?.[0]?.ip;
+  });
+  info(
+    `status.loadBalancer.ingress = ${address} (written by Traefik, pid ${lab.traefik.proc.pid})`,
+  );
+  info(
+    `Traefik routes /.well-known/acme-challenge/<token> to the operator (log: ${lab.traefik.accessLogFile})`,
+  );
 
   const dnsEp = await poll('DNS records to be published', async () => {
     const list = (await custom.listNamespacedCustomObject({
@@ -139,6 +150,7 @@ async function main(): Promise<void> {
   });
   step('5b. certificate: issued by Pebble over HTTP-01, stored in Secret demo/web-tls');
   await showCertificate(core, cert);
+  showValidations(lab.traefik.accessLogFile);
   const events = await core.listNamespacedEvent({
     namespace: 'demo',
     fieldSelector: 'involvedObject.name=web',
@@ -154,6 +166,21 @@ async function main(): Promise<void> {
   }
   step(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await stop(0);
+}
+
+/** Pebble's HTTP-01 requests, as Traefik logged them: status, and the router that served them. */
+function showValidations(accessLog: string): void {
+  const line =
+    /"GET (\/\.well-known\/acme-challenge\/\S+) HTTP\/1\.1" (\d+) .*"([^"]*)" \d+ "([^"]*)"/;
+  const seen = readFileSync(accessLog, 'utf8')
+    .split('\n')
+    .map((l) => line.exec(l))
+    .filter((m): m is RegExpExecArray => m?.[3]?.includes('Pebble-VA') ?? false);
+  const statuses = [...new Set(seen.map((m) => m[2]))].join(', ');
+  const routers = [...new Set(seen.map((m) => m[4] ?? ''))];
+  info(`Traefik served Pebble's ${seen.length} validation request(s), HTTP ${statuses},`);
+  for (const r of routers) info(`  by router ${r.length > 72 ? `${r.slice(0, 69)}...` : r}`);
+  info('  (the solver Ingress certroute created: Exact /.well-known/acme-challenge/<token>)');
 }
 
 async function showCertificate(core: k8s.CoreV1Api, cert: Certificate): Promise<void> {

@@ -1,4 +1,5 @@
-// Crash recovery, renewal with ARI, and CA faults: the certificate controller over time.
+// Crash recovery, renewal with ARI, and CA faults: the certificate controller over time. The
+// Ingresses are of Traefik's class: Traefik publishes their address and routes HTTP-01.
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -21,7 +22,6 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
-import { writeAddress } from '../lab/ingress-router.js';
 import { conditionOf, getCertificate, ingress } from '../lab/k8s-helpers.js';
 import { ensureNamespace, spawnOperator, startOperator } from '../lab/operator.js';
 import { startPebble, type PebbleLab } from '../lab/pebble.js';
@@ -81,10 +81,14 @@ async function tlsIngress(
       namespace: ns,
       hosts: [host],
       tls: [{ secretName: `${name}-tls`, hosts: [host] }],
+      className: env.ingressClass,
       annotations: { 'certroute.io/issuer': issuer, 'certroute.io/dns': String(dns) },
     }),
   });
-  await writeAddress(net, ns, name, [{ ip: env.ingressAddress }]);
+  await eventually(async () => {
+    const ing = await net.readNamespacedIngressStatus({ namespace: ns, name });
+    return ing.status?.loadBalancer?.ingress?.[0]?.ip === env.ingressAddress;
+  });
 }
 
 async function readyCert(ns: string, name: string, timeoutMs = 45_000): Promise<Certificate> {

@@ -1,4 +1,5 @@
-// The certificate controller against the real API server, Pebble, moto and the lab DNS.
+// The certificate controller against the real API server, Pebble, moto and the lab DNS. The
+// Ingresses are of Traefik's class: Traefik publishes their address and routes HTTP-01.
 import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import * as x509 from '@peculiar/x509';
@@ -27,7 +28,6 @@ import {
   ingress,
   listDnsEndpoints,
 } from '../lab/k8s-helpers.js';
-import { writeAddress } from '../lab/ingress-router.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { createZone, put } from '../lab/route53-helpers.js';
 
@@ -75,13 +75,18 @@ async function makeTlsIngress(
       namespace: ns,
       hosts,
       tls: [{ secretName, hosts }],
+      className: env.ingressClass,
       annotations: { 'certroute.io/issuer': issuer, 'certroute.io/dns': 'true', ...annotations },
     }),
   });
 }
 
-async function setAddress(name: string): Promise<void> {
-  await writeAddress(net, ns, name, [{ ip: env.ingressAddress }]);
+/** Traefik, not the test, writes the address; this waits until it has. */
+async function traefikAddress(name: string): Promise<void> {
+  await eventually(async () => {
+    const ing = await net.readNamespacedIngressStatus({ namespace: ns, name });
+    return ing.status?.loadBalancer?.ingress?.[0]?.ip === env.ingressAddress;
+  });
 }
 
 async function secretChain(name: string): Promise<X509Certificate[]> {
@@ -141,7 +146,7 @@ describe('HTTP-01 issuance', () => {
   it('issues a certificate for exactly the TLS hosts into a kubernetes.io/tls Secret', async () => {
     const hosts = [`app.${zone.name}`, `www.${zone.name}`];
     await makeTlsIngress('app', hosts, 'app-tls');
-    await setAddress('app');
+    await traefikAddress('app');
     const cert = await eventually(
       async () => {
         const c = await getCertificate(kc, ns, 'app-tls');
@@ -277,7 +282,7 @@ describe('HTTP-01 issuance', () => {
     const host = `late.${zone.name}`;
     // DNS off for this Ingress: certroute does not publish, so the host does not resolve.
     await makeTlsIngress('late', [host], 'late-tls', { 'certroute.io/dns': 'false' });
-    await setAddress('late');
+    await traefikAddress('late');
     const waiting = await eventually(
       async () => {
         const c = await getCertificate(kc, ns, 'late-tls');
@@ -317,7 +322,7 @@ describe('HTTP-01 issuance', () => {
     });
     const host = `theirs.${zone.name}`;
     await makeTlsIngress('theirs', [host], 'theirs-tls');
-    await setAddress('theirs');
+    await traefikAddress('theirs');
     const c = await eventually(async () => {
       const x = await getCertificate(kc, ns, 'theirs-tls');
       return conditionOf(x, 'Ready')?.reason === 'SecretNotManaged' && x;

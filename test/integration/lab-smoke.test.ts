@@ -196,7 +196,10 @@ describe('pebble', () => {
   });
 });
 
-describe('ingress stand-in', () => {
+// Traefik is the lab's ingress controller (traefik.test.ts). The harness router stays for
+// Ingresses of no class, behind Traefik's lowest-priority catch-all: the tests that use it
+// (DNS, ACM, the chart, benchmarks) are not about routing.
+describe('harness router, behind Traefik', () => {
   let backend: Server;
   let backendPort: number;
   beforeAll(async () => {
@@ -208,7 +211,7 @@ describe('ingress stand-in', () => {
     await new Promise((r) => backend.close(r));
   });
 
-  it('routes by host and path to the addresses of an EndpointSlice', async () => {
+  it('routes an Ingress of no class by host and path to an EndpointSlice', async () => {
     const svc = uniqueName('svc');
     await core.createNamespacedService({
       namespace: ns,
@@ -246,6 +249,25 @@ function getVia(address: string, port: number, host: string, path: string) {
     }).on('error', reject);
   });
 }
+
+describe('the lab network namespace', () => {
+  it('holds the pod network and Traefik; the root namespace has no such address', async () => {
+    const inside = (await run('ip', ['-n', env.netns, '-4', '-o', 'address'])).stdout;
+    expect(inside).toMatch(/lo +inet 10\.244\.0\.254\/24/);
+    // The root namespace's loopback has only its own address; nothing is in the pod network.
+    const root = (await run('ip', ['-4', '-o', 'address'])).stdout;
+    expect(root).not.toContain('10.244.0.');
+    const rootLo = (await run('ip', ['-4', '-o', 'address', 'show', 'dev', 'lo'])).stdout;
+    expect(rootLo.trim().split('\n')).toEqual([expect.stringMatching(/inet 127\.0\.0\.1\/8 /)]);
+    // Traefik's process is in the namespace (its web entrypoint is bridged out on http01Port).
+    const { stdout } = await run('ip', ['netns', 'pids', env.netns]);
+    const comms = stdout
+      .trim()
+      .split('\n')
+      .map((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+    expect(comms).toContain('traefik');
+  });
+});
 
 describe('tools', () => {
   it('has helm', async () => {

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLab } from './lab.js';
+import { deleteNetns } from './netns.js';
 import { repoRoot } from './paths.js';
 import { isAlive, stopPid } from './process.js';
 import { labEnvVars, type LabEnv } from './types.js';
@@ -34,6 +35,11 @@ function printEnv(env: LabEnv): void {
   console.log(`# kubectl --kubeconfig ${env.kubeconfig} get ns`);
   console.log(`# aws --endpoint-url ${env.awsEndpoint} route53 list-hosted-zones`);
   console.log(`# dig @${env.dnsHost} -p ${env.dnsPort} <name>`);
+  console.log(
+    `# Traefik (class ${env.ingressClass}): curl -H 'Host: <host>' http://${env.ingressAddress}:${env.http01Port}/`,
+  );
+  console.log(`# its logs: ${env.dir}/traefik.log, ${env.dir}/traefik-access.log`);
+  console.log(`# the network namespace it runs in: ip netns exec ${env.netns} ip address`);
 }
 
 async function up(): Promise<void> {
@@ -86,6 +92,8 @@ async function down(): Promise<void> {
   await stopPid(state.servePid, undefined, 20_000);
   // If the serve process died without cleaning up, its children are still ours to stop.
   for (const pid of state.pids) await stopPid(pid);
+  // Likewise its network namespace (a no-op when the serve process removed it).
+  deleteNetns(state.env.netns);
   rmSync(stateFile, { force: true });
   console.log('[lab] stopped');
 }

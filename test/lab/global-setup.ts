@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startLab, type Lab } from './lab.js';
+import { labNetnsNames } from './netns.js';
 import { operatorIdentity } from './operator.js';
 import { isAlive } from './process.js';
 import type { LabEnv } from './types.js';
@@ -24,8 +25,11 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   if (!lab) return;
   const pids = lab.pids();
+  const netns = lab.env.netns;
   await lab.stop();
   const leaked = pids.filter(isAlive);
   if (leaked.length > 0)
     throw new Error(`[lab] processes still running after stop: ${leaked.join(' ')}`);
+  if (labNetnsNames().includes(netns))
+    throw new Error(`[lab] network namespace ${netns} still there after stop`);
 }

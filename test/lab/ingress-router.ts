@@ -53,17 +53,27 @@ export interface IngressRouterOptions {
   podNetwork?: (address: string) => string;
 }
 
-/** The lab's pod network: 192.0.2.N (TEST-NET-1, never routed) stands for 127.0.0.N. */
+/**
+ * The lab's pod network: 10.244.0.N stands for 127.0.0.N. Inside the lab's network
+ * namespace those addresses exist and forward to 127.0.0.N outside (netns.ts), which is how
+ * Traefik reaches them; this router, outside, maps them itself.
+ */
 export function labPodAddress(loopback: string): string {
   const m = /^127\.0\.0\.(\d+)$/.exec(loopback);
   if (!m) throw new Error(`lab pod addresses map 127.0.0.N only, got ${loopback}`);
-  return `192.0.2.${m[1]}`;
+  return `10.244.0.${m[1]}`;
 }
 
 export function labPodNetwork(address: string): string {
-  const m = /^192\.0\.2\.(\d+)$/.exec(address);
+  const m = /^10\.244\.0\.(\d+)$/.exec(address);
   return m ? `127.0.0.${m[1]}` : address;
 }
+
+/**
+ * The class the harness router answers to, besides Ingresses of no class. Nothing uses it: it
+ * keeps the Ingresses of Traefik's class (and any other) out of the harness in the lab.
+ */
+export const harnessIngressClass = 'lab-harness';
 
 export interface IngressRouter {
   host: string;
@@ -339,6 +349,7 @@ function watchResource<T extends KubernetesObject>(
   list: () => Promise<KubernetesListObject<T>>,
   log: (msg: string) => void,
   labelSelector?: string,
+  onChange?: () => void,
 ): Watched<T> {
   let stopped = false;
   let listed = false;
@@ -373,6 +384,7 @@ function watchResource<T extends KubernetesObject>(
   };
 
   informer.on('error', restartLater);
+  if (onChange) for (const ev of ['add', 'update', 'delete'] as const) informer.on(ev, onChange);
   launch();
   return {
     cache: informer,
@@ -425,6 +437,28 @@ function startWatches(kc: KubeConfig, log: (msg: string) => void): Watches {
       SERVICE_NAME_LABEL,
     ),
   };
+}
+
+/**
+ * Every EndpointSlice that belongs to a Service, with `onChange` called with the current list
+ * after each change (the lab's pod network follows them, see netns.ts).
+ */
+export function watchEndpointSlices(
+  kc: KubeConfig,
+  log: (msg: string) => void,
+  onChange: (list: () => readonly V1EndpointSlice[]) => void,
+): { synced: Promise<void>; stop(): Promise<void> } {
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const w: Watched<V1EndpointSlice> = watchResource(
+    kc,
+    'endpointslice',
+    '/apis/discovery.k8s.io/v1/endpointslices',
+    () => discovery.listEndpointSliceForAllNamespaces({ labelSelector: SERVICE_NAME_LABEL }),
+    log,
+    SERVICE_NAME_LABEL,
+    () => onChange(() => w.cache.list()),
+  );
+  return w;
 }
 
 function snapshotOf(w: Watches): RouteSnapshot {

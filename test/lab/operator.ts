@@ -119,9 +119,10 @@ export function labFlags(env: LabEnv, extra: string[] = [], pod?: PodIdentity): 
     '--probe-address=127.0.0.1:0',
     '--solver-address=127.0.0.1:0',
     `--recursive-nameservers=${env.dnsHost}:${env.dnsPort}`,
-    // The ingress stand-in maps the lab pod address 192.0.2.1 to 127.0.0.1, where the solver
-    // listens, and Pebble validates HTTP-01 on the stand-in's port.
-    '--solver-pod-ip=192.0.2.1',
+    // The solver's EndpointSlice gets the lab pod address 10.244.0.1, which the lab's pod
+    // network forwards to 127.0.0.1, where the solver listens (test/lab/netns.ts). Pebble
+    // validates HTTP-01 on Traefik's port.
+    '--solver-pod-ip=10.244.0.1',
     `--http01-port=${env.http01Port}`,
     '--resync-interval=10m',
     ...extra,

@@ -9,6 +9,7 @@ export interface ComponentDirs {
   etcd: string;
   pebble: string;
   helm: string;
+  traefik: string;
   moto: string;
   promtool: string;
   node: string;
@@ -38,6 +39,7 @@ export const bin = {
   pebble: () => join(componentDirs().pebble, 'bin', 'pebble'),
   pebbleCerts: () => join(componentDirs().pebble, 'certs'),
   helm: () => join(componentDirs().helm, 'bin', 'helm'),
+  traefik: () => join(componentDirs().traefik, 'bin', 'traefik'),
   // The venv is built elsewhere and moved into the cache, so its console scripts' shebangs
   // are stale; `python -m` does not depend on them.
   motoPython: () => join(componentDirs().moto, 'venv', 'bin', 'python'),

@@ -2,7 +2,8 @@ import type { PodIdentity } from './identity.js';
 
 /**
  * What a running lab exposes to tests, benchmarks, the sandbox and people (via `npm run lab -- env`).
- * Everything listens on loopback only.
+ * Everything listens on loopback only, but Traefik and the pod network, which live in the lab's
+ * network namespace (netns.ts) and are reached from here through Unix-socket bridges.
  */
 export interface LabEnv {
   /** Admin kubeconfig file (system:masters). */
@@ -15,7 +16,10 @@ export interface LabEnv {
   acmeCaFile: string;
   /** Pebble management API base URL (roots, intermediates, set-renewal-info). */
   acmeManagement: string;
-  /** Port on which Pebble's VA sends HTTP-01 requests; the ingress stand-in listens on it. */
+  /**
+   * Port on which Pebble's VA sends HTTP-01 requests and operators self-check: Traefik's web
+   * entrypoint, on root 127.0.0.1 (it runs in the lab's network namespace).
+   */
   http01Port: number;
   /** AWS endpoint for AWS_ENDPOINT_URL: the lab proxy in front of moto (see aws-proxy.ts). */
   awsEndpoint: string;
@@ -27,8 +31,12 @@ export interface LabEnv {
   /** Lab DNS server (UDP and TCP), authoritative for moto's hosted zones. */
   dnsHost: string;
   dnsPort: number;
-  /** Loopback address the ingress stand-in serves on; Ingress status gets this IP. */
+  /** Where Traefik is reached (with http01Port); Traefik writes it into Ingress status. */
   ingressAddress: string;
+  /** Traefik's IngressClass: Ingresses of this class are routed and given status by Traefik. */
+  ingressClass: string;
+  /** The lab's network namespace (Traefik and the pod network 10.244.0.0/24 live there). */
+  netns: string;
   /** Directory holding this lab's logs and state. */
   dir: string;
   /**
@@ -54,5 +62,7 @@ export function labEnvVars(env: LabEnv): Record<string, string> {
     LAB_DNS: `${env.dnsHost}:${env.dnsPort}`,
     LAB_INGRESS_ADDRESS: env.ingressAddress,
     LAB_HTTP01_PORT: String(env.http01Port),
+    LAB_INGRESS_CLASS: env.ingressClass,
+    LAB_NETNS: env.netns,
   };
 }
