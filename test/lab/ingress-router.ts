@@ -411,7 +411,6 @@ interface Watches {
 function startWatches(kc: KubeConfig, log: (msg: string) => void): Watches {
   const networking = kc.makeApiClient(NetworkingV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
   return {
     ingresses: watchResource(
       kc,
@@ -427,27 +426,20 @@ function startWatches(kc: KubeConfig, log: (msg: string) => void): Watches {
       () => core.listServiceForAllNamespaces(),
       log,
     ),
-    // Slices without the label belong to no Service and can never be routed to.
-    endpointSlices: watchResource(
-      kc,
-      'endpointslice',
-      '/apis/discovery.k8s.io/v1/endpointslices',
-      () => discovery.listEndpointSliceForAllNamespaces({ labelSelector: SERVICE_NAME_LABEL }),
-      log,
-      SERVICE_NAME_LABEL,
-    ),
+    endpointSlices: watchEndpointSlices(kc, log),
   };
 }
 
 /**
- * Every EndpointSlice that belongs to a Service, with `onChange` called with the current list
- * after each change (the lab's pod network follows them, see netns.ts).
+ * Every EndpointSlice that belongs to a Service (slices without the label belong to none and
+ * can never be routed to), with `onChange` called with the current list after each change
+ * (the lab's pod network follows them, see netns.ts).
  */
 export function watchEndpointSlices(
   kc: KubeConfig,
   log: (msg: string) => void,
-  onChange: (list: () => readonly V1EndpointSlice[]) => void,
-): { synced: Promise<void>; stop(): Promise<void> } {
+  onChange?: (list: () => readonly V1EndpointSlice[]) => void,
+): Watched<V1EndpointSlice> {
   const discovery = kc.makeApiClient(DiscoveryV1Api);
   const w: Watched<V1EndpointSlice> = watchResource(
     kc,
@@ -456,7 +448,7 @@ export function watchEndpointSlices(
     () => discovery.listEndpointSliceForAllNamespaces({ labelSelector: SERVICE_NAME_LABEL }),
     log,
     SERVICE_NAME_LABEL,
-    () => onChange(() => w.cache.list()),
+    onChange && (() => onChange(() => w.cache.list())),
   );
   return w;
 }
