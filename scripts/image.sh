@@ -17,8 +17,9 @@
 #   scripts/image.sh buildah ...   buildah on the lab's image storage (tests use it).
 #
 # Environment: BASE_IMAGE, an image to build on instead of the lab base (in production the
-# Dockerfile's own default is used); IMAGE_REBUILD=1 builds even when the tag exists (buildah's
-# layer cache still applies); IMAGE_NO_CACHE=1 builds every layer again.
+# Dockerfile's own default is used); IMAGE_REBUILD=1 builds even when the tag exists;
+# IMAGE_LAYERS=1 keeps buildah's layer cache (off by default: with vfs every cached step is a
+# full copy of the file system, about 5 GB and minutes of copying per build).
 #
 # Everything is kept outside the work tree, under ~/.cache/certroute-lab: the base's inputs in
 # image-base-<key>/, the images and layers in containers/. buildah and mmdebstrap are Debian
@@ -162,13 +163,13 @@ cmd_build() {
   base=$(base_for_build)
   tag="ctx-$(context_hash "$(bah inspect --type image --format '{{.FromImageID}}' "$base")")"
   name="$IMAGE_NAME:$tag"
-  if image_exists "$name" && [ -z "${IMAGE_REBUILD:-}" ] && [ -z "${IMAGE_NO_CACHE:-}" ]; then
+  if image_exists "$name" && [ -z "${IMAGE_REBUILD:-}" ]; then
     log "$name is up to date (same inputs)"
     echo "$name"
     return 0
   fi
-  local args=(--isolation=chroot --layers --build-arg "BASE_IMAGE=$base" -t "$name")
-  [ -n "${IMAGE_NO_CACHE:-}" ] && args+=(--no-cache)
+  local args=(--isolation=chroot --build-arg "BASE_IMAGE=$base" -t "$name")
+  [ -n "${IMAGE_LAYERS:-}" ] && args+=(--layers)
   # npm reaches its registry through whatever this machine trusts: an extra CA bundle, passed as
   # a build secret (never a layer). NODE_EXTRA_CA_CERTS or npm's cafile, when set, name it.
   local ca="${NODE_EXTRA_CA_CERTS:-$(npm config get cafile 2>/dev/null || true)}"
@@ -177,7 +178,18 @@ cmd_build() {
   local start=$SECONDS
   bah bud "${args[@]}" -f Dockerfile . >&2
   log "built $name in $((SECONDS - start)) s"
+  prune_builds
   echo "$name"
+}
+
+# Keeps the three newest builds (other work trees may share this cache) and drops untagged
+# images left by earlier ones.
+prune_builds() {
+  local old
+  old=$(bah images --noheading --format '{{.CreatedAtRaw}}|{{.Name}}:{{.Tag}}' |
+    grep -F "|$IMAGE_NAME:ctx-" | sort | head -n -3 | cut -d'|' -f2 || true)
+  for image in $old; do bah rmi "$image" >/dev/null 2>&1 || true; done
+  bah rmi --prune >/dev/null 2>&1 || true
 }
 
 # A working container of the image whose root filesystem is read-only, as the chart runs it
