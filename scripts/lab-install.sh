@@ -14,10 +14,10 @@ HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 MOTO_VERSION="${MOTO_VERSION:-5.1.18}"
 NODE_PKG_VERSION="${NODE_PKG_VERSION:-22.23.3}"
 # Traefik: the newest v3 that builds from the Go module proxy here (docs/adr/0015). The proxy
-# lists v3.6.12 and v3.7.11-13 as the newest; v3.7.13 does not build (15 of its dependencies,
-# mostly DNS-provider SDKs, are not served, and it replaces a nested module with a path inside
-# its own tree, which is not in its zip); v3.5 is served only up to v3.5.4. v3.6.12 builds from
-# a wrapper module that copies its three replace directives.
+# lists v3.6.12 and v3.7.11-13 as the newest; v3.7.13 does not build (DNS-provider SDKs it
+# needs through lego v5 are not served, and it replaces a nested module with a path inside its
+# own tree, which is not in its zip); v3.5 is served only up to v3.5.4. v3.6.12 builds from a
+# wrapper module that copies its three replace directives: 651 s of CPU on a cold build cache.
 TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 HEARTBEAT_SECONDS="${LAB_INSTALL_HEARTBEAT:-30}"
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
