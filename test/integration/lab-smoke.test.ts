@@ -20,7 +20,9 @@ import {
 } from '../lab/context.js';
 import { labPodAddress } from '../lab/ingress-router.js';
 import { serviceAccountKubeConfig } from '../lab/kube.js';
+import { labNetnsNames, sweepStaleNetns } from '../lab/netns.js';
 import { bin } from '../lab/paths.js';
+import { spawnManaged } from '../lab/process.js';
 
 const run = promisify(execFile);
 const env = labEnv();
@@ -266,6 +268,29 @@ describe('the lab network namespace', () => {
       .split('\n')
       .map((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
     expect(comms).toContain('traefik');
+  });
+
+  it('is swept, with what runs in it, once the lab that made it is gone', async () => {
+    // A PID that has just exited stands for a lab killed before it could clean up.
+    const gone = spawnManaged('gone', 'true', { args: [], logFile: '/dev/null' });
+    await gone.exited;
+    const name = `certroute-${gone.pid}-0ff1ce`;
+    await run('ip', ['netns', 'add', name]);
+    const orphan = spawnManaged('orphan', 'ip', {
+      args: ['netns', 'exec', name, 'sleep', '300'],
+      logFile: '/dev/null',
+    });
+    try {
+      await eventually(async () => (await run('ip', ['netns', 'pids', name])).stdout.trim() !== '');
+      expect(sweepStaleNetns()).toContain(name);
+      expect(labNetnsNames()).not.toContain(name);
+      expect(await orphan.exited).toBeNull(); // killed by a signal
+      // The running lab's own namespace is left alone.
+      expect(labNetnsNames()).toContain(env.netns);
+    } finally {
+      await orphan.stop();
+      await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+    }
   });
 });
 
