@@ -12,20 +12,12 @@
 // through the DNS controller, as in the bundle test.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
+import { serviceAccountDir } from '../../src/kube/kubeconfig.js';
 import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
 import {
   adminConfig,
@@ -38,9 +30,9 @@ import {
 } from '../lab/context.js';
 import { writeAddress } from '../lab/ingress-router.js';
 import { eventsFor, ingress } from '../lab/k8s-helpers.js';
-import { serviceAccountKubeConfig } from '../lab/kube.js';
+import { podIdentityFor, type PodIdentityHandle } from '../lab/identity.js';
 import { logLines } from '../lab/operator.js';
-import { bin, repoRoot } from '../lab/paths.js';
+import { repoRoot } from '../lab/paths.js';
 import { isAlive, spawnManaged, type ManagedProcess } from '../lab/process.js';
 import { createZone, record } from '../lab/route53-helpers.js';
 import { labEnvVars } from '../lab/types.js';
@@ -53,7 +45,6 @@ const script = join(repoRoot, 'scripts', 'image.sh');
 // such a symlink on the host, not in the image: the files are mounted at the same directory by
 // its real path.
 const saPath = '/run/secrets/kubernetes.io/serviceaccount';
-const work = mkdtempSync(join(tmpdir(), 'certroute-image-'));
 /** A cold build takes about 2 minutes on 2 busy cores (10 with buildah's layer cache). */
 const buildTimeoutMs = 40 * 60_000;
 
@@ -126,7 +117,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const ctr of containers) await imageSh(['rm', ctr]);
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('the image', () => {
@@ -178,34 +168,6 @@ describe('the image', () => {
 
 // ---------------------------------------------------------------- the operator, from the image
 
-/** The chart's ServiceAccount and RBAC objects, rendered for `release` in `namespace`. */
-async function renderChartIdentity(
-  release: string,
-  namespace: string,
-): Promise<k8s.KubernetesObject[]> {
-  const rendered = await new Promise<string>((resolve, reject) => {
-    execFile(
-      bin.helm(),
-      ['template', release, join(repoRoot, 'charts', 'certroute'), '--namespace', namespace],
-      { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout) => (err ? reject(new Error(`helm template: ${err.message}`)) : resolve(stdout)),
-    );
-  });
-  const kinds = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
-  return parseAllDocuments(rendered)
-    .map((d) => d.toJS() as k8s.KubernetesObject | null)
-    .filter((o): o is k8s.KubernetesObject => !!o && kinds.includes(o.kind ?? ''));
-}
-
-/** The CA certificate of the API server's serving file (leaf first, then its CA). */
-function apiServerCa(): string {
-  const pem = readFileSync(join(env.dir, 'kube', 'certs', 'apiserver.crt'), 'utf8');
-  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g);
-  const ca = certs?.[1];
-  if (!ca) throw new Error('the API server certificate file holds no CA certificate');
-  return ca;
-}
-
 /** Processes below `pid` (by their parent PIDs in /proc), with their command names. */
 function descendants(pid: number): { pid: number; comm: string }[] {
   const procs = readdirSync('/proc')
@@ -229,34 +191,6 @@ function descendants(pid: number): { pid: number; comm: string }[] {
   };
   walk(pid);
   return out;
-}
-
-/**
- * The chart's ServiceAccount and RBAC for a release in `namespace` (cluster-scoped objects are
- * added to `created`), and the files the kubelet would mount for it: a bound token, the API
- * server's CA and the namespace, readable by the image's user. Returns their directory.
- */
-async function chartServiceAccountFiles(
-  namespace: string,
-  created: k8s.KubernetesObject[],
-): Promise<string> {
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const identity = await renderChartIdentity(uniqueName('cr'), namespace);
-  for (const o of identity) {
-    await objects.create(o);
-    if (o.kind?.startsWith('Cluster')) created.push(o);
-  }
-  const sa = identity.find((o) => o.kind === 'ServiceAccount')?.metadata?.name ?? '';
-  const { kubeConfig } = await serviceAccountKubeConfig(kc, namespace, sa);
-  const token = kubeConfig.getCurrentUser()?.token ?? '';
-  expect(token).not.toBe('');
-  const dir = join(work, 'serviceaccount');
-  mkdirSync(dir);
-  const files = { token, 'ca.crt': apiServerCa(), namespace };
-  for (const [name, text] of Object.entries(files))
-    writeFileSync(join(dir, name), text, { mode: 0o644 });
-  for (const d of [work, dir]) chmodSync(d, 0o755);
-  return dir;
 }
 
 /**
@@ -289,13 +223,12 @@ describe('the operator, run from the image as the chart runs it in a pod', () =>
   let releaseNs = '';
   let appNs = '';
   let issuer = '';
-  const clusterScoped: k8s.KubernetesObject[] = [];
+  let pod: PodIdentityHandle | undefined;
 
   afterAll(async () => {
     await op?.stop();
     if (issuer) await deleteClusterIssuer(kc, issuer);
-    const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-    for (const o of clusterScoped) await objects.delete(o).catch(() => undefined);
+    pod?.stop();
     for (const ns of [releaseNs, appNs]) if (ns) await deleteNamespace(kc, ns);
   });
 
@@ -305,7 +238,10 @@ describe('the operator, run from the image as the chart runs it in a pod', () =>
     async () => {
       releaseNs = await createNamespace(kc, 'image-rel');
       appNs = await createNamespace(kc, 'image-app');
-      const saDir = await chartServiceAccountFiles(releaseNs, clusterScoped);
+      // The chart's ServiceAccount and RBAC, released into releaseNs, and the files the kubelet
+      // would mount for it (a bound token, the API server's CA, the namespace).
+      pod = await podIdentityFor(env, releaseNs);
+      const saDir = join(pod.identity.root, serviceAccountDir);
       const r53 = labRoute53(env);
       const zone = await createZone(r53, 'image');
       issuer = uniqueName('image');
