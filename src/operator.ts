@@ -3,20 +3,20 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
 import { networkInterfaces } from 'node:os';
-import { Acm } from './acm/acm.js';
+import { Acm } from './certificates/stores/acm.js';
 import { observeAcme } from './acme/client.js';
 import {
   CertificateController,
   type Cert,
   type CertificateOptions,
-} from './controllers/certificate.js';
-import { DnsController, dnsEndpointInformer } from './controllers/dns.js';
-import { IssuerController } from './controllers/issuer.js';
-import { TlsSecretMonitor } from './controllers/tls-secrets.js';
+} from './certificates/controller.js';
+import { DnsController, dnsEndpointInformer } from './dns/controller.js';
+import { IssuerController } from './acme/issuer.js';
+import { TlsSecretMonitor } from './certificates/tls-secrets.js';
 import { ResilientInformer } from './kube/informer.js';
-import { Dns01Solver } from './solvers/dns01.js';
-import { TokenServer } from './solvers/http01.js';
-import { IngressShim } from './controllers/ingress-shim.js';
+import { Dns01Solver } from './acme/solvers/dns01.js';
+import { TokenServer } from './acme/solvers/http01.js';
+import { IngressShim } from './sources/ingress-shim.js';
 import { Route53Provider } from './dns/providers/route53.js';
 import { CrdClient } from './kube/crd-client.js';
 import { EventRecorder } from './kube/events.js';
@@ -24,7 +24,7 @@ import { PooledKubeConfig } from './kube/kubeconfig.js';
 import { LeaderElector } from './kube/leader.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { closeServer, startMetricsServer, startProbeServer } from './server/http.js';
+import { closeServer, startMetricsServer, startProbeServer } from './observability/http.js';
 
 export function loadKubeConfig(config: Config): k8s.KubeConfig {
   // One connection pool for every API call (client-node opens a connection per request).

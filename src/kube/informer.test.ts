@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shared } from '../shared-strings.js';
+import { shared } from './shared-strings.js';
 import { specChanges, trim } from './informer.js';
 
 describe('trim', () => {

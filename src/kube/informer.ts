@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { jitteredBackoff } from './backoff.js';
-import { shared } from '../shared-strings.js';
+import { shared } from './shared-strings.js';
 import { watchList } from './watch-list.js';
 import { RawApi, StreamWatch } from './raw-api.js';
 

@@ -1,4 +1,4 @@
-import type { Solver } from '../api/v1alpha1.js';
+import type { Solver } from '../../api/v1alpha1.js';
 
 export type ChallengeType = 'http-01' | 'dns-01';
 

@@ -6,13 +6,13 @@ import type * as k8s from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DNSEndpoint, DNSEndpointStatus } from '../api/v1alpha1.js';
 import { parseConfig } from '../config/index.js';
-import type { DnsProvider } from '../dns/providers/route53.js';
-import { recordKey, type Change, type RecordSet, type Zone } from '../dns/types.js';
+import type { DnsProvider } from './providers/route53.js';
+import { recordKey, type Change, type RecordSet, type Zone } from './types.js';
 import type { CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { silentLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
-import { DnsController, type DnsDeps } from './dns.js';
+import { DnsController, type DnsDeps } from './controller.js';
 
 type Endpoint = DNSEndpoint & k8s.KubernetesObject;
 

@@ -4,8 +4,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
-import { listen } from '../server/http.js';
-import { managedBy, managedByLabel } from '../sources/ingress.js';
+import { listen } from '../../observability/http.js';
+import { managedBy, managedByLabel } from '../../sources/ingress.js';
 
 export const challengePath = '/.well-known/acme-challenge/';
 const tokenPattern = /^[A-Za-z0-9_-]{1,256}$/;

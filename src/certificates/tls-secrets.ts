@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { certificateOfSecret } from '../certs/x509.js';
+import { certificateOfSecret } from './x509.js';
 import { isNotFound } from '../kube/crd-client.js';
 import { describeError, type ResilientInformer } from '../kube/informer.js';
 import type { Logger } from '../observability/logger.js';

@@ -1,7 +1,7 @@
 import type * as AcmModule from '@aws-sdk/client-acm';
-import { instrumentAwsClient } from '../aws/instrument.js';
-import { splitChain } from '../certs/x509.js';
-import type { Metrics } from '../observability/metrics.js';
+import { instrumentAwsClient } from '../../aws/instrument.js';
+import { splitChain } from '../x509.js';
+import type { Metrics } from '../../observability/metrics.js';
 
 export const ownerTag = 'certroute.io/owner';
 export const certificateTag = 'certroute.io/certificate';

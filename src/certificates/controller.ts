@@ -4,8 +4,8 @@ import type * as acme from 'acme-client';
 import { CronJob } from 'cron';
 import type { Certificate, CertificateStatus, Condition } from '../api/v1alpha1.js';
 import { fetchRenewalInfo, newOrderPayload, problemType } from '../acme/client.js';
-import { createCsr, generatePrivateKey } from '../certs/keys.js';
-import { renewalTime, retryDelayMs } from '../certs/renewal.js';
+import { createCsr, generatePrivateKey } from './keys.js';
+import { renewalTime, retryDelayMs } from './renewal.js';
 import {
   certificateOfSecret,
   coversExactly,
@@ -15,7 +15,7 @@ import {
   splitChain,
   type CachedCertificateSlots,
   type CertInfo,
-} from '../certs/x509.js';
+} from './x509.js';
 import { parseDuration, type Config } from '../config/index.js';
 import { setCondition } from '../kube/conditions.js';
 import { Fresh } from '../kube/fresh.js';
@@ -32,13 +32,13 @@ import {
   selfCheck,
   type SolverTarget,
   type TokenServer,
-} from '../solvers/http01.js';
-import type { Acm } from '../acm/acm.js';
-import { AcmError, albAnnotation, mergeArns } from '../acm/acm.js';
-import { Dns01ConfigError, type Dns01Solver } from '../solvers/dns01.js';
-import { selectSolver } from '../solvers/select.js';
+} from '../acme/solvers/http01.js';
+import type { Acm } from './stores/acm.js';
+import { AcmError, albAnnotation, mergeArns } from './stores/acm.js';
+import { Dns01ConfigError, type Dns01Solver } from '../acme/solvers/dns01.js';
+import { selectSolver } from '../acme/solvers/select.js';
 import { canonical, ingressClassOf, managedBy, managedByLabel } from '../sources/ingress.js';
-import type { Account, AccountLookup, IssuerController } from './issuer.js';
+import type { Account, AccountLookup, IssuerController } from '../acme/issuer.js';
 
 export type Cert = Certificate & k8s.KubernetesObject;
 type Status = CertificateStatus;

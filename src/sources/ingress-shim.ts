@@ -3,7 +3,7 @@ import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
 import type { Config } from '../config/index.js';
 import type { CrdClient, Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
-import type { DerivedEndpoints } from './dns.js';
+import type { DerivedEndpoints } from '../dns/controller.js';
 import type { EventRecorder } from '../kube/events.js';
 import {
   describeError,
@@ -12,7 +12,7 @@ import {
   type InformerEvent,
 } from '../kube/informer.js';
 import { WorkQueue } from '../kube/queue.js';
-import { solverLabel } from '../solvers/http01.js';
+import { solverLabel } from '../acme/solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
@@ -24,7 +24,7 @@ import {
   planChildren,
   type Child,
   type ShimOptions,
-} from '../sources/ingress.js';
+} from './ingress.js';
 
 export interface ShimDeps {
   kubeConfig: k8s.KubeConfig;

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { shared } from '../shared-strings.js';
+import { shared } from '../kube/shared-strings.js';
 
 /** What certroute needs to know about an issued certificate (the leaf of a PEM chain). */
 export interface CertInfo {

@@ -1,10 +1,10 @@
 import { Resolver } from 'node:dns/promises';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import type { Solver } from '../api/v1alpha1.js';
-import { Route53Provider } from '../dns/providers/route53.js';
-import type { Zone } from '../dns/types.js';
-import { filterZones, zoneFor, type ZoneFilter } from '../dns/zones.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { Solver } from '../../api/v1alpha1.js';
+import { Route53Provider } from '../../dns/providers/route53.js';
+import type { Zone } from '../../dns/types.js';
+import { filterZones, zoneFor, type ZoneFilter } from '../../dns/zones.js';
+import type { Metrics } from '../../observability/metrics.js';
 
 type Route53Solver = NonNullable<Solver['dns01']>['route53'];
 

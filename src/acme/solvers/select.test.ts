@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Solver } from '../api/v1alpha1.js';
+import type { Solver } from '../../api/v1alpha1.js';
 import { selectSolver } from './select.js';
 
 const http: Solver = { http01: {} };

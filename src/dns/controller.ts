@@ -2,11 +2,11 @@ import type * as k8s from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Condition, DNSEndpoint, DNSEndpointStatus } from '../api/v1alpha1.js';
 import type { Config } from '../config/index.js';
-import { batches } from '../dns/batch.js';
-import { plan, statusKey, type RecordStatus } from '../dns/plan.js';
-import { applyPolicy } from '../dns/policy.js';
-import { ownerOfTxt } from '../dns/registry.js';
-import { InvalidBatchError, type DnsProvider } from '../dns/providers/route53.js';
+import { batches } from './batch.js';
+import { plan, statusKey, type RecordStatus } from './plan.js';
+import { applyPolicy } from './policy.js';
+import { ownerOfTxt } from './registry.js';
+import { InvalidBatchError, type DnsProvider } from './providers/route53.js';
 import {
   recordKey,
   type Change,
@@ -14,8 +14,8 @@ import {
   type DesiredRecord,
   type RecordSet,
   type Zone,
-} from '../dns/types.js';
-import { filterZones, zoneFor } from '../dns/zones.js';
+} from './types.js';
+import { filterZones, zoneFor } from './zones.js';
 import { isNotFound, type CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { describeError, ResilientInformer, type InformerEvent } from '../kube/informer.js';
