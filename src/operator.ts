@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
 import { networkInterfaces } from 'node:os';
-import { Acm } from './certificates/stores/acm.js';
+import { Acm } from './certificates/stores/acm-client.js';
 import { observeAcme } from './acme/client.js';
 import {
   CertificateController,

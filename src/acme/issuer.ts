@@ -8,11 +8,13 @@ import { jitteredBackoff } from '../kube/backoff.js';
 import { sameCondition, setCondition } from '../kube/conditions.js';
 import { isNotFound, type CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
-import { describeError, ResilientInformer, specChanges } from '../kube/informer.js';
+import { ResilientInformer, specChanges } from '../kube/informer.js';
+import { describeError } from '../errors.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { canonical, managedBy, managedByLabel } from '../sources/ingress.js';
+import { canonical } from '../kube/canonical.js';
+import { managedLabels } from '../kube/ownership.js';
 
 type Issuer = ClusterIssuer & k8s.KubernetesObject;
 
@@ -222,7 +224,7 @@ export class IssuerController {
         metadata: {
           name: ref.name,
           namespace,
-          labels: { [managedByLabel]: managedBy },
+          labels: managedLabels(),
           annotations: { 'certroute.io/issuer': iss.metadata?.name ?? '' },
         },
         type: 'Opaque',

@@ -2,10 +2,11 @@ import * as k8s from '@kubernetes/client-node';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { certificateOfSecret } from './x509.js';
 import { isNotFound } from '../kube/crd-client.js';
-import { describeError, type ResilientInformer } from '../kube/informer.js';
+import { type ResilientInformer } from '../kube/informer.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { managedBy, managedByLabel } from '../sources/ingress.js';
+import { isManaged } from '../kube/ownership.js';
 
 export interface TlsSecretDeps {
   kubeConfig: k8s.KubeConfig;
@@ -106,7 +107,7 @@ export class TlsSecretMonitor {
     const labels = {
       namespace,
       secret,
-      managed: String(s.metadata?.labels?.[managedByLabel] === managedBy),
+      managed: String(isManaged(s)),
     };
     const prior = this.exported.get(key);
     if (prior && prior.managed !== labels.managed) this.d.metrics.tlsSecretExpiry.remove(prior);

@@ -18,12 +18,15 @@ import {
 import { filterZones, zoneFor } from './zones.js';
 import { isNotFound, type CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
-import { describeError, ResilientInformer, type InformerEvent } from '../kube/informer.js';
+import { ResilientInformer, type InformerEvent } from '../kube/informer.js';
+import { describeError } from '../errors.js';
 import { jitteredBackoff } from '../kube/backoff.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { addressSeenAnnotation, canonical } from '../sources/ingress.js';
+import { canonical, sameStatus } from '../kube/canonical.js';
+import { controllerOf, ownedByIngress, sameController } from '../kube/ownership.js';
+import { addressSeenAnnotation } from '../sources/ingress.js';
 
 type Endpoint = DNSEndpoint & k8s.KubernetesObject;
 
@@ -104,7 +107,7 @@ export function dnsEndpointInformer(
 
 /** The owner written into ownership TXT records: the Ingress, or the DNSEndpoint itself if made by hand. */
 export function resourceOf(e: Endpoint): string {
-  const owner = controllerRef(e);
+  const owner = controllerOf(e);
   const ns = e.metadata?.namespace ?? '';
   return owner?.kind === 'Ingress'
     ? `ingress/${ns}/${owner.name}`
@@ -280,7 +283,7 @@ export class DnsController {
     const out = this.endpoints.list().filter((e) => !ownedByIngress(e));
     for (const e of derived.list()) {
       const stored = this.endpoints.get(e.metadata?.name ?? '', e.metadata?.namespace);
-      if (!stored || controllerRef(stored)?.uid === controllerRef(e)?.uid) out.push(e);
+      if (!stored || sameController(stored, e)) out.push(e);
     }
     return out;
   }
@@ -289,7 +292,7 @@ export class DnsController {
   private specOf(stored: Endpoint): Endpoint {
     if (!this.d.derived || !ownedByIngress(stored)) return stored;
     const e = this.d.derived.get(stored.metadata?.namespace ?? '', stored.metadata?.name ?? '');
-    return e && controllerRef(e)?.uid === controllerRef(stored)?.uid ? e : stored;
+    return e && sameController(e, stored) ? e : stored;
   }
 
   private scheduleFor(
@@ -760,7 +763,7 @@ export class DnsController {
       };
     });
     const status = endpointStatus(stored, records);
-    if (canonical(stripTimes(status)) === canonical(stripTimes(stored.status ?? {}))) return;
+    if (sameStatus(status, stored.status ?? {})) return;
     try {
       await this.d.crds.patchStatus('dnsendpoints', namespace, name, status);
     } catch (err) {
@@ -775,7 +778,7 @@ export class DnsController {
     now: NonNullable<DNSEndpointStatus['endpoints']>,
     before: NonNullable<DNSEndpointStatus['endpoints']>,
   ): Promise<void> {
-    const owner = ownedByIngress(e) ? controllerRef(e) : undefined;
+    const owner = ownedByIngress(e) ? controllerOf(e) : undefined;
     const target = owner
       ? {
           apiVersion: 'networking.k8s.io/v1',
@@ -812,14 +815,6 @@ export function applyChanges(records: Map<string, RecordSet>, changes: Change[])
     if (c.action === 'DELETE') records.delete(k);
     else records.set(k, c.record);
   }
-}
-
-function controllerRef(e: Endpoint): k8s.V1OwnerReference | undefined {
-  return e.metadata?.ownerReferences?.find((r) => r.controller);
-}
-
-function ownedByIngress(e: Endpoint): boolean {
-  return controllerRef(e)?.kind === 'Ingress';
 }
 
 /** The record an endpoint asks for, or undefined while it has no address yet. */
@@ -881,10 +876,6 @@ function readyCondition(e: Endpoint, records: StatusRecord[]): Condition {
     lastTransitionTime,
     observedGeneration: e.metadata?.generation,
   };
-}
-
-function stripTimes(s: DNSEndpointStatus): unknown {
-  return { ...s, conditions: s.conditions?.map((c) => ({ ...c, lastTransitionTime: '' })) };
 }
 
 function fingerprint(zone: Zone, g: ChangeGroup): string {

@@ -5,19 +5,15 @@ import type { CrdClient, Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
 import type { DerivedEndpoints } from '../dns/controller.js';
 import type { EventRecorder } from '../kube/events.js';
-import {
-  describeError,
-  ResilientInformer,
-  specChanges,
-  type InformerEvent,
-} from '../kube/informer.js';
+import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
+import { describeError } from '../errors.js';
+import { controlledBy, controllerOf, describeOwner, managedSelector } from '../kube/ownership.js';
 import { WorkQueue } from '../kube/queue.js';
 import { solverLabel } from '../acme/solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
   addressSeenAnnotation,
-  controllerOf,
   desiredDnsEndpoint,
   desiredFor,
   isWatchedClass,
@@ -216,7 +212,7 @@ export class IngressShim {
       resource: plural,
       path: this.d.crds.watchPath(plural),
       list: (options) => this.d.crds.list<Custom<T>>(plural, undefined, options),
-      labelSelector: 'app.kubernetes.io/managed-by=certroute',
+      labelSelector: managedSelector,
       compression: this.d.config.kubeApiCompression,
       log: this.log,
       metrics: this.d.metrics,
@@ -399,8 +395,7 @@ export class IngressShim {
       o.metadata.namespace ?? '',
       o.metadata.name ?? '',
     );
-    const owner = controllerOf(other);
-    if (owner?.uid === uid) {
+    if (controlledBy(other, uid)) {
       // Ours, but outside the cache (its managed-by label was removed): restore it in place.
       // Its finalizers (the ACM cleanup) stay; labels, annotations and owner are ours again.
       await this.d.crds.replace(plural, {
@@ -413,12 +408,7 @@ export class IngressShim {
       });
       return true;
     }
-    await this.conflict(
-      ing,
-      plural,
-      o.metadata.name ?? '',
-      owner ? `${owner.kind}/${owner.name}` : 'nobody (created by hand)',
-    );
+    await this.conflict(ing, plural, o.metadata.name ?? '', describeOwner(other));
     return false;
   }
 

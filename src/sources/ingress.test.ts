@@ -7,15 +7,12 @@ import type {
 import { describe, expect, it } from 'vitest';
 import { certificate, dnsEndpoint } from '../api/v1alpha1.js';
 import type { Certificate, Endpoint } from '../api/v1alpha1.js';
+import { canonical } from '../kube/canonical.js';
 import {
-  canonical,
-  controllerOf,
   desiredDnsEndpoint,
   desiredFor,
   ingressClassOf,
   isWatchedClass,
-  managedBy,
-  managedByLabel,
   planChildren,
 } from './ingress.js';
 import type { Child, ShimOptions } from './ingress.js';
@@ -64,12 +61,6 @@ function expectSchemaValid(d: ReturnType<typeof desiredFor>): void {
   for (const c of d.certificates) expect(certificate.safeParse(c).error).toBeUndefined();
   if (d.dnsEndpoint) expect(dnsEndpoint.safeParse(d.dnsEndpoint).error).toBeUndefined();
 }
-
-describe('managed-by label', () => {
-  it('is app.kubernetes.io/managed-by=certroute', () => {
-    expect({ [managedByLabel]: managedBy }).toEqual(labels);
-  });
-});
 
 describe('desiredDnsEndpoint', () => {
   const cases: [string, V1Ingress, ShimOptions][] = [
@@ -873,47 +864,5 @@ describe('planChildren', () => {
     expect(planChildren(d.certificates, stored, 'uid-someone-else').conflicts).toEqual([
       { name: 's', owner: 'Ingress/web' },
     ]);
-  });
-});
-
-describe('controllerOf', () => {
-  it.each<[string, Child, string | undefined]>([
-    ['no owner references', child('a', {}), undefined],
-    ['a controlling owner', child('a', {}, { uid: 'u1' }), 'u1'],
-    ['a non-controlling owner', child('a', {}, { uid: 'u1', controller: false }), undefined],
-    [
-      'the controlling one among several',
-      child('a', {}, undefined, {
-        ownerReferences: [
-          { uid: 'u1', kind: 'X', name: 'x' },
-          { uid: 'u2', kind: 'Ingress', name: 'y', controller: true },
-        ],
-      }),
-      'u2',
-    ],
-  ])('%s', (_name, c, uid) => {
-    expect(controllerOf(c)?.uid).toBe(uid);
-  });
-});
-
-describe('canonical', () => {
-  it.each<[string, unknown, unknown, boolean]>([
-    ['key order', { b: 1, a: 2 }, { a: 2, b: 1 }, true],
-    [
-      'nested key order',
-      { x: { b: 1, a: [{ d: 1, c: 2 }] } },
-      { x: { a: [{ c: 2, d: 1 }], b: 1 } },
-      true,
-    ],
-    ['array order counts', [1, 2], [2, 1], false],
-    ['values count', { a: 1 }, { a: '1' }, false],
-    ['null vs undefined', { a: null }, { a: undefined }, false],
-    ['primitives', 'x', 'x', true],
-  ])('%s -> equal: %s', (_name, a, b, equal) => {
-    expect(canonical(a) === canonical(b)).toBe(equal);
-  });
-
-  it('sorts keys in the output', () => {
-    expect(canonical({ b: 1, a: { d: 1, c: 2 } })).toBe('{"a":{"c":2,"d":1},"b":1}');
   });
 });

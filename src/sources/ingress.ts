@@ -1,10 +1,10 @@
 import type * as k8s from '@kubernetes/client-node';
 import { apiVersion, type Certificate, type DNSEndpoint, type Endpoint } from '../api/v1alpha1.js';
 import { recordsForTargets } from '../dns/targets.js';
+import { canonical } from '../kube/canonical.js';
+import { controlledBy, describeOwner, managedLabels } from '../kube/ownership.js';
 import { isValidHostname, parseAnnotations, type IngressSettings } from './annotations.js';
 
-export const managedByLabel = 'app.kubernetes.io/managed-by';
-export const managedBy = 'certroute';
 /** Stamped by the shim on DNSEndpoint writes: when the Ingress change was seen (latency metric). */
 export const addressSeenAnnotation = 'certroute.io/address-seen-at';
 
@@ -126,7 +126,7 @@ function certificatesFor(
       metadata: {
         name: secretName,
         namespace: ing.metadata?.namespace,
-        labels: { [managedByLabel]: managedBy },
+        labels: managedLabels(),
         ownerReferences: [ownerRef(ing)],
       },
       spec: {
@@ -200,7 +200,7 @@ function dnsEndpointFor(
     metadata: {
       name: ing.metadata?.name,
       namespace: ing.metadata?.namespace,
-      labels: { [managedByLabel]: managedBy },
+      labels: managedLabels(),
       ownerReferences: [ownerRef(ing)],
     },
     spec: { endpoints },
@@ -230,10 +230,6 @@ export interface ChildPlan<T extends Child> {
   conflicts: { name: string; owner: string }[];
 }
 
-export function controllerOf(o: Child): { uid?: string; kind?: string; name?: string } | undefined {
-  return o.metadata.ownerReferences?.find((r) => r.controller);
-}
-
 /** What to create, update and delete so the children of `ownerUid` match `desired`. Pure. */
 export function planChildren<T extends Child>(
   desired: T[],
@@ -250,29 +246,14 @@ export function planChildren<T extends Child>(
       plan.create.push(d);
       continue;
     }
-    const owner = controllerOf(e);
-    if (owner?.uid !== ownerUid) {
-      plan.conflicts.push({
-        name: d.metadata.name ?? '',
-        owner: owner ? `${owner.kind}/${owner.name}` : 'nobody (created by hand)',
-      });
+    if (!controlledBy(e, ownerUid)) {
+      plan.conflicts.push({ name: d.metadata.name ?? '', owner: describeOwner(e) });
       continue;
     }
     if (canonical(e.spec) !== canonical(d.spec)) plan.update.push({ ...e, spec: d.spec });
   }
   for (const e of existing) {
-    if (controllerOf(e)?.uid === ownerUid && !wanted.has(e.metadata.name)) plan.delete.push(e);
+    if (controlledBy(e, ownerUid) && !wanted.has(e.metadata.name)) plan.delete.push(e);
   }
   return plan;
-}
-
-/** JSON with sorted keys, so key order never counts as a change. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(
-          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : val,
-  );
 }

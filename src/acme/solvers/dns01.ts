@@ -4,18 +4,14 @@ import type { Solver } from '../../api/v1alpha1.js';
 import { Route53Provider } from '../../dns/providers/route53.js';
 import type { Zone } from '../../dns/types.js';
 import { filterZones, zoneFor, type ZoneFilter } from '../../dns/zones.js';
+import { Failure } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 
 type Route53Solver = NonNullable<Solver['dns01']>['route53'];
 
-/** A problem the user must fix (bad region, no zone): a condition, not a retry. */
-export class Dns01ConfigError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** A problem the user must fix (bad region, no zone): a condition, not a hot retry. */
+export class Dns01ConfigError extends Failure {
+  override name = 'Dns01ConfigError';
 }
 
 export interface Dns01Options {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { listen } from '../../observability/http.js';
-import { managedBy, managedByLabel } from '../../sources/ingress.js';
+import { managedBy, managedByLabel } from '../../kube/ownership.js';
 
 export const challengePath = '/.well-known/acme-challenge/';
 const tokenPattern = /^[A-Za-z0-9_-]{1,256}$/;

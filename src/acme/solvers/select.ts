@@ -1,10 +1,11 @@
 import type { Solver } from '../../api/v1alpha1.js';
+import type { FailureReason } from '../../errors.js';
 
 export type ChallengeType = 'http-01' | 'dns-01';
 
 export type Selection =
   | { ok: true; type: ChallengeType; solver: Solver; index: number }
-  | { ok: false; reason: string; message: string };
+  | { ok: false; reason: FailureReason; message: string };
 
 function under(host: string, zone: string): boolean {
   return host === zone || host.endsWith(`.${zone}`);

@@ -1,8 +1,8 @@
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parsedLeaf, pendingLeaf, type CachedCertificateSlots } from './x509.js';
-import { cachedSecret, classifySecret } from './controller.js';
-import { expiryOf } from './tls-secrets.js';
+import { parsedLeaf, pendingLeaf, type CachedCertificateSlots } from '../x509.js';
+import { cachedSecret, classifySecret } from './secret.js';
+import { expiryOf } from '../tls-secrets.js';
 
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const b64 = (s: string) => Buffer.from(s).toString('base64');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeArns } from './acm.js';
+import { mergeArns } from './acm-client.js';
 
 const A = 'arn:aws:acm:us-east-1:1:certificate/a';
 const B = 'arn:aws:acm:us-east-1:1:certificate/b';
