@@ -10,14 +10,16 @@ import {
   type Cert,
   type CertificateOptions,
 } from './certificates/controller.js';
-import { DnsController, dnsEndpointInformer } from './dns/controller.js';
+import { DnsController } from './dns/controller.js';
+import { dnsEndpointInformer } from './dns/endpoints.js';
 import { IssuerController } from './acme/issuer.js';
 import { TlsSecretMonitor } from './certificates/tls-secrets.js';
 import { ResilientInformer } from './kube/informer.js';
 import { Dns01Solver } from './acme/solvers/dns01.js';
 import { TokenServer } from './acme/solvers/http01.js';
 import { IngressShim } from './sources/ingress-shim.js';
-import { Route53Provider } from './dns/providers/route53.js';
+import { Route53Provider, route53Factory } from './dns/providers/route53.js';
+import { awsRegion } from './config/aws.js';
 import { CrdClient } from './kube/crd-client.js';
 import { EventRecorder } from './kube/events.js';
 import { PooledKubeConfig } from './kube/kubeconfig.js';
@@ -62,6 +64,7 @@ export class Operator {
     const events = new EventRecorder(kubeConfig, 'certroute', identity, log, this.metrics);
     const crds = new CrdClient(kubeConfig);
     this.leading = !config.leaderElection;
+    const region = awsRegion();
     const dnsEndpoints = dnsEndpointInformer(
       kubeConfig,
       crds,
@@ -89,13 +92,13 @@ export class Operator {
       metrics: this.metrics,
       events,
       isLeader: () => this.isLeader,
-      awsRegion: process.env.AWS_REGION,
+      awsRegion: region,
     });
     this.dns = new DnsController({
       endpoints: dnsEndpoints,
       kubeConfig,
       crds,
-      provider: new Route53Provider({ metrics: this.metrics, region: process.env.AWS_REGION }),
+      provider: new Route53Provider({ metrics: this.metrics, region }),
       // Records follow Ingress changes in memory, not after a round trip through the API.
       derived: this.shim.derivedEndpoints,
       config,
@@ -127,14 +130,14 @@ export class Operator {
       ingress: (namespace, name) => this.shim.ingress(namespace, name),
       tokens: this.tokens,
       dns01: new Dns01Solver({
-        metrics: this.metrics,
+        providers: route53Factory(this.metrics),
         filter: {
           domainFilter: config.domainFilter,
           zoneIdFilter: config.zoneIdFilter,
           zoneType: config.zoneType,
         },
         nameservers: config.recursiveNameservers,
-        defaultRegion: process.env.AWS_REGION,
+        defaultRegion: region,
       }),
       acm: new Acm(this.metrics, config.ownerId),
       solverEndpoint: () => ({

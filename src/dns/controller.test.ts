@@ -6,13 +6,14 @@ import type * as k8s from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DNSEndpoint, DNSEndpointStatus } from '../api/v1alpha1.js';
 import { parseConfig } from '../config/index.js';
-import type { DnsProvider } from './providers/route53.js';
+import type { DnsProvider } from './providers/provider.js';
 import { recordKey, type Change, type RecordSet, type Zone } from './types.js';
 import type { CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { silentLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { DnsController, type DnsDeps } from './controller.js';
+import type { ZoneCache } from './zone-cache.js';
 
 type Endpoint = DNSEndpoint & k8s.KubernetesObject;
 
@@ -49,6 +50,10 @@ class FakeRoute53 implements DnsProvider {
       else this.rrsets.set(k, c.record);
     }
     return Promise.resolve(id);
+  }
+
+  recordSet(_zoneId: string, name: string, type: string): Promise<RecordSet | undefined> {
+    return Promise.resolve(this.rrsets.get(recordKey(name, type)));
   }
 
   isInSync(changeId: string): Promise<boolean> {
@@ -197,7 +202,7 @@ describe('zone cache', () => {
     await until(() => provider.calls.includes('list') && provider.calls.length > 2);
     // While the relist is held, an error path (a refused batch, a failed sync, a change not
     // INSYNC) drops the cache, and a record appears behind certroute's back.
-    (dns as unknown as { zoneCache: Map<string, unknown> }).zoneCache.delete(zone.id);
+    (dns as unknown as { zones: { drop(id: string): void } }).zones.drop(zone.id);
     provider.rrsets.set(recordKey('other.example.test', 'A'), {
       name: 'other.example.test',
       type: 'A',
@@ -210,9 +215,9 @@ describe('zone cache', () => {
     await dns.queue.idle();
     // The held listing (without "other") was discarded; the queued sync listed afresh.
     expect(provider.since(mark)).toEqual(['list']);
-    const cache = (dns as unknown as { zoneCache: Map<string, { records: Map<string, unknown> }> })
-      .zoneCache;
-    expect(cache.get(zone.id)?.records.has(recordKey('other.example.test', 'A'))).toBe(true);
+    const cache = (dns as unknown as { zones: ZoneCache }).zones;
+    expect((await cache.records(zone)).has(recordKey('other.example.test', 'A'))).toBe(true);
+    expect(provider.since(mark)).toEqual(['list']);
   });
 });
 

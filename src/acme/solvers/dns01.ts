@@ -1,11 +1,9 @@
 import { Resolver } from 'node:dns/promises';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { Solver } from '../../api/v1alpha1.js';
-import { Route53Provider } from '../../dns/providers/route53.js';
+import type { DnsProvider, ProviderFactory } from '../../dns/providers/provider.js';
 import type { Zone } from '../../dns/types.js';
 import { filterZones, zoneFor, type ZoneFilter } from '../../dns/zones.js';
 import { Failure } from '../../errors.js';
-import type { Metrics } from '../../observability/metrics.js';
 
 type Route53Solver = NonNullable<Solver['dns01']>['route53'];
 
@@ -15,7 +13,8 @@ export class Dns01ConfigError extends Failure {
 }
 
 export interface Dns01Options {
-  metrics: Metrics;
+  /** The DNS provider for a solver's region and role (Route53: route53Factory()). */
+  providers: ProviderFactory;
   /** The operator's own zone filters; a pinned hostedZoneID bypasses them. */
   filter: ZoneFilter;
   /** Resolvers for the propagation check (the configured recursive nameservers). */
@@ -38,14 +37,14 @@ export interface Placement {
  * resolvers, polled by the caller's requeue (never a fixed sleep).
  */
 export class Dns01Solver {
-  private readonly providers = new Map<string, Route53Provider>();
+  private readonly providers = new Map<string, DnsProvider>();
   private readonly zones = new Map<string, { at: number; zones: Promise<Zone[]> }>();
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(private readonly opts: Dns01Options) {}
 
-  /** The Route53 client for a solver's region and role (cached; credentials refresh). */
-  provider(cfg: Route53Solver): Route53Provider {
+  /** The provider for a solver's region and role (cached; credentials refresh). */
+  provider(cfg: Route53Solver): DnsProvider {
     const region = cfg.region ?? this.opts.defaultRegion;
     if (!region)
       throw new Dns01ConfigError(
@@ -55,18 +54,7 @@ export class Dns01Solver {
     const key = `${region}|${cfg.role ?? ''}`;
     let p = this.providers.get(key);
     if (!p) {
-      p = new Route53Provider({
-        metrics: this.opts.metrics,
-        region,
-        ...(cfg.role
-          ? {
-              credentials: fromTemporaryCredentials({
-                params: { RoleArn: cfg.role, RoleSessionName: 'certroute-dns01' },
-                clientConfig: { region },
-              }),
-            }
-          : {}),
-      });
+      p = this.opts.providers(region, cfg.role);
       this.providers.set(key, p);
     }
     return p;
