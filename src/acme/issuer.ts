@@ -9,7 +9,7 @@ import { sameCondition, setCondition } from '../kube/conditions.js';
 import { isNotFound, type CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { ResilientInformer, specChanges } from '../kube/informer.js';
-import { describeError } from '../errors.js';
+import { describeError, Failure, reportFailure, type FailureReason } from '../errors.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -29,7 +29,7 @@ export interface Account {
 }
 
 export type AccountLookup =
-  { ok: true; account: Account } | { ok: false; reason: string; message: string };
+  { ok: true; account: Account } | { ok: false; reason: FailureReason; message: string };
 
 export interface IssuerDeps {
   kubeConfig: k8s.KubeConfig;
@@ -41,16 +41,6 @@ export interface IssuerDeps {
   isLeader: () => boolean;
   /** Called when an issuer becomes Ready, so its Certificates are looked at again. */
   onReady?: (issuer: string) => void;
-}
-
-/** A failure with a condition reason of its own. */
-class IssuerError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -166,7 +156,7 @@ export class IssuerController {
       const n = (this.failures.get(name) ?? 0) + 1;
       this.failures.set(name, n);
       const { reason, message } = classifyIssuerError(err, !!iss.spec.acme.externalAccountBinding);
-      this.log.warn({ issuer: name, reason, err: describeError(err) }, 'ACME registration failed');
+      reportFailure(this.log, this.d.metrics.failures, 'issuer', reason, message, { issuer: name });
       this.d.metrics.issuerReady.set({ name }, 0);
       await this.writeStatus(iss, { status: 'False', reason, message });
       await this.d.events.record(withKind(iss), 'Warning', reason, message);
@@ -209,7 +199,7 @@ export class IssuerController {
       const s = await this.core.readNamespacedSecret({ name: ref.name, namespace });
       const v = s.data?.[key];
       if (!v)
-        throw new IssuerError(
+        throw new Failure(
           'AccountKeyInvalid',
           `Secret ${namespace}/${ref.name} has no key "${key}"`,
         );
@@ -249,7 +239,7 @@ export class IssuerController {
     }
     const v = data?.[key];
     if (!v)
-      throw new IssuerError(
+      throw new Failure(
         'ExternalAccountBindingSecretMissing',
         `EAB key: Secret ${namespace}/${eab.keySecretRef.name} with key "${key}" not found`,
       );
@@ -321,9 +311,9 @@ function withKind(iss: Issuer) {
 export function classifyIssuerError(
   err: unknown,
   hasEab: boolean,
-): { reason: string; message: string } {
+): { reason: FailureReason; message: string } {
   const message = describeError(err);
-  if (err instanceof IssuerError) return { reason: err.reason, message };
+  if (err instanceof Failure) return { reason: err.reason, message };
   const type = problemType(err);
   if (type === 'externalAccountRequired')
     return { reason: 'ExternalAccountBindingRequired', message };

@@ -6,7 +6,7 @@ import { isConflict, isNotFound } from '../kube/crd-client.js';
 import type { DerivedEndpoints } from '../dns/endpoints.js';
 import type { EventRecorder } from '../kube/events.js';
 import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
-import { describeError } from '../errors.js';
+import { describeError, reportFailure } from '../errors.js';
 import { controlledBy, controllerOf, describeOwner, managedSelector } from '../kube/ownership.js';
 import { WorkQueue } from '../kube/queue.js';
 import { solverLabel } from '../acme/solvers/http01.js';
@@ -274,8 +274,10 @@ export class IngressShim {
     const desired = this.watchedIngress(ing)
       ? desiredFor(ing, this.opts)
       : { certificates: [], problems: [] };
-    for (const p of desired.problems)
+    for (const p of desired.problems) {
+      reportFailure(log, this.d.metrics.failures, 'ingress-shim', p.reason, p.message);
       await this.d.events.record(ingressRef(ing), 'Warning', p.reason, p.message);
+    }
     const uid = ing.metadata.uid;
     // DNS and certificates are independent: a failure in one must not hold back the other.
     const results = await Promise.allSettled([
@@ -433,12 +435,12 @@ export class IngressShim {
   ): Promise<void> {
     const kind = kindOf(plural);
     const reason = kind === 'Certificate' ? 'SecretClaimedElsewhere' : 'DNSEndpointConflict';
-    await this.d.events.record(
-      ingressRef(ing),
-      'Warning',
-      reason,
-      `${kind} ${name} already exists and is controlled by ${owner}; certroute will not take it over`,
-    );
+    const message = `${kind} ${name} already exists and is controlled by ${owner}; certroute will not take it over`;
+    reportFailure(this.log, this.d.metrics.failures, 'ingress-shim', reason, message, {
+      namespace: ing.metadata?.namespace,
+      ingress: ing.metadata?.name,
+    });
+    await this.d.events.record(ingressRef(ing), 'Warning', reason, message);
   }
 }
 

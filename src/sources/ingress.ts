@@ -1,6 +1,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { apiVersion, type Certificate, type DNSEndpoint, type Endpoint } from '../api/v1alpha1.js';
 import { recordsForTargets } from '../dns/targets.js';
+import type { FailureReason } from '../errors.js';
 import { canonical } from '../kube/canonical.js';
 import { controlledBy, describeOwner, managedLabels } from '../kube/ownership.js';
 import { isValidHostname, parseAnnotations, type IngressSettings } from './annotations.js';
@@ -17,7 +18,7 @@ export interface ShimOptions {
 }
 
 export interface Problem {
-  reason: 'InvalidAnnotation' | 'InvalidHost' | 'InvalidTLS';
+  reason: Extract<FailureReason, 'InvalidAnnotation' | 'InvalidHost' | 'InvalidTLS'>;
   message: string;
 }
 
