@@ -26,7 +26,6 @@ export const failureReasons = {
   RecordOwnedByOther: 'input',
   RecordNoZone: 'configuration',
   RecordError: 'input',
-  ZoneSyncFailed: 'transient',
   // Certificates (certificates/, acme/): the Certificate's Ready and Issuing conditions.
   TargetNotSupported: 'input',
   SecretNotManaged: 'input',

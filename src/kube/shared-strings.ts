@@ -14,3 +14,8 @@ export function shared(s: string): string {
   if (sharedStrings.size < sharedLimit && s.length <= 128) sharedStrings.set(s, s);
   return s;
 }
+
+/** How many distinct strings are held (for tests and diagnostics). */
+export function sharedCount(): number {
+  return sharedStrings.size;
+}
