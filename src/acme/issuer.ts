@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type * as acme from 'acme-client';
 import type { ClusterIssuer, ClusterIssuerSpec } from '../api/v1alpha1.js';
 import { isUnreachable, loadAcme, problemType, trustCaBundle } from './client.js';
-import { generatePrivateKey } from '../certificates/keys.js';
+import { generatePrivateKey } from './keys.js';
 import type { Config } from '../config/index.js';
 import { jitteredBackoff } from '../kube/backoff.js';
 import { sameCondition, setCondition } from '../kube/conditions.js';

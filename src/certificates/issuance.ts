@@ -10,7 +10,7 @@ import { describeError, reportFailure, type FailureReason } from '../errors.js';
 import type { ReconcileResult } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { createCsr } from './keys.js';
+import { createCsr } from '../acme/keys.js';
 import { failedStatus, issuedStatus, orderStep, pollDelayMs, tokensOfOrder } from './machine.js';
 import type { PendingKeys } from './pending-key.js';
 import { renewalTime } from './renewal.js';

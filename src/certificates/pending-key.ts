@@ -1,7 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { isNotFound } from '../kube/crd-client.js';
 import { managedLabels } from '../kube/ownership.js';
-import { generatePrivateKey } from './keys.js';
+import { generatePrivateKey } from '../acme/keys.js';
 import { b64, nextKeyLabel } from './stores/secret.js';
 import { keyOf, writesSecret, type Cert } from './types.js';
 

@@ -9,10 +9,10 @@ import { ownedByIngress, sameController } from '../kube/ownership.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { addressSeenAnnotation } from '../sources/ingress.js';
 import { ChangeSender, setGroupStatus } from './apply.js';
 import { EndpointStatusWriter } from './endpoint-status.js';
 import {
+  addressSeenAnnotation,
   dnsEndpointInformer,
   endpointKey,
   resourceOf,

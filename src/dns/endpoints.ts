@@ -11,6 +11,9 @@ export type Endpoint = DNSEndpoint & k8s.KubernetesObject;
 
 const defaultTtl = 300;
 
+/** Stamped by a source on DNSEndpoint writes: when the change was seen (the latency metric). */
+export const addressSeenAnnotation = 'certroute.io/address-seen-at';
+
 /** What the Ingress shim derives, by namespace/name of the DNSEndpoint it writes. */
 export interface DerivedEndpoints {
   list(): Endpoint[];

@@ -3,7 +3,7 @@ import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
 import type { Config } from '../config/index.js';
 import type { CrdClient, Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
-import type { DerivedEndpoints } from '../dns/endpoints.js';
+import { addressSeenAnnotation, type DerivedEndpoints } from '../dns/endpoints.js';
 import type { EventRecorder } from '../kube/events.js';
 import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
 import { describeError, reportFailure } from '../errors.js';
@@ -13,7 +13,6 @@ import { solverLabel } from '../acme/solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
-  addressSeenAnnotation,
   desiredDnsEndpoint,
   desiredFor,
   isWatchedClass,

@@ -6,9 +6,6 @@ import { canonical } from '../kube/canonical.js';
 import { controlledBy, describeOwner, managedLabels } from '../kube/ownership.js';
 import { isValidHostname, parseAnnotations, type IngressSettings } from './annotations.js';
 
-/** Stamped by the shim on DNSEndpoint writes: when the Ingress change was seen (latency metric). */
-export const addressSeenAnnotation = 'certroute.io/address-seen-at';
-
 export interface ShimOptions {
   dnsDefault: boolean;
   defaultIssuer: string;

@@ -1,5 +1,5 @@
 import { generateKeyPair } from 'node:crypto';
-import { loadAcme } from '../acme/client.js';
+import { loadAcme } from './client.js';
 import type { KeyAlgorithm } from '../api/v1alpha1.js';
 
 function generate(
