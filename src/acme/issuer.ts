@@ -1,18 +1,16 @@
 import * as k8s from '@kubernetes/client-node';
+import type { ControllerDeps } from '../kube/controller-deps.js';
 import type * as acme from 'acme-client';
 import type { ClusterIssuer, ClusterIssuerSpec } from '../api/v1alpha1.js';
 import { isUnreachable, loadAcme, problemType, trustCaBundle } from './client.js';
 import { generatePrivateKey } from './keys.js';
-import type { Config } from '../config/index.js';
 import { jitteredBackoff } from '../kube/backoff.js';
 import { sameCondition, setCondition } from '../kube/conditions.js';
-import { isNotFound, type CrdClient } from '../kube/crd-client.js';
-import type { EventRecorder } from '../kube/events.js';
+import { isNotFound } from '../kube/crd-client.js';
 import { ResilientInformer, specChanges } from '../kube/informer.js';
 import { describeError, Failure, reportFailure, type FailureReason } from '../errors.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
 import { canonical } from '../kube/canonical.js';
 import { managedLabels } from '../kube/ownership.js';
 
@@ -31,14 +29,7 @@ export interface Account {
 export type AccountLookup =
   { ok: true; account: Account } | { ok: false; reason: FailureReason; message: string };
 
-export interface IssuerDeps {
-  kubeConfig: k8s.KubeConfig;
-  crds: CrdClient;
-  config: Config;
-  log: Logger;
-  metrics: Metrics;
-  events: EventRecorder;
-  isLeader: () => boolean;
+export interface IssuerDeps extends ControllerDeps {
   /** Called when an issuer becomes Ready, so its Certificates are looked at again. */
   onReady?: (issuer: string) => void;
 }

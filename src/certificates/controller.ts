@@ -5,15 +5,12 @@ import { fetchRenewalInfo } from '../acme/client.js';
 import type { Account, AccountLookup, IssuerController } from '../acme/issuer.js';
 import type { Dns01Solver } from '../acme/solvers/dns01.js';
 import type { TokenServer } from '../acme/solvers/http01.js';
-import type { Config } from '../config/index.js';
 import { describeError, reportFailure } from '../errors.js';
-import type { CrdClient } from '../kube/crd-client.js';
-import type { EventRecorder } from '../kube/events.js';
+import type { ControllerDeps } from '../kube/controller-deps.js';
 import { Fresh } from '../kube/fresh.js';
 import type { ResilientInformer } from '../kube/informer.js';
 import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
 import { ingressClassOf } from '../sources/ingress.js';
 import { Issuance, renewBefore } from './issuance.js';
 import {
@@ -47,14 +44,7 @@ export interface CertificateOptions {
   acmInUseRetryMs?: number;
 }
 
-export interface CertificateDeps {
-  kubeConfig: k8s.KubeConfig;
-  crds: CrdClient;
-  config: Config;
-  log: Logger;
-  metrics: Metrics;
-  events: EventRecorder;
-  isLeader: () => boolean;
+export interface CertificateDeps extends ControllerDeps {
   issuers: IssuerController;
   certificates: ResilientInformer<Cert>;
   ingress: (namespace: string, name: string) => k8s.V1Ingress | undefined;

@@ -1,14 +1,10 @@
-import type * as k8s from '@kubernetes/client-node';
-import type { Config } from '../config/index.js';
 import { describeError } from '../errors.js';
 import { canonical } from '../kube/canonical.js';
-import type { CrdClient } from '../kube/crd-client.js';
-import type { EventRecorder } from '../kube/events.js';
+import type { ControllerDeps } from '../kube/controller-deps.js';
 import type { InformerEvent, ResilientInformer } from '../kube/informer.js';
 import { ownedByIngress, sameController } from '../kube/ownership.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
 import { ChangeSender, setGroupStatus } from './apply.js';
 import { EndpointStatusWriter } from './endpoint-status.js';
 import {
@@ -32,15 +28,8 @@ import { ZoneCache } from './zone-cache.js';
 /** Events within this window are synced together: one plan, few Route53 calls. */
 const debounceMs = 50;
 
-export interface DnsDeps {
-  kubeConfig: k8s.KubeConfig;
-  crds: CrdClient;
+export interface DnsDeps extends ControllerDeps {
   provider: DnsProvider;
-  config: Config;
-  log: Logger;
-  metrics: Metrics;
-  events: EventRecorder;
-  isLeader: () => boolean;
   /** A DNSEndpoint informer to share (the Ingress shim uses the same one). */
   endpoints?: ResilientInformer<Endpoint>;
   /**

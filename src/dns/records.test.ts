@@ -13,25 +13,14 @@ function statuses(entries: [string, RecordStatus][]): Map<string, RecordStatus> 
 describe('RecordStates', () => {
   it('reports the resources whose record states changed, and only those', () => {
     const s = new RecordStates();
-    expect(
-      s.save(
-        'Z1',
-        statuses([
-          [k(web, 'a'), { state: 'Published' }],
-          [k(api, 'b'), { state: 'Published' }],
-        ]),
-      ),
-    ).toEqual(new Set([web, api]));
+    const bothPublished = () =>
+      statuses([
+        [k(web, 'a'), { state: 'Published' }],
+        [k(api, 'b'), { state: 'Published' }],
+      ]);
+    expect(s.save('Z1', bothPublished())).toEqual(new Set([web, api]));
     // The same again: nothing to write.
-    expect(
-      s.save(
-        'Z1',
-        statuses([
-          [k(web, 'a'), { state: 'Published' }],
-          [k(api, 'b'), { state: 'Published' }],
-        ]),
-      ),
-    ).toEqual(new Set());
+    expect(s.save('Z1', bothPublished())).toEqual(new Set());
     // One changes, one goes.
     expect(s.save('Z1', statuses([[k(web, 'a'), { state: 'OwnedByOther', owner: 'x' }]]))).toEqual(
       new Set([web, api]),

@@ -1,17 +1,15 @@
 import * as k8s from '@kubernetes/client-node';
+import type { ControllerDeps } from '../kube/controller-deps.js';
 import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
-import type { Config } from '../config/index.js';
-import type { CrdClient, Plural } from '../kube/crd-client.js';
+import type { Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
 import { addressSeenAnnotation, type DerivedEndpoints } from '../dns/endpoints.js';
-import type { EventRecorder } from '../kube/events.js';
 import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
 import { describeError, reportFailure } from '../errors.js';
 import { controlledBy, controllerOf, describeOwner, managedSelector } from '../kube/ownership.js';
 import { WorkQueue } from '../kube/queue.js';
 import { solverLabel } from '../acme/solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
 import {
   desiredDnsEndpoint,
   desiredFor,
@@ -21,14 +19,7 @@ import {
   type ShimOptions,
 } from './ingress.js';
 
-export interface ShimDeps {
-  kubeConfig: k8s.KubeConfig;
-  crds: CrdClient;
-  config: Config;
-  log: Logger;
-  metrics: Metrics;
-  events: EventRecorder;
-  isLeader: () => boolean;
+export interface ShimDeps extends ControllerDeps {
   /** The DNSEndpoint informer shared with the DNS controller (one cache, not two). */
   dnsEndpoints?: ResilientInformer<Custom<DNSEndpoint>>;
   /** The Certificate informer shared with the certificate controller. */
