@@ -10,14 +10,8 @@ import { controlledBy, controllerOf, describeOwner, managedSelector } from '../k
 import { WorkQueue } from '../kube/queue.js';
 import { solverLabel } from '../acme/solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
-import {
-  desiredDnsEndpoint,
-  desiredFor,
-  isWatchedClass,
-  planChildren,
-  type Child,
-  type ShimOptions,
-} from './ingress.js';
+import { desiredDnsEndpoint, desiredFor, isWatchedClass, type ShimOptions } from './ingress.js';
+import { planChildren, type Child } from './children.js';
 
 export interface ShimDeps extends ControllerDeps {
   /** The DNSEndpoint informer shared with the DNS controller (one cache, not two). */
