@@ -22,7 +22,7 @@ import {
   validityFields,
 } from './machine.js';
 import { PendingKeys } from './pending-key.js';
-import { renewalTime } from './renewal.js';
+import { renewalTime, type RenewalDecision } from './renewal.js';
 import { CertificateReporter } from './status.js';
 import type { CertificateStore } from './store.js';
 import type { Acm } from './stores/acm-client.js';
@@ -308,7 +308,7 @@ export class CertificateController {
   ): Promise<ReconcileResult | undefined> {
     const now = new Date();
     const info = current.kind === 'managed' ? current.info : undefined;
-    let renewal;
+    let renewal: RenewalDecision | undefined;
     if (isCurrent(info, cert.spec.dnsNames, now)) {
       const ari = await this.ari(cert, status, info, directoryUrl, log);
       renewal = renewalTime(

@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type * as acme from 'acme-client';
 import type { ChallengeTarget, Challenges } from '../acme/challenges.js';
 import { problemType } from '../acme/client.js';
@@ -18,7 +19,6 @@ import type { CertificateReporter } from './status.js';
 import type { CertificateStore, Delivery } from './store.js';
 import { keyOf, writesSecret, type Cert, type Current, type Order, type Status } from './types.js';
 import { parseCertificate, splitChain } from './x509.js';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
 
 export interface IssuanceDeps {
   log: Logger;

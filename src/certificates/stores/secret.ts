@@ -8,7 +8,7 @@ import { isManaged, managedLabels, managedSelector } from '../../kube/ownership.
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { CertificateStore, Delivery } from '../store.js';
-import type { Cert, Current } from '../types.js';
+import type { Cert, Current, Status } from '../types.js';
 import {
   certificateOfSecret,
   parsedLeaf,
@@ -74,7 +74,7 @@ export class SecretStore implements CertificateStore {
     return classifySecret(secret, cert.metadata?.name ?? '');
   }
 
-  async write(cert: Cert, _status: unknown, chain: string, key: string): Promise<Delivery> {
+  async write(cert: Cert, _status: Status, chain: string, key: string): Promise<Delivery> {
     const namespace = cert.metadata?.namespace ?? '';
     const name = cert.spec.secretName ?? '';
     const blocks = splitChain(chain);
