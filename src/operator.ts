@@ -3,28 +3,30 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
 import { networkInterfaces } from 'node:os';
-import { Acm } from './acm/acm.js';
+import { Acm } from './certificates/stores/acm-client.js';
 import { observeAcme } from './acme/client.js';
 import {
   CertificateController,
   type Cert,
   type CertificateOptions,
-} from './controllers/certificate.js';
-import { DnsController, dnsEndpointInformer } from './controllers/dns.js';
-import { IssuerController } from './controllers/issuer.js';
-import { TlsSecretMonitor } from './controllers/tls-secrets.js';
+} from './certificates/controller.js';
+import { DnsController } from './dns/controller.js';
+import { dnsEndpointInformer } from './dns/endpoints.js';
+import { IssuerController } from './acme/issuer.js';
+import { TlsSecretMonitor } from './certificates/tls-secrets.js';
 import { ResilientInformer } from './kube/informer.js';
-import { Dns01Solver } from './solvers/dns01.js';
-import { TokenServer } from './solvers/http01.js';
-import { IngressShim } from './controllers/ingress-shim.js';
-import { Route53Provider } from './dns/providers/route53.js';
+import { Dns01Solver } from './acme/solvers/dns01.js';
+import { TokenServer } from './acme/solvers/http01.js';
+import { IngressShim } from './sources/ingress-shim.js';
+import { Route53Provider, route53Factory } from './dns/providers/route53.js';
+import { awsRegion } from './config/aws.js';
 import { CrdClient } from './kube/crd-client.js';
 import { EventRecorder } from './kube/events.js';
 import { loadPooledKubeConfig } from './kube/kubeconfig.js';
 import { LeaderElector } from './kube/leader.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { closeServer, startMetricsServer, startProbeServer } from './server/http.js';
+import { closeServer, startMetricsServer, startProbeServer } from './observability/http.js';
 
 export function loadKubeConfig(config: Config): k8s.KubeConfig {
   return loadPooledKubeConfig(config);
@@ -58,6 +60,7 @@ export class Operator {
     const events = new EventRecorder(kubeConfig, 'certroute', identity, log, this.metrics);
     const crds = new CrdClient(kubeConfig);
     this.leading = !config.leaderElection;
+    const region = awsRegion();
     const dnsEndpoints = dnsEndpointInformer(
       kubeConfig,
       crds,
@@ -85,13 +88,13 @@ export class Operator {
       metrics: this.metrics,
       events,
       isLeader: () => this.isLeader,
-      awsRegion: process.env.AWS_REGION,
+      awsRegion: region,
     });
     this.dns = new DnsController({
       endpoints: dnsEndpoints,
       kubeConfig,
       crds,
-      provider: new Route53Provider({ metrics: this.metrics, region: process.env.AWS_REGION }),
+      provider: new Route53Provider({ metrics: this.metrics, region }),
       // Records follow Ingress changes in memory, not after a round trip through the API.
       derived: this.shim.derivedEndpoints,
       config,
@@ -123,14 +126,14 @@ export class Operator {
       ingress: (namespace, name) => this.shim.ingress(namespace, name),
       tokens: this.tokens,
       dns01: new Dns01Solver({
-        metrics: this.metrics,
+        providers: route53Factory(this.metrics),
         filter: {
           domainFilter: config.domainFilter,
           zoneIdFilter: config.zoneIdFilter,
           zoneType: config.zoneType,
         },
         nameservers: config.recursiveNameservers,
-        defaultRegion: process.env.AWS_REGION,
+        defaultRegion: region,
       }),
       acm: new Acm(this.metrics, config.ownerId),
       solverEndpoint: () => ({

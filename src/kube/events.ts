@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { describeError } from './informer.js';
+import { describeError } from '../errors.js';
 
 export interface EventTarget {
   apiVersion: string;

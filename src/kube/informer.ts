@@ -2,8 +2,9 @@ import * as k8s from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { describeError } from '../errors.js';
 import { jitteredBackoff } from './backoff.js';
-import { shared } from '../shared-strings.js';
+import { shared } from './shared-strings.js';
 import { watchList } from './watch-list.js';
 import { RawApi, StreamWatch } from './raw-api.js';
 
@@ -375,10 +376,4 @@ function omit<O extends object>(o: O, key: string): O {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(o)) if (k !== key) out[k] = (o as Record<string, unknown>)[k];
   return out as O;
-}
-
-export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (err && typeof err === 'object' && 'message' in err) return String(err.message);
-  return String(err);
 }

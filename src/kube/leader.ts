@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { describeError } from './informer.js';
+import { describeError } from '../errors.js';
 
 export interface LeaderOptions {
   kubeConfig: k8s.KubeConfig;

@@ -2,7 +2,7 @@ import { setImmediate as yieldNow } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { jitteredBackoff } from './backoff.js';
-import { describeError } from './informer.js';
+import { describeError } from '../errors.js';
 
 /** What a reconcile may ask for besides success or failure (a thrown error). */
 export interface ReconcileResult {

@@ -23,6 +23,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: r,
     }),
+    failures: new Counter({
+      name: 'certroute_failures_total',
+      help: 'Failures reported to users (a condition or an Event), by reason and class (src/errors.ts)',
+      labelNames: ['controller', 'reason', 'class'],
+      registers: r,
+    }),
     reconcileErrors: new Counter({
       name: 'certroute_reconcile_errors_total',
       help: 'Reconciles that failed and will be retried',

@@ -7,18 +7,10 @@ import type {
 import { describe, expect, it } from 'vitest';
 import { certificate, dnsEndpoint } from '../api/v1alpha1.js';
 import type { Certificate, Endpoint } from '../api/v1alpha1.js';
-import {
-  canonical,
-  controllerOf,
-  desiredDnsEndpoint,
-  desiredFor,
-  ingressClassOf,
-  isWatchedClass,
-  managedBy,
-  managedByLabel,
-  planChildren,
-} from './ingress.js';
-import type { Child, ShimOptions } from './ingress.js';
+import { canonical } from '../kube/canonical.js';
+import { desiredDnsEndpoint, desiredFor, ingressClassOf, isWatchedClass } from './ingress.js';
+import type { ShimOptions } from './ingress.js';
+import { planChildren } from './children.js';
 
 const opts: ShimOptions = { dnsDefault: true, defaultIssuer: '', ingressClasses: [] };
 const withIssuer = { 'certroute.io/issuer': 'letsencrypt' };
@@ -64,12 +56,6 @@ function expectSchemaValid(d: ReturnType<typeof desiredFor>): void {
   for (const c of d.certificates) expect(certificate.safeParse(c).error).toBeUndefined();
   if (d.dnsEndpoint) expect(dnsEndpoint.safeParse(d.dnsEndpoint).error).toBeUndefined();
 }
-
-describe('managed-by label', () => {
-  it('is app.kubernetes.io/managed-by=certroute', () => {
-    expect({ [managedByLabel]: managedBy }).toEqual(labels);
-  });
-});
 
 describe('desiredDnsEndpoint', () => {
   const cases: [string, V1Ingress, ShimOptions][] = [
@@ -693,162 +679,7 @@ describe('ingressClassOf / isWatchedClass', () => {
   });
 });
 
-// ------------------------------------------------------------------ planChildren
-
-const me = 'uid-me';
-
-function child(
-  name: string,
-  spec: unknown,
-  owner?: { uid: string; controller?: boolean; kind?: string; name?: string },
-  extra: Partial<Child['metadata']> = {},
-): Child {
-  return {
-    metadata: {
-      name,
-      namespace: 'shop',
-      ...extra,
-      ...(owner
-        ? {
-            ownerReferences: [{ kind: 'Ingress', name: 'owner', controller: true, ...owner }],
-          }
-        : {}),
-    },
-    spec,
-  };
-}
-
-describe('planChildren', () => {
-  it('creates what does not exist', () => {
-    const a = child('a', { x: 1 }, { uid: me });
-    const b = child('b', { x: 2 }, { uid: me });
-    expect(planChildren([a, b], [], me)).toEqual({
-      create: [a, b],
-      update: [],
-      delete: [],
-      conflicts: [],
-    });
-  });
-
-  it.each<[string, unknown, unknown]>([
-    ['same key order', { a: 1, b: { c: 2, d: [1, 2] } }, { a: 1, b: { c: 2, d: [1, 2] } }],
-    ['different key order', { a: 1, b: 2, c: 3 }, { c: 3, a: 1, b: 2 }],
-    [
-      'different nested key order',
-      { dnsNames: ['x'], issuerRef: { name: 'i' }, acm: { region: 'r', writeSecret: true } },
-      { acm: { writeSecret: true, region: 'r' }, issuerRef: { name: 'i' }, dnsNames: ['x'] },
-    ],
-    [
-      'objects inside arrays in a different key order',
-      { endpoints: [{ dnsName: 'a', targets: [], recordType: 'A' }] },
-      { endpoints: [{ recordType: 'A', targets: [], dnsName: 'a' }] },
-    ],
-    ['an undefined field vs. a missing one', { a: 1, b: undefined }, { a: 1 }],
-  ])('does nothing when the spec is equal (%s)', (_name, desiredSpec, existingSpec) => {
-    const d = child('a', desiredSpec, { uid: me });
-    const e = child('a', existingSpec, { uid: me }, { resourceVersion: '7', uid: 'child-uid' });
-    expect(planChildren([d], [e], me)).toEqual({
-      create: [],
-      update: [],
-      delete: [],
-      conflicts: [],
-    });
-  });
-
-  it.each<[string, unknown, unknown]>([
-    ['a changed value', { a: 1 }, { a: 2 }],
-    ['an added field', { a: 1, b: 2 }, { a: 1 }],
-    ['a removed field', { a: 1 }, { a: 1, b: 2 }],
-    ['a reordered array', { names: ['a', 'b'] }, { names: ['b', 'a'] }],
-    ['a type change', { ttl: 60 }, { ttl: '60' }],
-  ])('updates on %s, keeping the existing metadata and resourceVersion', (_name, ds, es) => {
-    const d = child('a', ds, { uid: me });
-    const e = {
-      ...child('a', es, { uid: me }, { resourceVersion: '42', uid: 'child-uid' }),
-      status: { conditions: [] },
-    };
-    const plan = planChildren([d], [e], me);
-    expect(plan.create).toEqual([]);
-    expect(plan.delete).toEqual([]);
-    expect(plan.conflicts).toEqual([]);
-    expect(plan.update).toEqual([{ ...e, spec: ds }]);
-    expect(plan.update[0]?.metadata.resourceVersion).toBe('42');
-    expect(plan.update[0]?.metadata.uid).toBe('child-uid');
-    // the existing object is not mutated
-    expect(e.spec).toEqual(es);
-  });
-
-  it('deletes only children controlled by the owner that are no longer desired', () => {
-    const mine = child('mine', {}, { uid: me });
-    const others = child('others', {}, { uid: 'uid-other', name: 'other' });
-    const unowned = child('unowned', {});
-    const notController = child('not-controller', {}, { uid: me, controller: false });
-    const plan = planChildren([], [mine, others, unowned, notController], me);
-    expect(plan).toEqual({ create: [], update: [], delete: [mine], conflicts: [] });
-  });
-
-  it('deletes nothing when there is nothing desired and nothing owned', () => {
-    const plan = planChildren([], [child('x', {}), child('y', {}, { uid: 'uid-other' })], me);
-    expect(plan).toEqual({ create: [], update: [], delete: [], conflicts: [] });
-  });
-
-  it.each<[string, Child, string]>([
-    [
-      'another Ingress',
-      child('a', { x: 1 }, { uid: 'uid-other', kind: 'Ingress', name: 'other' }),
-      'Ingress/other',
-    ],
-    [
-      'another kind of controller',
-      child('a', { x: 1 }, { uid: 'uid-x', kind: 'Deployment', name: 'dep' }),
-      'Deployment/dep',
-    ],
-    ['nobody', child('a', { x: 1 }), 'nobody (created by hand)'],
-    [
-      'nobody, though we are a non-controlling owner',
-      child('a', { x: 1 }, { uid: me, controller: false }),
-      'nobody (created by hand)',
-    ],
-    [
-      'nobody, with an empty ownerReferences list',
-      child('a', { x: 1 }, undefined, { ownerReferences: [] }),
-      'nobody (created by hand)',
-    ],
-  ])(
-    'reports a conflict for a name held by an object controlled by %s',
-    (_name, existing, owner) => {
-      // even with a different spec: it is neither updated nor deleted
-      const d = child('a', { x: 2 }, { uid: me });
-      const plan = planChildren([d], [existing], me);
-      expect(plan).toEqual({
-        create: [],
-        update: [],
-        delete: [],
-        conflicts: [{ name: 'a', owner }],
-      });
-    },
-  );
-
-  it('plans a mixed set in one go', () => {
-    const keep = child('keep', { v: 1 }, { uid: me });
-    const change = child('change', { v: 2 }, { uid: me });
-    const add = child('add', { v: 3 }, { uid: me });
-    const clash = child('clash', { v: 4 }, { uid: me });
-    const existing = [
-      child('keep', { v: 1 }, { uid: me }, { resourceVersion: '1' }),
-      child('change', { v: 1 }, { uid: me }, { resourceVersion: '2' }),
-      child('clash', { v: 4 }, { uid: 'uid-other', name: 'other' }),
-      child('gone', { v: 5 }, { uid: me }),
-      child('foreign', { v: 6 }, { uid: 'uid-other', name: 'other' }),
-      child('manual', { v: 7 }),
-    ];
-    const plan = planChildren([keep, change, add, clash], existing, me);
-    expect(plan.create.map((c) => c.metadata.name)).toEqual(['add']);
-    expect(plan.update).toEqual([{ ...existing[1], spec: { v: 2 } }]);
-    expect(plan.delete.map((c) => c.metadata.name)).toEqual(['gone']);
-    expect(plan.conflicts).toEqual([{ name: 'clash', owner: 'Ingress/other' }]);
-  });
-
+describe('desiredFor and planChildren', () => {
   it('a desired set from desiredFor is a no-op against what the API server returns', () => {
     const ing = ingress({
       annotations: withIssuer,
@@ -873,47 +704,5 @@ describe('planChildren', () => {
     expect(planChildren(d.certificates, stored, 'uid-someone-else').conflicts).toEqual([
       { name: 's', owner: 'Ingress/web' },
     ]);
-  });
-});
-
-describe('controllerOf', () => {
-  it.each<[string, Child, string | undefined]>([
-    ['no owner references', child('a', {}), undefined],
-    ['a controlling owner', child('a', {}, { uid: 'u1' }), 'u1'],
-    ['a non-controlling owner', child('a', {}, { uid: 'u1', controller: false }), undefined],
-    [
-      'the controlling one among several',
-      child('a', {}, undefined, {
-        ownerReferences: [
-          { uid: 'u1', kind: 'X', name: 'x' },
-          { uid: 'u2', kind: 'Ingress', name: 'y', controller: true },
-        ],
-      }),
-      'u2',
-    ],
-  ])('%s', (_name, c, uid) => {
-    expect(controllerOf(c)?.uid).toBe(uid);
-  });
-});
-
-describe('canonical', () => {
-  it.each<[string, unknown, unknown, boolean]>([
-    ['key order', { b: 1, a: 2 }, { a: 2, b: 1 }, true],
-    [
-      'nested key order',
-      { x: { b: 1, a: [{ d: 1, c: 2 }] } },
-      { x: { a: [{ c: 2, d: 1 }], b: 1 } },
-      true,
-    ],
-    ['array order counts', [1, 2], [2, 1], false],
-    ['values count', { a: 1 }, { a: '1' }, false],
-    ['null vs undefined', { a: null }, { a: undefined }, false],
-    ['primitives', 'x', 'x', true],
-  ])('%s -> equal: %s', (_name, a, b, equal) => {
-    expect(canonical(a) === canonical(b)).toBe(equal);
-  });
-
-  it('sorts keys in the output', () => {
-    expect(canonical({ b: 1, a: { d: 1, c: 2 } })).toBe('{"a":{"c":2,"d":1},"b":1}');
   });
 });

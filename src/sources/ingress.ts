@@ -1,12 +1,9 @@
 import type * as k8s from '@kubernetes/client-node';
 import { apiVersion, type Certificate, type DNSEndpoint, type Endpoint } from '../api/v1alpha1.js';
 import { recordsForTargets } from '../dns/targets.js';
+import type { FailureReason } from '../errors.js';
+import { managedLabels } from '../kube/ownership.js';
 import { isValidHostname, parseAnnotations, type IngressSettings } from './annotations.js';
-
-export const managedByLabel = 'app.kubernetes.io/managed-by';
-export const managedBy = 'certroute';
-/** Stamped by the shim on DNSEndpoint writes: when the Ingress change was seen (latency metric). */
-export const addressSeenAnnotation = 'certroute.io/address-seen-at';
 
 export interface ShimOptions {
   dnsDefault: boolean;
@@ -17,7 +14,7 @@ export interface ShimOptions {
 }
 
 export interface Problem {
-  reason: 'InvalidAnnotation' | 'InvalidHost' | 'InvalidTLS';
+  reason: Extract<FailureReason, 'InvalidAnnotation' | 'InvalidHost' | 'InvalidTLS'>;
   message: string;
 }
 
@@ -126,7 +123,7 @@ function certificatesFor(
       metadata: {
         name: secretName,
         namespace: ing.metadata?.namespace,
-        labels: { [managedByLabel]: managedBy },
+        labels: managedLabels(),
         ownerReferences: [ownerRef(ing)],
       },
       spec: {
@@ -200,79 +197,9 @@ function dnsEndpointFor(
     metadata: {
       name: ing.metadata?.name,
       namespace: ing.metadata?.namespace,
-      labels: { [managedByLabel]: managedBy },
+      labels: managedLabels(),
       ownerReferences: [ownerRef(ing)],
     },
     spec: { endpoints },
   };
-}
-
-// ------------------------------------------------------------------ planning children
-
-export interface Child {
-  metadata: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    annotations?: Record<string, string>;
-    ownerReferences?: { uid?: string; controller?: boolean; kind?: string; name?: string }[];
-  };
-  spec: unknown;
-}
-
-export interface ChildPlan<T extends Child> {
-  create: T[];
-  /** Existing objects with the desired spec applied (resourceVersion kept for optimistic locking). */
-  update: T[];
-  delete: T[];
-  /** Desired names held by an object this Ingress does not control. */
-  conflicts: { name: string; owner: string }[];
-}
-
-export function controllerOf(o: Child): { uid?: string; kind?: string; name?: string } | undefined {
-  return o.metadata.ownerReferences?.find((r) => r.controller);
-}
-
-/** What to create, update and delete so the children of `ownerUid` match `desired`. Pure. */
-export function planChildren<T extends Child>(
-  desired: T[],
-  existing: T[],
-  ownerUid: string,
-): ChildPlan<T> {
-  const plan: ChildPlan<T> = { create: [], update: [], delete: [], conflicts: [] };
-  const byName = new Map(existing.map((e) => [e.metadata.name, e]));
-  const wanted = new Set<string | undefined>();
-  for (const d of desired) {
-    wanted.add(d.metadata.name);
-    const e = byName.get(d.metadata.name);
-    if (!e) {
-      plan.create.push(d);
-      continue;
-    }
-    const owner = controllerOf(e);
-    if (owner?.uid !== ownerUid) {
-      plan.conflicts.push({
-        name: d.metadata.name ?? '',
-        owner: owner ? `${owner.kind}/${owner.name}` : 'nobody (created by hand)',
-      });
-      continue;
-    }
-    if (canonical(e.spec) !== canonical(d.spec)) plan.update.push({ ...e, spec: d.spec });
-  }
-  for (const e of existing) {
-    if (controllerOf(e)?.uid === ownerUid && !wanted.has(e.metadata.name)) plan.delete.push(e);
-  }
-  return plan;
-}
-
-/** JSON with sorted keys, so key order never counts as a change. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(
-          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : val,
-  );
 }

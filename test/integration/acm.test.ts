@@ -10,7 +10,7 @@ import {
 import * as k8s from '@kubernetes/client-node';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Acm } from '../../src/acm/acm.js';
+import { Acm } from '../../src/certificates/stores/acm-client.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import type { Operator } from '../../src/operator.js';
 import {

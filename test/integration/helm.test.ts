@@ -24,7 +24,7 @@ import { eventsFor, ingress } from '../lab/k8s-helpers.js';
 import { writeAddress } from '../lab/ingress-router.js';
 import { serviceAccountKubeConfig } from '../lab/kube.js';
 import { logLines, spawnOperator } from '../lab/operator.js';
-import { Http01Objects, solverName } from '../../src/solvers/http01.js';
+import { Http01Objects, solverName } from '../../src/acme/solvers/http01.js';
 import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
 import { bin, repoRoot } from '../lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../lab/process.js';

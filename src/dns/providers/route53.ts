@@ -9,25 +9,12 @@ import {
   type ResourceRecordSet,
   type RRType,
 } from '@aws-sdk/client-route-53';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { instrumentAwsClient } from '../../aws/instrument.js';
 import { TokenBucket } from '../../aws/token-bucket.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Change, RecordSet, Zone } from '../types.js';
-
-/** The narrow interface the DNS controller needs; Route53 is the one implementation. */
-export interface DnsProvider {
-  zones(): Promise<Zone[]>;
-  records(zoneId: string): Promise<RecordSet[]>;
-  /** Sends one batch; resolves to a change id. Rejects with InvalidBatchError if Route53 refuses it. */
-  applyChanges(zoneId: string, changes: Change[]): Promise<string>;
-  /** One GetChange: is the change INSYNC now? */
-  isInSync(changeId: string): Promise<boolean>;
-}
-
-/** Route53 refused a batch as a whole (InvalidChangeBatch, InvalidInput): nothing in it was applied. */
-export class InvalidBatchError extends Error {
-  override name = 'InvalidBatchError';
-}
+import { InvalidBatchError, type DnsProvider, type ProviderFactory } from './provider.js';
 
 export function normalizeName(n: string): string {
   return n.toLowerCase().replace(/\.$/, '').replace(/\\052/g, '*');
@@ -166,7 +153,6 @@ export class Route53Provider implements DnsProvider {
     }
   }
 
-  /** One record set by exact name and type (a single ListResourceRecordSets call). */
   async recordSet(zoneId: string, name: string, type: string): Promise<RecordSet | undefined> {
     const res = await this.client.send(
       new ListResourceRecordSetsCommand({
@@ -201,4 +187,24 @@ export class Route53Provider implements DnsProvider {
     const res = await this.client.send(new GetChangeCommand({ Id: changeId }));
     return res.ChangeInfo?.Status === 'INSYNC';
   }
+}
+
+/**
+ * Route53 providers by region and IAM role, for DNS-01 solvers: a role is assumed with
+ * temporary credentials (refreshed by the SDK), and every client is instrumented alike.
+ */
+export function route53Factory(metrics: Metrics): ProviderFactory {
+  return (region, role) =>
+    new Route53Provider({
+      metrics,
+      region,
+      ...(role
+        ? {
+            credentials: fromTemporaryCredentials({
+              params: { RoleArn: role, RoleSessionName: 'certroute-dns01' },
+              clientConfig: { region },
+            }),
+          }
+        : {}),
+    });
 }

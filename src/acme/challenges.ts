@@ -1,0 +1,154 @@
+import type * as k8s from '@kubernetes/client-node';
+import type * as acme from 'acme-client';
+import type { Config } from '../config/index.js';
+import { describeError, Failure } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Account } from './issuer.js';
+import { route53Of, type Authz } from './orders.js';
+import { Dns01ConfigError, type Dns01Solver } from './solvers/dns01.js';
+import { checkDns, Http01Objects, Lookup, selfCheck, type SolverTarget } from './solvers/http01.js';
+import { selectSolver } from './solvers/select.js';
+
+export interface ChallengeDeps {
+  kubeConfig: k8s.KubeConfig;
+  config: Config;
+  dns01: Dns01Solver;
+  /** The address and port written into solver EndpointSlices. */
+  solverEndpoint: () => { address: string; port: number };
+}
+
+/** Where an HTTP-01 solver's objects go: the Certificate's namespace, owner and class. */
+export type ChallengeTarget = Omit<SolverTarget, 'host' | 'token'>;
+
+/**
+ * The challenges of an order, in PRODUCT order: each name gets its solver (selection), each
+ * solver is prepared and checked before the CA is asked to validate, and everything a solver
+ * created goes afterwards, in every outcome.
+ */
+export class Challenges {
+  private readonly objects: Http01Objects;
+  private readonly lookup: Lookup;
+
+  constructor(private readonly d: ChallengeDeps) {
+    this.objects = new Http01Objects(d.kubeConfig, d.solverEndpoint);
+    this.lookup = new Lookup(d.config.recursiveNameservers);
+  }
+
+  /** Every name has a solver, and every DNS-01 name a writable zone; else why not. */
+  async preflight(
+    account: Account,
+    dnsNames: readonly string[],
+    forced: 'http01' | 'dns01' | undefined,
+  ): Promise<Failure | undefined> {
+    for (const name of dnsNames) {
+      const wildcard = name.startsWith('*.');
+      const host = name.replace(/^\*\./, '');
+      const sel = selectSolver(account.spec.acme.solvers, host, wildcard, forced);
+      if (!sel.ok) return new Failure(sel.reason, sel.message);
+      if (sel.type !== 'dns-01' || !sel.solver.dns01) continue;
+      try {
+        await this.d.dns01.place(sel.solver.dns01.route53, host);
+      } catch (err) {
+        if (err instanceof Dns01ConfigError) return err;
+        throw err;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * One pending authorization. Returns what it waits for, or undefined once the challenge is
+   * accepted (or already being validated). Throws Dns01ConfigError for what the user must fix.
+   */
+  async solve(
+    account: Account,
+    a: acme.Authorization,
+    mine: Authz | undefined,
+    want: string[],
+    target: ChallengeTarget,
+  ): Promise<string | undefined> {
+    return mine?.challenge?.type === 'dns-01'
+      ? this.solveDns01(account, a, mine)
+      : this.solveHttp01(account, a, mine?.challenge?.keyAuthorization, want, target);
+  }
+
+  /**
+   * HTTP-01: DNS points at the Ingress, the token is served, the self-check passes, and only
+   * then the challenge is accepted.
+   */
+  private async solveHttp01(
+    account: Account,
+    a: acme.Authorization,
+    keyAuthorization: string | undefined,
+    want: string[],
+    target: ChallengeTarget,
+  ): Promise<string | undefined> {
+    const host = a.identifier.value;
+    const ch = a.challenges.find((c) => c.type === 'http-01');
+    if (!ch || !keyAuthorization) return `${host}: the CA offered no http-01 challenge`;
+    if (ch.status === 'processing' || ch.status === 'valid') return undefined;
+    const dns = await checkDns(this.lookup, host, want);
+    if (!dns.ok) return dns.message;
+    await this.objects.present({ ...target, host, token: ch.token });
+    const address = dns.addresses[0] ?? host;
+    const port = this.d.config.http01Port;
+    const check = await selfCheck(address, port, host, ch.token, keyAuthorization);
+    if (!check.ok) return check.message;
+    await account.client.completeChallenge(ch);
+    return undefined;
+  }
+
+  /**
+   * DNS-01: the TXT value is written (INSYNC awaited), every configured resolver sees it, and
+   * only then the challenge is accepted.
+   */
+  private async solveDns01(
+    account: Account,
+    a: acme.Authorization,
+    mine: Authz,
+  ): Promise<string | undefined> {
+    const host = a.identifier.value;
+    const ch = a.challenges.find((c) => c.type === 'dns-01');
+    const cfg = route53Of(account, mine);
+    const value = mine.challenge?.keyAuthorization;
+    if (!ch || !cfg || !value) return `${host}: the CA offered no dns-01 challenge`;
+    if (ch.status === 'processing' || ch.status === 'valid') return undefined;
+    const at = await this.d.dns01.place(cfg, host);
+    // A fresh write is checked once for INSYNC, never waited on: the next poll finds the
+    // value present (no new change) and goes on to the resolvers, the real gate.
+    const change = await this.d.dns01.present(cfg, at, value);
+    if (change && !(await this.d.dns01.inSyncNow(cfg, change)))
+      return `${at.name}: Route53 change ${change} not INSYNC yet`;
+    const seen = await this.d.dns01.visible(at.name, value);
+    if (!seen.ok) return seen.message;
+    await account.client.completeChallenge(ch);
+    return undefined;
+  }
+
+  /** Solver objects and challenge TXT values go in every outcome; failures are only logged. */
+  async cleanup(
+    namespace: string,
+    certificate: string,
+    account: Account | undefined,
+    authorizations: readonly Authz[],
+    log: Logger,
+  ): Promise<void> {
+    try {
+      await this.objects.cleanup(namespace, certificate);
+    } catch (err) {
+      // The objects carry the Certificate as owner: the garbage collector is the backstop.
+      log.warn({ err: describeError(err) }, 'HTTP-01 solver cleanup failed');
+    }
+    if (!account) return;
+    for (const a of authorizations) {
+      const cfg = route53Of(account, a);
+      const value = a.challenge?.keyAuthorization;
+      if (a.challenge?.type !== 'dns-01' || !cfg || !value) continue;
+      try {
+        await this.d.dns01.cleanup(cfg, await this.d.dns01.place(cfg, a.identifier), value);
+      } catch (err) {
+        log.warn({ host: a.identifier, err: describeError(err) }, 'DNS-01 TXT cleanup failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,326 @@
+import { createHash } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
+import * as k8s from '@kubernetes/client-node';
+import { listen } from '../../observability/http.js';
+import { managedBy, managedByLabel } from '../../kube/ownership.js';
+
+export const challengePath = '/.well-known/acme-challenge/';
+const tokenPattern = /^[A-Za-z0-9_-]{1,256}$/;
+export const solverLabel = 'certroute.io/solver';
+export const certificateLabel = 'certroute.io/certificate';
+
+/**
+ * The HTTP-01 token server every replica runs. It answers GET (and HEAD) for known tokens
+ * only, refuses request bodies, and bounds header size and request time; everything else is
+ * a 404. Tokens come from Certificate.status, so any replica can answer for the leader.
+ */
+export class TokenServer {
+  private readonly byCert = new Map<string, Map<string, string>>();
+  private readonly tokens = new Map<string, string>();
+  private server: Server | undefined;
+
+  /** Replaces the tokens served for one Certificate (token → key authorization). */
+  set(certKey: string, tokens: Map<string, string>): void {
+    for (const t of this.byCert.get(certKey)?.keys() ?? []) this.tokens.delete(t);
+    if (tokens.size === 0) this.byCert.delete(certKey);
+    else this.byCert.set(certKey, tokens);
+    for (const [t, ka] of tokens) this.tokens.set(t, ka);
+  }
+
+  get size(): number {
+    return this.tokens.size;
+  }
+
+  lookup(token: string): string | undefined {
+    return this.tokens.get(token);
+  }
+
+  async start(address: string): Promise<number> {
+    const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000 }, (req, res) => {
+      const url = req.url ?? '';
+      const token = url.startsWith(challengePath) ? url.slice(challengePath.length) : '';
+      const ka = tokenPattern.test(token) ? this.tokens.get(token) : undefined;
+      const hasBody =
+        Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'];
+      if (hasBody) {
+        res.writeHead(413, { connection: 'close' }).end();
+        req.destroy();
+        return;
+      }
+      if ((req.method !== 'GET' && req.method !== 'HEAD') || ka === undefined) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(req.method === 'GET' ? ka : '');
+    });
+    server.headersTimeout = 5_000;
+    server.keepAliveTimeout = 5_000;
+    this.server = await listen(server, address);
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get port(): number | undefined {
+    return (this.server?.address() as AddressInfo | undefined)?.port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+export interface SolverTarget {
+  namespace: string;
+  certificate: { name: string; uid: string };
+  host: string;
+  token: string;
+  ingressClassName: string | undefined;
+}
+
+/** Deterministic object name per challenge, so a resumed order finds what it created. */
+export function solverName(host: string, token: string): string {
+  const h = createHash('sha256').update(`${host}|${token}`).digest('hex').slice(0, 10);
+  return `certroute-http01-${h}`;
+}
+
+/**
+ * The Kubernetes objects that route one challenge to the operator: an Ingress (the host's
+ * class) for /.well-known/acme-challenge/<token>, a selector-less Service, and its
+ * EndpointSlice listing the operator's address. All carry the Certificate as owner, so the
+ * garbage collector removes them if cleanup itself never runs.
+ */
+export class Http01Objects {
+  private readonly core: k8s.CoreV1Api;
+  private readonly net: k8s.NetworkingV1Api;
+  private readonly disc: k8s.DiscoveryV1Api;
+
+  constructor(
+    kubeConfig: k8s.KubeConfig,
+    private readonly endpoint: () => { address: string; port: number },
+  ) {
+    this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.net = kubeConfig.makeApiClient(k8s.NetworkingV1Api);
+    this.disc = kubeConfig.makeApiClient(k8s.DiscoveryV1Api);
+  }
+
+  async present(t: SolverTarget): Promise<void> {
+    const name = solverName(t.host, t.token);
+    const { address, port } = this.endpoint();
+    const metadata = {
+      name,
+      namespace: t.namespace,
+      labels: {
+        [managedByLabel]: managedBy,
+        [solverLabel]: 'http01',
+        [certificateLabel]: t.certificate.name,
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'certroute.io/v1alpha1',
+          kind: 'Certificate',
+          name: t.certificate.name,
+          uid: t.certificate.uid,
+        },
+      ],
+    };
+    await ignoreExists(
+      this.core.createNamespacedService({
+        namespace: t.namespace,
+        body: {
+          metadata,
+          spec: { ports: [{ name: 'http', port: 80, targetPort: port, protocol: 'TCP' }] },
+        },
+      }),
+    );
+    const slice: k8s.V1EndpointSlice = {
+      metadata: {
+        ...metadata,
+        labels: { ...metadata.labels, 'kubernetes.io/service-name': name },
+      },
+      addressType: isIP(address) === 6 ? 'IPv6' : 'IPv4',
+      endpoints: [{ addresses: [address], conditions: { ready: true } }],
+      ports: [{ name: 'http', port, protocol: 'TCP' }],
+    };
+    try {
+      await this.disc.createNamespacedEndpointSlice({ namespace: t.namespace, body: slice });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+      // A resumed order after the leader moved: point the slice at this replica.
+      const cur = await this.disc.readNamespacedEndpointSlice({ name, namespace: t.namespace });
+      const same = cur.endpoints?.[0]?.addresses[0] === address && cur.ports?.[0]?.port === port;
+      if (!same)
+        await this.disc.replaceNamespacedEndpointSlice({
+          name,
+          namespace: t.namespace,
+          body: {
+            ...slice,
+            metadata: { ...slice.metadata, resourceVersion: cur.metadata?.resourceVersion },
+          },
+        });
+    }
+    await ignoreExists(
+      this.net.createNamespacedIngress({
+        namespace: t.namespace,
+        body: {
+          metadata,
+          spec: {
+            ...(t.ingressClassName ? { ingressClassName: t.ingressClassName } : {}),
+            rules: [
+              {
+                host: t.host,
+                http: {
+                  paths: [
+                    {
+                      path: `${challengePath}${t.token}`,
+                      pathType: 'Exact',
+                      backend: { service: { name, port: { number: 80 } } },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+      }),
+    );
+  }
+
+  /** Removes every solver object of the Certificate; returns how many were deleted. */
+  async cleanup(namespace: string, certificate: string): Promise<number> {
+    const labelSelector = `${solverLabel}=http01,${certificateLabel}=${certificate}`;
+    const [ings, svcs, slices] = await Promise.all([
+      this.net.listNamespacedIngress({ namespace, labelSelector }),
+      this.core.listNamespacedService({ namespace, labelSelector }),
+      this.disc.listNamespacedEndpointSlice({ namespace, labelSelector }),
+    ]);
+    const names = (l: { items: k8s.KubernetesObject[] }) =>
+      l.items.map((o) => o.metadata?.name ?? '').filter(Boolean);
+    await Promise.all([
+      ...names(ings).map((name) =>
+        ignoreGone(this.net.deleteNamespacedIngress({ name, namespace })),
+      ),
+      ...names(svcs).map((name) =>
+        ignoreGone(this.core.deleteNamespacedService({ name, namespace })),
+      ),
+      ...names(slices).map((name) =>
+        ignoreGone(this.disc.deleteNamespacedEndpointSlice({ name, namespace })),
+      ),
+    ]);
+    return ings.items.length + svcs.items.length + slices.items.length;
+  }
+}
+
+async function ignoreExists(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+}
+
+async function ignoreGone(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+  }
+}
+
+/** Resolves names through the configured recursive nameservers (or the system's). */
+export class Lookup {
+  private readonly resolver: Resolver;
+
+  constructor(nameservers: readonly string[]) {
+    this.resolver = new Resolver({ timeout: 2000, tries: 2 });
+    if (nameservers.length > 0) this.resolver.setServers([...nameservers]);
+  }
+
+  /** A and AAAA addresses of the name (CNAMEs followed by the resolver); [] when none. */
+  async addresses(name: string): Promise<string[]> {
+    const [v4, v6] = await Promise.all([
+      this.resolver.resolve4(name).catch(noData),
+      this.resolver.resolve6(name).catch(noData),
+    ]);
+    return [...v4, ...v6];
+  }
+}
+
+function noData(err: unknown): string[] {
+  const code = (err as { code?: string }).code;
+  if (code === 'ENODATA' || code === 'ENOTFOUND' || code === 'NXDOMAIN') return [];
+  throw err;
+}
+
+export type DnsCheck = { ok: true; addresses: string[] } | { ok: false; message: string };
+
+/**
+ * Step 1 of HTTP-01: does the host resolve to the Ingress's address? `want` holds the
+ * Ingress's IPs and hostnames (a hostname is resolved too). With nothing wanted, any answer
+ * will do. Never accepts a challenge the CA would fail on stale DNS.
+ */
+export async function checkDns(lookup: Lookup, host: string, want: string[]): Promise<DnsCheck> {
+  const got = await lookup.addresses(host);
+  if (got.length === 0) return { ok: false, message: `${host} does not resolve yet` };
+  if (want.length === 0) return { ok: true, addresses: got };
+  const wanted = new Set<string>();
+  for (const w of want) {
+    if (isIP(w)) wanted.add(w);
+    else for (const a of await lookup.addresses(w)) wanted.add(a);
+  }
+  if (got.some((a) => wanted.has(a))) return { ok: true, addresses: got };
+  return {
+    ok: false,
+    message: `${host} resolves to ${got.join(', ')}, not to the Ingress address ${want.join(', ')}`,
+  };
+}
+
+/**
+ * Step 3 of HTTP-01: GET the token URL the way the CA will (resolved address, Host header,
+ * the HTTP-01 port) and compare the body with the key authorization.
+ */
+export function selfCheck(
+  address: string,
+  port: number,
+  host: string,
+  token: string,
+  keyAuthorization: string,
+): Promise<{ ok: boolean; message: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: address,
+        port,
+        path: `${challengePath}${token}`,
+        headers: { host, 'user-agent': 'certroute-self-check' },
+        timeout: 5000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          if (body.length < 4096) body += c;
+        });
+        res.on('end', () => {
+          if (res.statusCode === 200 && body.trim() === keyAuthorization)
+            resolve({ ok: true, message: 'self-check passed' });
+          else
+            resolve({
+              ok: false,
+              message: `self-check of http://${host}${challengePath}${token} got HTTP ${res.statusCode ?? '?'}${res.statusCode === 200 ? ' with the wrong body' : ''}`,
+            });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err) =>
+      resolve({ ok: false, message: `self-check of http://${host}: ${err.message}` }),
+    );
+    req.end();
+  });
+}

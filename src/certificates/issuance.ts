@@ -1,0 +1,300 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import type * as acme from 'acme-client';
+import type { ChallengeTarget, Challenges } from '../acme/challenges.js';
+import { problemType } from '../acme/client.js';
+import type { Account, IssuerController } from '../acme/issuer.js';
+import { createOrder, describeAuthorizations, whyInvalid } from '../acme/orders.js';
+import { Dns01ConfigError } from '../acme/solvers/dns01.js';
+import type { TokenServer } from '../acme/solvers/http01.js';
+import { parseDuration } from '../config/index.js';
+import { describeError, reportFailure, type FailureReason } from '../errors.js';
+import type { ReconcileResult } from '../kube/queue.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { createCsr } from '../acme/keys.js';
+import { failedStatus, issuedStatus, orderStep, pollDelayMs, tokensOfOrder } from './machine.js';
+import type { PendingKeys } from './pending-key.js';
+import { renewalTime } from './renewal.js';
+import type { CertificateReporter } from './status.js';
+import type { CertificateStore, Delivery } from './store.js';
+import { keyOf, writesSecret, type Cert, type Current, type Order, type Status } from './types.js';
+import { parseCertificate, splitChain } from './x509.js';
+
+export interface IssuanceDeps {
+  log: Logger;
+  metrics: Metrics;
+  issuers: IssuerController;
+  tokens: TokenServer;
+  challenges: Challenges;
+  reporter: CertificateReporter;
+  keys: PendingKeys;
+  /** The stores a Certificate's certificate is written into, in order. */
+  stores: (cert: Cert) => CertificateStore[];
+  /** Where the HTTP-01 solver objects of a Certificate go. */
+  solverTarget: (cert: Cert, account: Account) => ChallengeTarget;
+  /** The addresses the Certificate's hosts must resolve to before HTTP-01 is attempted. */
+  addresses: (cert: Cert) => string[];
+  /** A new certificate was stored: cached renewal advice for it is stale. */
+  onIssued: (key: string) => void;
+  pollMs: number;
+  retryBaseMs: number;
+}
+
+/**
+ * The I/O of one ACME order, a step per reconcile: place it, authorize it, finalize it, store
+ * its certificate, or fail it. Which step comes next is machine.ts's decision; this file does
+ * what it says and writes the status it returns.
+ */
+export class Issuance {
+  constructor(private readonly d: IssuanceDeps) {}
+
+  async place(cert: Cert, status: Status, current: Current, account: Account, log: Logger) {
+    const dnsNames = cert.spec.dnsNames;
+    // Every name must have a solver, and every DNS-01 name a zone, before an order exists.
+    const problem = await this.d.challenges.preflight(account, dnsNames, cert.spec.challenge);
+    if (problem) {
+      await this.fail(cert, status, problem.reason, problem.message, undefined);
+      return { ...status, order: undefined };
+    }
+    const info = current.kind === 'managed' ? current.info : undefined;
+    const replaces =
+      status.ari && info?.ariCertID === status.ari.certID ? info.ariCertID : undefined;
+    let order: acme.Order;
+    try {
+      order = await createOrder(account, dnsNames, replaces);
+    } catch (err) {
+      await this.fail(cert, status, 'OrderFailed', `newOrder: ${describeError(err)}`, undefined);
+      return { ...status, order: undefined };
+    }
+    const authorizations = await describeAuthorizations(account, order, cert.spec.challenge);
+    const next: Status = {
+      ...status,
+      order: {
+        url: order.url,
+        finalizeURL: order.finalize,
+        createdAt: new Date().toISOString(),
+        dnsNames: [...dnsNames],
+        ...(replaces ? { replaces } : {}),
+        ...(account.profile ? { profile: account.profile } : {}),
+        authorizations,
+      },
+    };
+    // Resume point: the order is in status before anything is presented or accepted.
+    await this.d.reporter.write(cert, { order: next.order }, [
+      {
+        type: 'Issuing',
+        status: 'True',
+        reason: 'OrderPlaced',
+        message: `ACME order ${order.url}${replaces ? ' (replacing the current certificate)' : ''}`,
+      },
+    ]);
+    this.d.tokens.set(keyOf(cert), tokensOfOrder(next.order));
+    log.info({ order: order.url, replaces }, 'ACME order placed');
+    return next;
+  }
+
+  /** One step forward on the order in flight. */
+  async advance(
+    cert: Cert,
+    status: Status,
+    account: Account,
+    log: Logger,
+  ): Promise<ReconcileResult | void> {
+    const o = status.order as Order;
+    let order: acme.Order;
+    try {
+      order = await account.client.getOrder({ url: o.url } as acme.Order);
+    } catch (err) {
+      if (problemType(err) === 'malformed' || /404|not found/i.test(describeError(err))) {
+        await this.fail(cert, status, 'OrderLost', `order ${o.url}: ${describeError(err)}`, o);
+        return;
+      }
+      throw err;
+    }
+    switch (orderStep(order.status)) {
+      case 'authorize':
+        return this.authorize(cert, status, account, order, log);
+      case 'finalize': {
+        const key = await this.d.keys.get(cert);
+        const csr = await createCsr(cert.spec.dnsNames, key);
+        await account.client.finalizeOrder(order, csr);
+        return { requeueAfterMs: this.d.pollMs };
+      }
+      case 'poll':
+        return { requeueAfterMs: this.d.pollMs };
+      case 'store':
+        await this.store(cert, status, account, order, log);
+        return { requeueAfterMs: 100 };
+      case 'fail':
+        await this.fail(cert, status, 'OrderInvalid', await whyInvalid(account, order), o);
+        return;
+    }
+  }
+
+  /** Pending authorizations: DNS first, then present, self-check, and only then accept. */
+  private async authorize(
+    cert: Cert,
+    status: Status,
+    account: Account,
+    order: acme.Order,
+    log: Logger,
+  ): Promise<ReconcileResult | void> {
+    const o = status.order as Order;
+    const want = this.d.addresses(cert);
+    const target = this.d.solverTarget(cert, account);
+    const waiting: string[] = [];
+    for (const a of await account.client.getAuthorizations(order)) {
+      // valid: done; invalid: the order turns invalid and the next poll reports it.
+      if (a.status !== 'pending') continue;
+      const mine = o.authorizations.find((x) => x.url === a.url);
+      let wait: string | undefined;
+      try {
+        wait = await this.d.challenges.solve(account, a, mine, want, target);
+      } catch (err) {
+        // A solver the user must fix (no region, no zone): say so and back off, not hot-loop.
+        if (!(err instanceof Dns01ConfigError)) throw err;
+        await this.fail(cert, status, err.reason, err.message, o);
+        return;
+      }
+      if (wait) waiting.push(wait);
+      else log.debug({ host: a.identifier.value }, 'challenge accepted or in progress');
+    }
+    if (waiting.length > 0) {
+      await this.d.reporter.write(cert, {}, [
+        {
+          type: 'Issuing',
+          status: 'True',
+          reason: 'WaitingForChallenge',
+          message: waiting.join('; '),
+        },
+      ]);
+    }
+    const age = Date.now() - Date.parse(o.createdAt);
+    return { requeueAfterMs: pollDelayMs(waiting.length > 0, age, this.d.pollMs) };
+  }
+
+  /** The valid order's chain and the key that signed its CSR, into the Certificate's stores. */
+  private async store(
+    cert: Cert,
+    status: Status,
+    account: Account,
+    order: acme.Order,
+    log: Logger,
+  ): Promise<void> {
+    const chain = await account.client.getCertificate(order, account.preferredChain);
+    const key = await this.d.keys.get(cert);
+    const info = parseCertificate(chain);
+    if (!keyMatches(chain, key)) {
+      // The key that signed the CSR is gone (deleted by hand): this certificate is unusable.
+      const message = 'the issued certificate does not match the stored private key';
+      await this.fail(cert, status, 'KeyMismatch', message, status.order);
+      return;
+    }
+    const o = status.order as Order;
+    const delivered = await this.deliver(cert, status, chain, key);
+    if (!delivered.ok) {
+      await this.fail(cert, status, delivered.reason, delivered.message, o);
+      return;
+    }
+    this.d.metrics.acmeOrders.inc({ result: 'valid' });
+    // Before status forgets the order: a crash in between must not strand TXT records.
+    await this.cleanup(cert, log, o);
+    const renewal = renewalTime(
+      { notBefore: info.notBefore, notAfter: info.notAfter, renewBeforeMs: renewBefore(cert) },
+      undefined,
+      new Date(),
+    );
+    const next = issuedStatus(status, o, info, renewal, delivered.arn, new Date());
+    await this.d.reporter.write(cert, next.fields, next.conditions);
+    this.d.onIssued(keyOf(cert));
+    this.d.tokens.set(keyOf(cert), new Map<string, string>());
+    // Only now, with the Secret and status written, is the key's copy no longer needed.
+    await this.d.keys.delete(cert);
+    const where = [
+      ...(writesSecret(cert) ? [`Secret ${cert.spec.secretName}`] : []),
+      ...(delivered.arn ? [`ACM ${delivered.arn}`] : []),
+    ].join(' and ');
+    const msg = `issued ${cert.spec.dnsNames.join(', ')} into ${where}, valid until ${info.notAfter.toISOString()}`;
+    log.info({ serial: info.serialNumber, notAfter: info.notAfter }, 'certificate issued');
+    await this.d.reporter.event(cert, 'Normal', 'Issued', msg);
+  }
+
+  /** Each store in order; the first refusal fails the order. */
+  private async deliver(cert: Cert, status: Status, chain: string, key: string) {
+    let arn: string | undefined;
+    for (const store of this.d.stores(cert)) {
+      const r: Delivery = await store.write(cert, status, chain, key);
+      if (!r.ok) return r;
+      arn = r.arn ?? arn;
+    }
+    return { ok: true as const, ...(arn ? { arn } : {}) };
+  }
+
+  /** A failed attempt: cleaned up, counted, said in status and Events, retried with backoff. */
+  async fail(
+    cert: Cert,
+    status: Status,
+    reason: FailureReason,
+    message: string,
+    order: Order | undefined,
+  ): Promise<void> {
+    this.d.keys.forgetMemory(cert);
+    const failed = failedStatus(status, reason, message, order, new Date(), this.d.retryBaseMs);
+    if (order)
+      this.d.metrics.acmeOrders.inc({ result: reason === 'OrderInvalid' ? 'invalid' : 'error' });
+    await this.cleanup(cert, this.d.log, order ?? status.order);
+    reportFailure(this.d.log, this.d.metrics.failures, 'certificates', reason, message, {
+      namespace: cert.metadata?.namespace,
+      name: cert.metadata?.name,
+      attempt: failed.failedAttempts,
+      nextRetryTime: failed.nextRetryTime,
+    });
+    await this.d.reporter.write(cert, failed.fields, failed.conditions);
+    this.d.tokens.set(keyOf(cert), new Map<string, string>());
+    await this.d.reporter.event(
+      cert,
+      'Warning',
+      reason,
+      `${message} (retry at ${failed.nextRetryTime})`,
+    );
+  }
+
+  /** The order is dropped without a verdict (its names changed): cleaned up and forgotten. */
+  async abandon(cert: Cert, status: Status, message: string): Promise<Status> {
+    const o = status.order as Order;
+    const lastOrder = {
+      url: o.url,
+      result: 'abandoned' as const,
+      finishedAt: new Date().toISOString(),
+      message,
+    };
+    await this.cleanup(cert, this.d.log, o);
+    await this.d.reporter.write(cert, { order: null, lastOrder }, []);
+    this.d.tokens.set(keyOf(cert), new Map<string, string>());
+    return { ...status, order: undefined, lastOrder };
+  }
+
+  private async cleanup(cert: Cert, log: Logger, order?: Order): Promise<void> {
+    const lookup = this.d.issuers.account(cert.spec.issuerRef.name);
+    await this.d.challenges.cleanup(
+      cert.metadata?.namespace ?? '',
+      cert.metadata?.name ?? '',
+      lookup.ok && order ? lookup.account : undefined,
+      order?.authorizations ?? [],
+      log,
+    );
+  }
+}
+
+export function renewBefore(cert: Cert): number | undefined {
+  return cert.spec.renewBefore ? parseDuration(cert.spec.renewBefore) : undefined;
+}
+
+function keyMatches(chain: string, keyPem: string): boolean {
+  try {
+    const [leaf] = splitChain(chain);
+    return !!leaf && new X509Certificate(leaf).checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,106 @@
+import * as x509 from '@peculiar/x509';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parsedLeaf, pendingLeaf, type CachedCertificateSlots } from '../x509.js';
+import { cachedSecret, classifySecret } from './secret.js';
+import { expiryOf } from '../tls-secrets.js';
+
+const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+let leafPem = '';
+let chainPem = '';
+const notAfter = new Date('2031-01-01T00:00:00Z');
+
+beforeAll(async () => {
+  const caKeys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    name: 'CN=test CA',
+    keys: caKeys,
+    signingAlgorithm: alg,
+    notBefore: new Date('2030-01-01T00:00:00Z'),
+    notAfter: new Date('2032-01-01T00:00:00Z'),
+  });
+  const keys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: '0a',
+    issuer: ca.subject,
+    subject: '',
+    publicKey: keys.publicKey,
+    signingKey: caKeys.privateKey,
+    signingAlgorithm: alg,
+    notBefore: new Date('2030-06-01T00:00:00Z'),
+    notAfter,
+    extensions: [
+      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'a.example' }]),
+      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+    ],
+  });
+  leafPem = leaf.toString('pem') + '\n';
+  chainPem = leafPem + ca.toString('pem') + '\n';
+});
+
+function managedSecret(data: Record<string, string>) {
+  return {
+    metadata: {
+      name: 'a-tls',
+      namespace: 'ns',
+      labels: { 'app.kubernetes.io/managed-by': 'certroute' },
+      annotations: { 'certroute.io/certificate-name': 'a-tls' },
+    },
+    type: 'kubernetes.io/tls',
+    data,
+  };
+}
+
+describe('cachedSecret', () => {
+  it('keeps metadata and the leaf, no data: no key, no CA; the PEM goes once parsed', () => {
+    const s = managedSecret({
+      'tls.crt': b64(chainPem),
+      'tls.key': b64('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'),
+      'ca.crt': b64('ca'),
+    });
+    const c = cachedSecret(s);
+    expect(c.data).toEqual({});
+    expect(JSON.stringify(c)).not.toContain(b64(chainPem).slice(0, 40));
+    expect(c.metadata).toEqual(s.metadata);
+    expect(c.type).toBe('kubernetes.io/tls');
+    const slots = c as CachedCertificateSlots;
+    const pending = Buffer.from(slots[pendingLeaf] ?? '', 'base64').toString('utf8');
+    expect(pending.match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+    expect(pending.replace(/\s/g, '')).toBe(leafPem.replace(/\s/g, ''));
+    // The first reader parses it; then only the parsed certificate is held, by every copy.
+    expect(expiryOf(c)).toEqual(notAfter);
+    expect(slots[pendingLeaf]).toBeUndefined();
+    expect(slots[parsedLeaf]?.notAfter).toEqual(notAfter);
+    expect(expiryOf({ ...c })).toEqual(notAfter);
+  });
+
+  it('gives what the controllers read from the full Secret', () => {
+    const full = managedSecret({ 'tls.crt': b64(chainPem), 'tls.key': b64('k') });
+    const cached = cachedSecret(full);
+    const a = classifySecret(full, 'a-tls');
+    const b = classifySecret(cached, 'a-tls');
+    expect(a.kind).toBe('managed');
+    expect(b.kind).toBe('managed');
+    if (a.kind !== 'managed' || b.kind !== 'managed') return;
+    expect(b.info?.dnsNames).toEqual(['a.example']);
+    expect(b.info?.serialNumber).toBe(a.info?.serialNumber);
+    expect(b.info?.notAfter).toEqual(notAfter);
+    expect(b.info?.ariCertID).toBeDefined();
+    expect(b.info?.ariCertID).toBe(a.info?.ariCertID);
+    expect(expiryOf(cached)).toEqual(notAfter);
+  });
+
+  it('keeps a Secret without tls.crt as such', () => {
+    const c = cachedSecret(managedSecret({ 'tls.key': b64('k') }));
+    expect(c.data).toEqual({});
+    const cls = classifySecret(c, 'a-tls');
+    expect(cls).toMatchObject({ kind: 'managed', info: undefined });
+  });
+
+  it('keeps a Secret whose tls.crt does not parse as one without a certificate', () => {
+    const c = cachedSecret(managedSecret({ 'tls.crt': b64('not a certificate') }));
+    expect(c.data).toEqual({});
+    expect(classifySecret(c, 'a-tls')).toMatchObject({ kind: 'managed', info: undefined });
+    expect(expiryOf(c)).toBeUndefined();
+  });
+});

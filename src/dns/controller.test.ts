@@ -1,0 +1,289 @@
+// The DNS controller's cache and INSYNC bookkeeping, against an in-memory Route53 and a fake
+// DNSEndpoint informer: no servers. Only Date is faked (to age caches and changes); timers
+// are real, so the zone queue and the INSYNC poller run as they do in the operator.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as k8s from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DNSEndpoint, DNSEndpointStatus } from '../api/v1alpha1.js';
+import { parseConfig } from '../config/index.js';
+import type { DnsProvider } from './providers/provider.js';
+import { recordKey, type Change, type RecordSet, type Zone } from './types.js';
+import type { CrdClient } from '../kube/crd-client.js';
+import type { EventRecorder } from '../kube/events.js';
+import { silentLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import { DnsController, type DnsDeps } from './controller.js';
+import type { ZoneCache } from './zone-cache.js';
+
+type Endpoint = DNSEndpoint & k8s.KubernetesObject;
+
+const zone: Zone = { id: 'Z1', name: 'example.test', private: false };
+const resyncMs = 60_000;
+
+/** Route53 in memory. A listing reads the zone when it starts and may be held before it ends. */
+class FakeRoute53 implements DnsProvider {
+  readonly rrsets = new Map<string, RecordSet>();
+  readonly calls: string[] = [];
+  /** While set, listings wait for it (after reading the zone). */
+  hold: Promise<void> | undefined;
+  /** Change ids GetChange reports INSYNC for; every other id is PENDING. */
+  readonly inSync = new Set<string>();
+  private changes = 0;
+
+  zones(): Promise<Zone[]> {
+    return Promise.resolve([zone]);
+  }
+
+  async records(): Promise<RecordSet[]> {
+    this.calls.push('list');
+    const snapshot = [...this.rrsets.values()];
+    await this.hold;
+    return snapshot;
+  }
+
+  applyChanges(_zoneId: string, changes: Change[]): Promise<string> {
+    const id = `C${++this.changes}`;
+    this.calls.push(`change ${id}`);
+    for (const c of changes) {
+      const k = recordKey(c.record.name, c.record.type);
+      if (c.action === 'DELETE') this.rrsets.delete(k);
+      else this.rrsets.set(k, c.record);
+    }
+    return Promise.resolve(id);
+  }
+
+  recordSet(_zoneId: string, name: string, type: string): Promise<RecordSet | undefined> {
+    return Promise.resolve(this.rrsets.get(recordKey(name, type)));
+  }
+
+  isInSync(changeId: string): Promise<boolean> {
+    this.calls.push(`get ${changeId}`);
+    return Promise.resolve(this.inSync.has(changeId));
+  }
+
+  since(mark: number): string[] {
+    return this.calls.slice(mark);
+  }
+}
+
+function endpoint(name: string, ip: string, generation = 1): Endpoint {
+  return {
+    apiVersion: 'certroute.io/v1alpha1',
+    kind: 'DNSEndpoint',
+    metadata: { name, namespace: 'ns', uid: `uid-${name}`, generation },
+    spec: { endpoints: [{ dnsName: `${name}.example.test`, recordType: 'A', targets: [ip] }] },
+  };
+}
+
+function setup(endpoints: Endpoint[]) {
+  const provider = new FakeRoute53();
+  const statuses = new Map<string, DNSEndpointStatus>();
+  const informer = {
+    list: () => endpoints,
+    get: (name: string) => endpoints.find((e) => e.metadata?.name === name),
+    on: () => undefined,
+    synced: true,
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+  };
+  const crds = {
+    patchStatus: (_kind: string, _ns: string, name: string, status: DNSEndpointStatus) => {
+      statuses.set(name, status);
+      return Promise.resolve();
+    },
+  };
+  const deps: DnsDeps = {
+    kubeConfig: {} as DnsDeps['kubeConfig'],
+    crds: crds as unknown as CrdClient,
+    provider,
+    config: parseConfig(['--owner-id=unit', `--resync-interval=${resyncMs / 1000}s`], {}),
+    log: silentLogger,
+    metrics: createMetrics(),
+    events: { record: () => Promise.resolve() } as unknown as EventRecorder,
+    isLeader: () => true,
+    endpoints: informer as unknown as DnsDeps['endpoints'],
+  };
+  const dns = new DnsController(deps);
+  const stateOf = (name: string) => statuses.get(name)?.endpoints?.[0]?.state;
+  return { dns, provider, endpoints, stateOf };
+}
+
+async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+let controllers: DnsController[] = [];
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(new Date('2026-11-23T00:00:00Z'));
+});
+afterEach(async () => {
+  await Promise.all(controllers.map((c) => c.stop()));
+  controllers = [];
+  vi.useRealTimers();
+});
+
+function controller(endpoints: Endpoint[]) {
+  const t = setup(endpoints);
+  controllers.push(t.dns);
+  return t;
+}
+
+describe('zone cache', () => {
+  it('lists only when there is no cache; an event-triggered sync never relists a stale one', async () => {
+    const eps = [endpoint('www', '192.0.2.1')];
+    const { dns, provider } = controller(eps);
+    await dns.syncZoneNow(zone.id);
+    expect(provider.calls).toEqual(['list', 'change C1']);
+
+    vi.setSystemTime(Date.now() + 3 * resyncMs); // far older than the resync interval
+    eps[0] = endpoint('www', '192.0.2.2', 2);
+    const mark = provider.calls.length;
+    await dns.syncZoneNow(zone.id);
+    expect(provider.since(mark)).toEqual(['change C2']);
+  });
+
+  it('relists on the resync interval in the background, then syncs: no change when idle', async () => {
+    const { dns, provider } = controller([endpoint('www', '192.0.2.1')]);
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + resyncMs);
+    const mark = provider.calls.length;
+    dns.resyncAll();
+    await until(() => provider.calls.length > mark);
+    await dns.queue.idle();
+    expect(provider.since(mark)).toEqual(['list']);
+
+    // A second resync right after lists nothing (at most one listing per interval).
+    dns.resyncAll();
+    await sleep(50);
+    await dns.queue.idle();
+    expect(provider.since(mark)).toEqual(['list']);
+  });
+
+  it('keeps syncing against the cache during a relist, and replays those changes onto it', async () => {
+    const eps = [endpoint('www', '192.0.2.1')];
+    const { dns, provider } = controller(eps);
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + resyncMs);
+
+    let release = () => {};
+    provider.hold = new Promise((r) => (release = r));
+    const mark = provider.calls.length;
+    dns.resyncAll();
+    await until(() => provider.since(mark).includes('list'));
+
+    // The relist has read the zone (with 192.0.2.1) and is still running: an address changes.
+    eps[0] = endpoint('www', '192.0.2.2', 2);
+    await dns.syncZoneNow(zone.id); // does not wait for the relist
+    expect(provider.since(mark)).toEqual(['list', 'change C2']);
+
+    provider.hold = undefined;
+    release();
+    await sleep(20);
+    await dns.queue.idle();
+    // The stale listing plus the journal holds 192.0.2.2: no second UPSERT, now or later.
+    await dns.syncZoneNow(zone.id);
+    expect(provider.since(mark)).toEqual(['list', 'change C2']);
+  });
+
+  it('discards a relist when an error path dropped the cache meanwhile', async () => {
+    const eps = [endpoint('www', '192.0.2.1')];
+    const { dns, provider } = controller(eps);
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + resyncMs);
+    let release = () => {};
+    provider.hold = new Promise((r) => (release = r));
+    dns.resyncAll();
+    await until(() => provider.calls.includes('list') && provider.calls.length > 2);
+    // While the relist is held, an error path (a refused batch, a failed sync, a change not
+    // INSYNC) drops the cache, and a record appears behind certroute's back.
+    (dns as unknown as { zones: { drop(id: string): void } }).zones.drop(zone.id);
+    provider.rrsets.set(recordKey('other.example.test', 'A'), {
+      name: 'other.example.test',
+      type: 'A',
+      values: ['198.51.100.1'],
+    });
+    provider.hold = undefined;
+    const mark = provider.calls.length;
+    release();
+    await sleep(20);
+    await dns.queue.idle();
+    // The held listing (without "other") was discarded; the queued sync listed afresh.
+    expect(provider.since(mark)).toEqual(['list']);
+    const cache = (dns as unknown as { zones: ZoneCache }).zones;
+    expect((await cache.records(zone)).has(recordKey('other.example.test', 'A'))).toBe(true);
+    expect(provider.since(mark)).toEqual(['list']);
+  });
+});
+
+describe('INSYNC', () => {
+  it('polls only the newest change of a zone, and publishes every earlier one with it', async () => {
+    const eps = [
+      endpoint('a', '192.0.2.1'),
+      endpoint('b', '192.0.2.2'),
+      endpoint('c', '192.0.2.3'),
+    ];
+    const shown: Endpoint[] = [];
+    const { dns, provider, stateOf } = controller(shown);
+    for (const e of eps) {
+      shown.push(e);
+      await dns.syncZoneNow(zone.id); // one change per sync: C1, C2, C3
+    }
+    expect(provider.calls.filter((c) => c.startsWith('change'))).toEqual([
+      'change C1',
+      'change C2',
+      'change C3',
+    ]);
+    await dns.statusQueue.idle();
+    expect(['a', 'b', 'c'].map(stateOf)).toEqual(['Pending', 'Pending', 'Pending']);
+
+    provider.inSync.add('C3'); // Route53 applies in order: C1 and C2 are INSYNC too
+    await until(() => ['a', 'b', 'c'].every((n) => stateOf(n) === 'Published'));
+    expect(provider.calls.filter((c) => c.startsWith('get'))).toEqual(['get C3']);
+  });
+
+  it('polls one change at a time, moving on to the newest as changes are sent', async () => {
+    const shown = [endpoint('a', '192.0.2.1')];
+    const { dns, provider, stateOf } = controller(shown);
+    await dns.syncZoneNow(zone.id);
+    await until(() => provider.calls.includes('get C1')); // PENDING
+    shown.push(endpoint('b', '192.0.2.2'));
+    await dns.syncZoneNow(zone.id);
+    provider.inSync.add('C2');
+    await until(() => stateOf('a') === 'Published' && stateOf('b') === 'Published');
+    const gets = provider.calls.filter((c) => c.startsWith('get'));
+    expect(gets.at(-1)).toBe('get C2');
+    expect(gets.filter((g) => g === 'get C1')).toHaveLength(1);
+  });
+
+  it('forgets changes not INSYNC after 5 minutes, relists the zone and syncs it again', async () => {
+    const { dns, provider, stateOf } = controller([endpoint('a', '192.0.2.1')]);
+    await dns.syncZoneNow(zone.id);
+    const mark = provider.calls.length;
+    vi.setSystemTime(Date.now() + 301_000);
+    // The first poll finds C1 PENDING and late; a second later the zone is listed and synced.
+    await until(() => provider.since(mark).includes('list'), 5000);
+    await dns.queue.idle();
+    expect(provider.since(mark)).toEqual(['get C1', 'list']);
+    // The relisted zone holds the record: Published from what Route53 really has.
+    await until(() => stateOf('a') === 'Published');
+  });
+
+  it('forgets the zone’s changes when GetChange fails, and relists', async () => {
+    const { dns, provider, stateOf } = controller([endpoint('a', '192.0.2.1')]);
+    provider.isInSync = (id: string) => {
+      provider.calls.push(`get ${id}`);
+      return Promise.reject(new Error('NoSuchChange'));
+    };
+    await dns.syncZoneNow(zone.id);
+    const mark = provider.calls.length;
+    await until(() => provider.since(mark).includes('list'), 5000);
+    expect(provider.since(mark)).toEqual(['get C1', 'list']);
+    await until(() => stateOf('a') === 'Published');
+  });
+});

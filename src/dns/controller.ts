@@ -1,0 +1,371 @@
+import { describeError } from '../errors.js';
+import { canonical } from '../kube/canonical.js';
+import type { ControllerDeps } from '../kube/controller-deps.js';
+import type { InformerEvent, ResilientInformer } from '../kube/informer.js';
+import { ownedByIngress, sameController } from '../kube/ownership.js';
+import { WorkQueue } from '../kube/queue.js';
+import type { Logger } from '../observability/logger.js';
+import { ChangeSender, setGroupStatus } from './apply.js';
+import { EndpointStatusWriter } from './endpoint-status.js';
+import {
+  addressSeenAnnotation,
+  dnsEndpointInformer,
+  endpointKey,
+  resourceOf,
+  toDesired,
+  type DerivedEndpoints,
+  type Endpoint,
+} from './endpoints.js';
+import { InSyncWatcher } from './insync.js';
+import { plan, statusKey } from './plan.js';
+import { applyPolicy } from './policy.js';
+import type { DnsProvider } from './providers/provider.js';
+import { RecordStates } from './records.js';
+import { ownerOfTxt } from './registry.js';
+import type { DesiredRecord, RecordSet, Zone } from './types.js';
+import { ZoneCache } from './zone-cache.js';
+
+/** Events within this window are synced together: one plan, few Route53 calls. */
+const debounceMs = 50;
+
+export interface DnsDeps extends ControllerDeps {
+  provider: DnsProvider;
+  /** A DNSEndpoint informer to share (the Ingress shim uses the same one). */
+  endpoints?: ResilientInformer<Endpoint>;
+  /**
+   * DNSEndpoint specs derived in memory from their Ingresses (the shim's). When given, the
+   * records of Ingress-owned DNSEndpoints come from here, the moment the Ingress changes,
+   * instead of after the shim's write has gone through the API server and back; the stored
+   * objects then carry status only. Hand-written DNSEndpoints are read from the informer.
+   */
+  derived?: DerivedEndpoints;
+}
+
+/**
+ * DNSEndpoint → Route53, the thin loop. Work is keyed by zone: every change touching a zone
+ * schedules one sync of that zone, a straight line: the cached records (zone-cache.ts), the
+ * desired records of every DNSEndpoint in it, the pure plan and policy, batches sent
+ * (apply.ts), INSYNC awaited outside the sync (insync.ts). Statuses are written per
+ * DNSEndpoint afterwards (endpoint-status.ts), on a queue of their own.
+ */
+export class DnsController {
+  readonly endpoints: ResilientInformer<Endpoint>;
+  readonly queue: WorkQueue;
+  readonly statusQueue: WorkQueue;
+  private readonly log: Logger;
+  private readonly zones: ZoneCache;
+  private readonly states = new RecordStates();
+  private readonly sender: ChangeSender;
+  private readonly inSync: InSyncWatcher;
+  private readonly status: EndpointStatusWriter;
+  private resync: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Generations of stored Ingress-owned DNSEndpoints (with `derived`), by uid. */
+  private readonly storedGenerations = new Map<string, number | undefined>();
+  /** Per DNSEndpoint uid: the spec generation last seen and the zones its hosts were in. */
+  private readonly endpointZones = new Map<
+    string,
+    { generation?: number | string; zones: Set<string> }
+  >();
+
+  constructor(private readonly d: DnsDeps) {
+    this.log = d.log.child({ controller: 'dns' });
+    this.endpoints =
+      d.endpoints ??
+      dnsEndpointInformer(d.kubeConfig, d.crds, this.log, d.metrics, d.config.kubeApiCompression);
+    this.zones = new ZoneCache(d.provider, d.config, this.log);
+    this.sender = new ChangeSender(d.provider, d.config, d.metrics, {
+      applied: (zone, changes) => this.zones.applied(zone.id, changes),
+      again: (zone, relist) => {
+        if (relist) this.zones.drop(zone.id);
+        this.queue.addAfter(zone.id, 1000);
+      },
+      sent: (keys, changeId) => this.states.sent(keys, changeId),
+    });
+    this.inSync = new InSyncWatcher(d.provider, {
+      confirmed: (_zone, ids) => this.enqueueStatusOf(this.states.confirmed(ids)),
+      notConfirmed: (zone, ids, err) => {
+        this.states.lost(ids);
+        this.zones.drop(zone.id);
+        this.queue.addAfter(zone.id, 1000);
+        this.log.warn(
+          {
+            zone: zone.name,
+            changeId: [...ids].at(-1),
+            changes: ids.size,
+            err: describeError(err),
+          },
+          'change not confirmed INSYNC; the zone is relisted and synced again',
+        );
+      },
+    });
+    this.status = new EndpointStatusWriter({
+      ...d,
+      log: this.log,
+      states: this.states,
+      zoneOf: (host, zones) => this.zones.zoneOf(host, zones),
+    });
+    // Two queues: zone syncs (keyed by zone id) must never wait behind thousands of
+    // per-DNSEndpoint status writes (keyed by namespace/name) after a burst.
+    this.queue = new WorkQueue({
+      name: 'dns-zones',
+      concurrency: d.config.workers,
+      reconcile: (id) => (this.d.isLeader() ? this.syncZone(id) : Promise.resolve()),
+      log: this.log,
+      metrics: d.metrics,
+    });
+    this.statusQueue = new WorkQueue({
+      name: 'dns-status',
+      concurrency: d.config.workers,
+      reconcile: (key) => {
+        const [namespace = '', name = ''] = key.split('/');
+        return this.d.isLeader() ? this.writeStatus(namespace, name) : Promise.resolve();
+      },
+      log: this.log,
+      metrics: d.metrics,
+    });
+    this.endpoints.on((ev, e) => this.onEndpoint(ev, e));
+    d.derived?.on((ev, e) => this.onDerived(ev, e));
+  }
+
+  get synced(): boolean {
+    return this.endpoints.synced;
+  }
+
+  async start(): Promise<void> {
+    await this.endpoints.start();
+    this.resync = setInterval(() => this.resyncAll(), this.d.config.resyncInterval);
+    this.resync.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.resync);
+    this.stopped = true;
+    this.inSync.stop();
+    await Promise.all([this.queue.shutdown(), this.statusQueue.shutdown()]);
+    await this.endpoints.stop();
+  }
+
+  /** Every zone and every endpoint status: on becoming leader. */
+  enqueueAll(): void {
+    this.forAllZones((z) => this.queue.add(z.id));
+  }
+
+  /**
+   * The resync interval (tests call it directly): each zone the leader has cached is relisted
+   * in the background and then synced; the others are synced (a zone with no cache is listed
+   * by its sync). Every endpoint status is queued too.
+   */
+  resyncAll(): void {
+    this.forAllZones((z) => {
+      if (this.d.isLeader() && this.zones.has(z.id)) void this.refreshZone(z);
+      else this.queue.add(z.id);
+    });
+  }
+
+  private async refreshZone(zone: Zone): Promise<void> {
+    // false: a relist is already running; it queues the sync.
+    if ((await this.zones.refresh(zone)) && !this.stopped) this.queue.add(zone.id);
+  }
+
+  private forAllZones(each: (zone: Zone) => void): void {
+    void this.zones
+      .zones()
+      .then((zones) => {
+        for (const z of zones) each(z);
+        for (const e of this.endpoints.list()) this.statusQueue.add(endpointKey(e));
+      })
+      .catch((err: unknown) => this.noZoneList(err));
+  }
+
+  /** zones() logs each failed call once; thousands of events must not repeat it. */
+  private noZoneList(err: unknown): void {
+    this.log.debug({ err: describeError(err) }, 'no zone list; waiting for the next try');
+  }
+
+  /**
+   * A DNSEndpoint changed. Status-only updates (our own writes: same generation) are ignored.
+   * The zones of its current and previous hosts are synced (a removed host must be deleted),
+   * and its status is written at once only for states no zone sync will settle.
+   */
+  private onEndpoint(ev: InformerEvent, e: Endpoint): void {
+    const uid = e.metadata?.uid ?? endpointKey(e);
+    if (this.d.derived && ownedByIngress(e)) return this.onStoredDerived(ev, e, uid);
+    const prev = this.endpointZones.get(uid);
+    if (ev === 'update' && prev && prev.generation === e.metadata?.generation) return;
+    void this.zonesCovering(e)
+      .then((zones) => this.scheduleFor(ev, e, uid, zones, prev?.zones, e.metadata?.generation))
+      .catch((err: unknown) => this.noZoneList(err));
+  }
+
+  /**
+   * An Ingress-owned DNSEndpoint as stored, when its records come from the derived spec: only
+   * its status needs writing, when it appears or its spec (generation) changes.
+   */
+  private onStoredDerived(ev: InformerEvent, e: Endpoint, uid: string): void {
+    const seen = this.storedGenerations.get(uid);
+    if (ev === 'delete') {
+      this.storedGenerations.delete(uid);
+      return;
+    }
+    this.storedGenerations.set(uid, e.metadata?.generation);
+    if (ev === 'add' || seen !== e.metadata?.generation) this.statusQueue.add(endpointKey(e));
+  }
+
+  /** An Ingress changed what it asks for: sync the zones of its old and new hosts now. */
+  private onDerived(ev: 'update' | 'delete', e: Endpoint): void {
+    const key = `derived:${endpointKey(e)}`;
+    const prev = this.endpointZones.get(key);
+    const generation = canonical(e.spec);
+    if (ev === 'update' && prev && prev.generation === generation) return;
+    void this.zonesCovering(e)
+      .then((zones) => this.scheduleFor(ev, e, key, zones, prev?.zones, generation))
+      .catch((err: unknown) => this.noZoneList(err));
+  }
+
+  /**
+   * The DNSEndpoints whose records are published: hand-written ones as stored, and each
+   * Ingress's as derived (unless a DNSEndpoint of that name belongs to someone else: the shim
+   * reports that conflict, and the stored one is published as it is).
+   */
+  private published(): Endpoint[] {
+    const derived = this.d.derived;
+    if (!derived) return this.endpoints.list();
+    const out = this.endpoints.list().filter((e) => !ownedByIngress(e));
+    for (const e of derived.list()) {
+      const stored = this.endpoints.get(e.metadata?.name ?? '', e.metadata?.namespace);
+      if (!stored || sameController(stored, e)) out.push(e);
+    }
+    return out;
+  }
+
+  /** The spec to report status for: the derived one for an Ingress-owned DNSEndpoint. */
+  private specOf(stored: Endpoint): Endpoint {
+    if (!this.d.derived || !ownedByIngress(stored)) return stored;
+    const e = this.d.derived.get(stored.metadata?.namespace ?? '', stored.metadata?.name ?? '');
+    return e && sameController(e, stored) ? e : stored;
+  }
+
+  private scheduleFor(
+    ev: InformerEvent,
+    e: Endpoint,
+    uid: string,
+    zones: Zone[],
+    previous: Set<string> | undefined,
+    generation: number | string | undefined,
+  ): void {
+    const now = new Set<string>();
+    let unsettled = ev === 'add';
+    for (const ep of e.spec?.endpoints ?? []) {
+      const z = this.zones.zoneOf(ep.dnsName, zones);
+      if (z) now.add(z.id);
+      unsettled ||= !z || toDesired(ep, '') === undefined;
+    }
+    if (ev === 'delete') this.endpointZones.delete(uid);
+    else this.endpointZones.set(uid, { generation, zones: now });
+    if (unsettled && ev !== 'delete') this.statusQueue.add(endpointKey(e));
+    for (const id of new Set([...now, ...(previous ?? [])])) this.queue.addAfter(id, debounceMs);
+  }
+
+  private zonesCovering(e: Endpoint): Promise<Zone[]> {
+    return this.zones.zonesCovering((e.spec?.endpoints ?? []).map((ep) => ep.dnsName));
+  }
+
+  /** One zone sync now (tests use it to observe a full pass deterministically). */
+  async syncZoneNow(zoneId: string): Promise<void> {
+    await this.syncZone(zoneId);
+  }
+
+  private inScope = (resource: string): boolean => {
+    const ns = resource.split('/')[1] ?? '';
+    const watched = this.d.config.watchNamespaces;
+    return watched.length === 0 || watched.includes(ns);
+  };
+
+  private desiredFor(
+    zone: Zone,
+    zones: Zone[],
+  ): { desired: DesiredRecord[]; waiting: Set<string>; seen: Map<string, number> } {
+    const desired: DesiredRecord[] = [];
+    const waiting = new Set<string>();
+    const seen = new Map<string, number>();
+    for (const e of this.published()) {
+      const resource = resourceOf(e);
+      const seenAt = Date.parse(e.metadata?.annotations?.[addressSeenAnnotation] ?? '');
+      for (const ep of e.spec?.endpoints ?? []) {
+        if (this.zones.zoneOf(ep.dnsName, zones)?.id !== zone.id) continue;
+        const d = toDesired(ep, resource);
+        if (!d) {
+          waiting.add(resource);
+          continue;
+        }
+        desired.push(d);
+        if (!Number.isNaN(seenAt)) seen.set(statusKey(resource, d.name, d.type), seenAt);
+      }
+    }
+    return { desired, waiting, seen };
+  }
+
+  /** One straight line: current records, desired records, plan, policy, send, await INSYNC. */
+  private async syncZone(zoneId: string): Promise<void> {
+    const zones = await this.zones.zones();
+    const zone = zones.find((z) => z.id === zoneId);
+    if (!zone) return;
+    const log = this.log.child({ zone: zone.name });
+    const { config } = this.d;
+    try {
+      const current = await this.zones.records(zone);
+      const { desired, waiting, seen } = this.desiredFor(zone, zones);
+      const p = plan({
+        zone,
+        current,
+        desired,
+        ownerId: config.ownerId,
+        adoptOwnerIds: config.adoptOwnerIds,
+        inScope: this.inScope,
+        waiting,
+      });
+      const allowed = applyPolicy(config.policy, p.groups);
+      for (const g of p.groups.filter((x) => !allowed.includes(x)))
+        setGroupStatus(p.statuses, g, {
+          state: 'Published',
+          message: `existing record left as it is (policy ${config.policy})`,
+        });
+      const groups = this.sender.notRejected(zone, allowed, p.statuses);
+      const sent =
+        groups.length > 0 ? await this.sender.apply(zone, groups, p.statuses, seen, log) : [];
+      this.enqueueStatusOf(this.states.save(zone.id, p.statuses));
+      // Route53 takes tens of seconds to reach INSYNC: wait for it outside the zone's sync, so
+      // the zone keeps serving new changes meanwhile. Records stay Pending until then.
+      this.inSync.track(zone, sent, log);
+      this.d.metrics.dnsRecords.set({ zone: zone.name }, countOwned(current, config.ownerId));
+      this.d.metrics.dnsLastSync.set({ zone: zone.name }, Date.now() / 1000);
+    } catch (err) {
+      this.d.metrics.dnsSyncErrors.inc({ zone: zone.name });
+      this.zones.drop(zone.id);
+      throw new Error(`[zone ${zone.name}] sync: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  private enqueueStatusOf(resources: Set<string>): void {
+    if (resources.size === 0) return;
+    for (const e of this.endpoints.list())
+      if (resources.has(resourceOf(e))) this.statusQueue.add(endpointKey(e));
+  }
+
+  private async writeStatus(namespace: string, name: string): Promise<void> {
+    const stored = this.endpoints.get(name, namespace);
+    if (!stored) return;
+    const e = this.specOf(stored);
+    await this.status.write(stored, e, await this.zonesCovering(e));
+  }
+}
+
+function countOwned(records: Map<string, RecordSet>, ownerId: string): number {
+  let n = 0;
+  for (const r of records.values()) {
+    const o = r.type === 'TXT' ? ownerOfTxt(r) : undefined;
+    if (o?.heritage === 'certroute' && o.owner === ownerId) n++;
+  }
+  return n;
+}

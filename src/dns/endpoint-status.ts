@@ -1,0 +1,136 @@
+import type { Condition, DNSEndpointStatus } from '../api/v1alpha1.js';
+import { reportFailure, type FailureReason } from '../errors.js';
+import { sameStatus } from '../kube/canonical.js';
+import { isNotFound, type CrdClient } from '../kube/crd-client.js';
+import type { EventRecorder } from '../kube/events.js';
+import { controllerOf, ownedByIngress } from '../kube/ownership.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { resourceOf, type Endpoint } from './endpoints.js';
+import { statusKey } from './plan.js';
+import type { RecordStates } from './records.js';
+import type { Zone } from './types.js';
+
+type StatusRecord = NonNullable<DNSEndpointStatus['endpoints']>[number];
+
+export interface EndpointStatusDeps {
+  crds: CrdClient;
+  events: EventRecorder;
+  metrics: Metrics;
+  log: Logger;
+  states: RecordStates;
+  zoneOf: (host: string, zones: readonly Zone[]) => Zone | undefined;
+}
+
+/**
+ * A DNSEndpoint's status: one state per record (WaitingForAddress, NoZone, or what the last
+ * sync of its zone found), a Ready condition, and an Event for each record whose state changes
+ * to Published or to a problem. Written only when something anyone reads changed.
+ */
+export class EndpointStatusWriter {
+  constructor(private readonly d: EndpointStatusDeps) {}
+
+  /** `stored` is the object to write status on, `e` the spec its records come from. */
+  async write(stored: Endpoint, e: Endpoint, zones: readonly Zone[]): Promise<void> {
+    const resource = resourceOf(e);
+    const records = (e.spec?.endpoints ?? []).map((ep): StatusRecord => {
+      const base = { dnsName: ep.dnsName, recordType: ep.recordType ?? '' };
+      if (!ep.recordType || ep.targets.length === 0)
+        return {
+          ...base,
+          state: 'WaitingForAddress' as const,
+          message: 'the Ingress has no load balancer address yet',
+        };
+      const zone = this.d.zoneOf(ep.dnsName, zones);
+      if (!zone)
+        return {
+          ...base,
+          state: 'NoZone' as const,
+          message: `no managed Route53 hosted zone contains ${ep.dnsName}`,
+        };
+      const s = this.d.states.get(statusKey(resource, ep.dnsName, ep.recordType));
+      return {
+        ...base,
+        zoneID: zone.id,
+        state: s?.state ?? ('Pending' as const),
+        ...(s?.owner ? { owner: s.owner } : {}),
+        ...(s?.message ? { message: s.message } : {}),
+      };
+    });
+    const status = endpointStatus(stored, records);
+    if (sameStatus(status, stored.status ?? {})) return;
+    const { namespace, name = '' } = stored.metadata ?? {};
+    try {
+      await this.d.crds.patchStatus('dnsendpoints', namespace, name, status);
+    } catch (err) {
+      if (isNotFound(err)) return; // deleted meanwhile
+      throw err;
+    }
+    await this.reportEvents(stored, records, stored.status?.endpoints ?? []);
+  }
+
+  private async reportEvents(
+    e: Endpoint,
+    now: StatusRecord[],
+    before: StatusRecord[],
+  ): Promise<void> {
+    const owner = ownedByIngress(e) ? controllerOf(e) : undefined;
+    const target = owner
+      ? {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'Ingress',
+          metadata: { name: owner.name, namespace: e.metadata?.namespace, uid: owner.uid },
+        }
+      : { apiVersion: 'certroute.io/v1alpha1', kind: 'DNSEndpoint', metadata: e.metadata ?? {} };
+    const prev = new Map(before.map((r) => [`${r.dnsName}|${r.recordType}`, r.state]));
+    for (const r of now) {
+      if (prev.get(`${r.dnsName}|${r.recordType}`) === r.state) continue;
+      const what = `${r.recordType || 'record'} ${r.dnsName}`;
+      if (r.state === 'Published')
+        await this.d.events.record(
+          target,
+          'Normal',
+          'RecordPublished',
+          `${what} published in Route53`,
+        );
+      else if (r.state === 'OwnedByOther' || r.state === 'NoZone' || r.state === 'Error') {
+        const reason: FailureReason = `Record${r.state}`;
+        const message = `${what}: ${r.message ?? r.state}`;
+        reportFailure(this.d.log, this.d.metrics.failures, 'dns', reason, message, {
+          namespace: e.metadata?.namespace,
+          name: e.metadata?.name,
+        });
+        await this.d.events.record(target, 'Warning', reason, message);
+      }
+    }
+  }
+}
+
+function endpointStatus(e: Endpoint, records: StatusRecord[]): DNSEndpointStatus {
+  const generation = e.metadata?.generation;
+  return {
+    observedGeneration: generation,
+    endpoints: records,
+    conditions: [readyCondition(e, records)],
+  };
+}
+
+function readyCondition(e: Endpoint, records: StatusRecord[]): Condition {
+  const bad = records.find((r) => r.state !== 'Published');
+  const status = records.length > 0 && !bad ? 'True' : 'False';
+  const reason = bad ? bad.state : 'Published';
+  const message = bad
+    ? `${bad.recordType || 'record'} ${bad.dnsName}: ${bad.message ?? bad.state}`
+    : `all ${records.length} records published`;
+  const prior = e.status?.conditions?.find((c) => c.type === 'Ready');
+  const same = prior?.status === status && prior.reason === reason && prior.message === message;
+  const lastTransitionTime = same && prior ? prior.lastTransitionTime : new Date().toISOString();
+  return {
+    type: 'Ready',
+    status,
+    reason,
+    message,
+    lastTransitionTime,
+    observedGeneration: e.metadata?.generation,
+  };
+}

@@ -1,0 +1,74 @@
+import type * as k8s from '@kubernetes/client-node';
+import type { DNSEndpoint } from '../api/v1alpha1.js';
+import type { CrdClient } from '../kube/crd-client.js';
+import { ResilientInformer } from '../kube/informer.js';
+import { controllerOf } from '../kube/ownership.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { DesiredRecord } from './types.js';
+
+export type Endpoint = DNSEndpoint & k8s.KubernetesObject;
+
+const defaultTtl = 300;
+
+/** Stamped by a source on DNSEndpoint writes: when the change was seen (the latency metric). */
+export const addressSeenAnnotation = 'certroute.io/address-seen-at';
+
+/** What the Ingress shim derives, by namespace/name of the DNSEndpoint it writes. */
+export interface DerivedEndpoints {
+  list(): Endpoint[];
+  get(namespace: string, name: string): Endpoint | undefined;
+  /** `update` carries the new spec; `delete` the last one (the source no longer asks). */
+  on(handler: (ev: 'update' | 'delete', e: Endpoint) => void): void;
+}
+
+/** Every DNSEndpoint: those the shim derives from Ingresses and those written by hand. */
+export function dnsEndpointInformer(
+  kubeConfig: k8s.KubeConfig,
+  crds: CrdClient,
+  log: Logger,
+  metrics: Metrics,
+  compression: boolean,
+): ResilientInformer<Endpoint> {
+  return new ResilientInformer<Endpoint>({
+    kubeConfig,
+    compression,
+    resource: 'dnsendpoints',
+    path: crds.watchPath('dnsendpoints'),
+    list: (options) => crds.list<Endpoint>('dnsendpoints', undefined, options),
+    log,
+    metrics,
+  });
+}
+
+/** The owner written into ownership TXT records: the Ingress, or the DNSEndpoint itself if made by hand. */
+export function resourceOf(e: Endpoint): string {
+  const owner = controllerOf(e);
+  const ns = e.metadata?.namespace ?? '';
+  return owner?.kind === 'Ingress'
+    ? `ingress/${ns}/${owner.name}`
+    : `dnsendpoint/${ns}/${e.metadata?.name ?? ''}`;
+}
+
+export function endpointKey(e: Endpoint): string {
+  return `${e.metadata?.namespace}/${e.metadata?.name}`;
+}
+
+/** The record an endpoint asks for, or undefined while it has no address yet. */
+export function toDesired(
+  ep: DNSEndpoint['spec']['endpoints'][number],
+  resource: string,
+): DesiredRecord | undefined {
+  if (!ep.recordType || ep.targets.length === 0) return undefined;
+  const alias = ep.aliasHostedZoneID
+    ? { alias: { hostedZoneId: ep.aliasHostedZoneID, dnsName: ep.targets[0] ?? '' } }
+    : {};
+  return {
+    name: ep.dnsName,
+    type: ep.recordType,
+    ttl: ep.recordTTL ?? defaultTtl,
+    values: ep.targets,
+    resource,
+    ...alias,
+  };
+}

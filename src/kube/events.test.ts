@@ -1,0 +1,91 @@
+// Events against an in-memory API server: what is written, what is counted, what is deduplicated.
+import type * as k8s from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KubeApiDouble } from '../../test/doubles/kube-api.js';
+import { silentLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import { EventRecorder } from './events.js';
+
+const events = '/api/v1/namespaces/shop/events';
+const ingress = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: { name: 'web', namespace: 'shop', uid: 'uid-web' },
+};
+let api: KubeApiDouble;
+let recorder: EventRecorder;
+let metrics: ReturnType<typeof createMetrics>;
+
+beforeEach(async () => {
+  api = new KubeApiDouble();
+  metrics = createMetrics();
+  recorder = new EventRecorder(await api.start(), 'certroute', 'pod-1', silentLogger, metrics);
+});
+
+afterEach(() => api.stop());
+
+describe('EventRecorder', () => {
+  it('writes a core/v1 Event on the object, from certroute, with a bounded message', async () => {
+    await recorder.record(ingress, 'Warning', 'InvalidHost', 'x'.repeat(2000));
+    const [e] = api.list<k8s.CoreV1Event>(events);
+    expect(e).toMatchObject({
+      involvedObject: {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        name: 'web',
+        uid: 'uid-web',
+      },
+      type: 'Warning',
+      reason: 'InvalidHost',
+      count: 1,
+      source: { component: 'certroute', host: 'pod-1' },
+      reportingComponent: 'certroute',
+      reportingInstance: 'pod-1',
+    });
+    expect(e?.message).toHaveLength(1024);
+    expect((await metrics.eventsEmitted.get()).values).toEqual([
+      { labels: { type: 'Warning', reason: 'InvalidHost' }, value: 1 },
+    ]);
+  });
+
+  it('counts a repeat on the same Event; another message is another Event', async () => {
+    await recorder.record(ingress, 'Warning', 'InvalidHost', 'bad host a');
+    await recorder.record(ingress, 'Warning', 'InvalidHost', 'bad host a');
+    await recorder.record(ingress, 'Warning', 'InvalidHost', 'bad host a');
+    await recorder.record(ingress, 'Warning', 'InvalidHost', 'bad host b');
+    const byMessage = new Map(api.list<k8s.CoreV1Event>(events).map((e) => [e.message, e.count]));
+    expect(byMessage).toEqual(
+      new Map([
+        ['bad host a', 3],
+        ['bad host b', 1],
+      ]),
+    );
+  });
+
+  it('starts a fresh Event when the old one expired on the server', async () => {
+    await recorder.record(ingress, 'Normal', 'RecordPublished', 'A web.example published');
+    const [first] = api.list<k8s.CoreV1Event>(events);
+    api.delete(events, first?.metadata.name ?? '');
+    // The patch meets a 404: logged, not thrown, and forgotten.
+    await recorder.record(ingress, 'Normal', 'RecordPublished', 'A web.example published');
+    expect(api.list(events)).toHaveLength(0);
+    await recorder.record(ingress, 'Normal', 'RecordPublished', 'A web.example published');
+    expect(api.list<k8s.CoreV1Event>(events).map((e) => e.count)).toEqual([1]);
+  });
+
+  it('never throws when the API server is away', async () => {
+    api.down = true;
+    await expect(recorder.record(ingress, 'Warning', 'X', 'y')).resolves.toBeUndefined();
+    expect((await metrics.eventsEmitted.get()).values).toEqual([]);
+  });
+
+  it('puts Events of cluster-scoped objects in the default namespace', async () => {
+    await recorder.record(
+      { apiVersion: 'certroute.io/v1alpha1', kind: 'ClusterIssuer', metadata: { name: 'le' } },
+      'Warning',
+      'CAUnreachable',
+      'no answer',
+    );
+    expect(api.list<k8s.CoreV1Event>('/api/v1/namespaces/default/events')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,464 @@
+import * as k8s from '@kubernetes/client-node';
+import type { ControllerDeps } from '../kube/controller-deps.js';
+import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
+import type { Plural } from '../kube/crd-client.js';
+import { isConflict, isNotFound } from '../kube/crd-client.js';
+import { addressSeenAnnotation, type DerivedEndpoints } from '../dns/endpoints.js';
+import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
+import { describeError, reportFailure } from '../errors.js';
+import { controlledBy, controllerOf, describeOwner, managedSelector } from '../kube/ownership.js';
+import { WorkQueue } from '../kube/queue.js';
+import { solverLabel } from '../acme/solvers/http01.js';
+import type { Logger } from '../observability/logger.js';
+import { desiredDnsEndpoint, desiredFor, isWatchedClass, type ShimOptions } from './ingress.js';
+import { planChildren, type Child } from './children.js';
+
+export interface ShimDeps extends ControllerDeps {
+  /** The DNSEndpoint informer shared with the DNS controller (one cache, not two). */
+  dnsEndpoints?: ResilientInformer<Custom<DNSEndpoint>>;
+  /** The Certificate informer shared with the certificate controller. */
+  certificates?: ResilientInformer<Custom<Certificate>>;
+  awsRegion?: string;
+}
+
+type Custom<T> = T & k8s.KubernetesObject;
+
+/**
+ * Ingress → one Certificate per spec.tls Secret and one DNSEndpoint, owned by the Ingress.
+ * Deletion is left to the garbage collector through owner references; this controller only
+ * deletes children the Ingress no longer asks for. Only the leader writes.
+ */
+export class IngressShim {
+  readonly ingresses: ResilientInformer<k8s.V1Ingress>[];
+  readonly certificates: ResilientInformer<Custom<Certificate>>;
+  readonly dnsEndpoints: ResilientInformer<Custom<DNSEndpoint>>;
+  readonly queue: WorkQueue;
+  private readonly opts: ShimOptions;
+  private readonly net: k8s.NetworkingV1Api;
+  private readonly log: Logger;
+  private resync: NodeJS.Timeout | undefined;
+  /** When an Ingress event was last seen: stamped on DNSEndpoints to measure address-to-DNS latency. */
+  private readonly seenAt = new Map<string, number>();
+  /** DNSEndpoint specs derived from the cached Ingresses, by namespace/name. */
+  private readonly derived = new Map<string, Custom<DNSEndpoint>>();
+  private readonly derivedHandlers: ((ev: 'update' | 'delete', e: Custom<DNSEndpoint>) => void)[] =
+    [];
+  /**
+   * Until deriveInBackground(): Ingress events whose derivation waits, the latest per key.
+   * Undefined once derivation follows events at once.
+   */
+  private pendingDerive: Map<string, { ev: InformerEvent; ing: k8s.V1Ingress }> | undefined =
+    new Map();
+
+  constructor(private readonly d: ShimDeps) {
+    this.log = d.log.child({ controller: 'ingress-shim' });
+    this.opts = {
+      dnsDefault: d.config.dnsDefault,
+      defaultIssuer: d.config.defaultIssuer,
+      awsRegion: d.awsRegion,
+      ingressClasses: d.config.ingressClasses,
+    };
+    const net = d.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
+    this.net = net;
+    // Lists as plain JSON, like the watch events that follow: client-node's typed models (class
+    // instances, Date objects) cost twice the memory for nothing certroute reads.
+    const raw = d.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const ingresses = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' };
+    const namespaces = d.config.watchNamespaces.length > 0 ? d.config.watchNamespaces : [undefined];
+    this.ingresses = namespaces.map(
+      (ns) =>
+        new ResilientInformer<k8s.V1Ingress>({
+          kubeConfig: d.kubeConfig,
+          resource: ns ? `ingresses/${ns}` : 'ingresses',
+          path: ns
+            ? `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`
+            : '/apis/networking.k8s.io/v1/ingresses',
+          list: async (options) =>
+            (await (ns
+              ? raw.listNamespacedCustomObject({ ...ingresses, namespace: ns, ...options })
+              : raw.listClusterCustomObject({
+                  ...ingresses,
+                  ...options,
+                }))) as k8s.KubernetesListObject<k8s.V1Ingress>,
+          transform: slimIngress,
+          compression: d.config.kubeApiCompression,
+          log: this.log,
+          metrics: d.metrics,
+        }),
+    );
+    this.certificates = d.certificates ?? this.childInformer<Certificate>('certificates');
+    this.dnsEndpoints = d.dnsEndpoints ?? this.childInformer<DNSEndpoint>('dnsendpoints');
+    this.queue = new WorkQueue({
+      name: 'ingress-shim',
+      concurrency: d.config.workers,
+      reconcile: (k) => this.reconcile(k),
+      log: this.log,
+      metrics: d.metrics,
+    });
+    for (const inf of this.ingresses) {
+      inf.on((ev, ing) => {
+        const key = keyOf(ing.metadata);
+        if (ev === 'delete') this.seenAt.delete(key);
+        else this.seenAt.set(key, Date.now());
+        if (this.pendingDerive) this.pendingDerive.set(key, { ev, ing });
+        else this.derive(ev, ing, key);
+        this.queue.add(key);
+      });
+    }
+    // Children's status writes (by the DNS and certificate controllers) keep the generation:
+    // only spec changes, creations and deletions can make an Ingress's children drift.
+    const changed = specChanges();
+    const enqueueOwner = (ev: InformerEvent, o: Child & k8s.KubernetesObject) => {
+      if (!changed(ev, o)) return;
+      const owner = controllerOf(o);
+      if (owner?.kind === 'Ingress' && owner.name)
+        this.queue.add(`${o.metadata?.namespace}/${owner.name}`);
+    };
+    this.certificates.on(enqueueOwner);
+    this.dnsEndpoints.on(enqueueOwner);
+  }
+
+  /**
+   * The DNSEndpoint spec this Ingress asks for, computed the moment the Ingress changes and
+   * handed to the DNS controller in memory (see DnsDeps.derived). The reconcile still writes
+   * the same spec to the API, where it is visible and carries status.
+   */
+  private derive(ev: InformerEvent, ing: k8s.V1Ingress, key: string): void {
+    const before = this.derived.get(key);
+    const live = ev !== 'delete' && !ing.metadata?.deletionTimestamp;
+    const dns = live && this.watchedIngress(ing) ? desiredDnsEndpoint(ing, this.opts) : undefined;
+    if (dns) {
+      const at = new Date(this.seenAt.get(key) ?? Date.now()).toISOString();
+      dns.metadata.annotations = { ...dns.metadata.annotations, [addressSeenAnnotation]: at };
+      const e = dns as Custom<DNSEndpoint>;
+      this.derived.set(key, e);
+      for (const h of this.derivedHandlers) h('update', e);
+    } else if (before) {
+      this.derived.delete(key);
+      for (const h of this.derivedHandlers) h('delete', before);
+    }
+  }
+
+  /**
+   * Derives what the initial list left pending, a slice per event-loop turn, then follows
+   * Ingress events at once. The operator calls it once every cache has synced (ADR 0013): the
+   * derivation of thousands of Ingresses is not part of reaching ready, and the slices let the
+   * Lease and probe requests through. A reader of the derived specs never waits for it: it
+   * derives what is still pending first.
+   */
+  deriveInBackground(sliceSize = 250): Promise<void> {
+    return new Promise((resolve) => {
+      const slice = () => {
+        if (!this.derivePending(sliceSize)) return void setImmediate(slice);
+        this.pendingDerive = undefined;
+        resolve();
+      };
+      slice();
+    });
+  }
+
+  /** Derives up to `limit` pending Ingresses (a reader: all of them); true when none is left. */
+  private derivePending(limit = Infinity): boolean {
+    const pending = this.pendingDerive;
+    if (!pending) return true;
+    let n = 0;
+    for (const [key, { ev, ing }] of pending) {
+      if (n++ === limit) return false;
+      pending.delete(key);
+      this.derive(ev, ing, key);
+    }
+    return true;
+  }
+
+  /** DNSEndpoints as derived from the cached Ingresses, for the DNS controller. */
+  readonly derivedEndpoints: DerivedEndpoints = {
+    list: () => {
+      this.derivePending();
+      return [...this.derived.values()];
+    },
+    get: (namespace, name) => {
+      this.derivePending();
+      return this.derived.get(`${namespace}/${name}`);
+    },
+    on: (handler) => {
+      this.derivedHandlers.push(handler);
+    },
+  };
+
+  /** certroute's own HTTP-01 solver Ingresses are routing plumbing, never a source. */
+  private watchedIngress(ing: k8s.V1Ingress): boolean {
+    return isWatchedClass(ing, this.opts.ingressClasses) && !ing.metadata?.labels?.[solverLabel];
+  }
+
+  private childInformer<T>(plural: Plural): ResilientInformer<Custom<T>> {
+    return new ResilientInformer<Custom<T>>({
+      kubeConfig: this.d.kubeConfig,
+      resource: plural,
+      path: this.d.crds.watchPath(plural),
+      list: (options) => this.d.crds.list<Custom<T>>(plural, undefined, options),
+      labelSelector: managedSelector,
+      compression: this.d.config.kubeApiCompression,
+      log: this.log,
+      metrics: this.d.metrics,
+    });
+  }
+
+  get synced(): boolean {
+    return (
+      this.ingresses.every((i) => i.synced) && this.certificates.synced && this.dnsEndpoints.synced
+    );
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([
+      ...this.ingresses.map((i) => i.start()),
+      this.certificates.start(),
+      this.dnsEndpoints.start(),
+    ]);
+    this.resync = setInterval(() => this.enqueueAll(), this.d.config.resyncInterval);
+    this.resync.unref();
+  }
+
+  /** Called when this replica becomes leader: everything may have changed meanwhile. */
+  enqueueAll(): void {
+    for (const inf of this.ingresses)
+      for (const ing of inf.list()) this.queue.add(keyOf(ing.metadata));
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.resync);
+    await this.queue.shutdown();
+    await Promise.all([
+      ...this.ingresses.map((i) => i.stop()),
+      this.certificates.stop(),
+      this.dnsEndpoints.stop(),
+    ]);
+  }
+
+  /** The cached Ingress, for other controllers (its address, its class). */
+  ingress(namespace: string, name: string): k8s.V1Ingress | undefined {
+    return this.findIngress(namespace, name);
+  }
+
+  private findIngress(namespace: string, name: string): k8s.V1Ingress | undefined {
+    for (const inf of this.ingresses) {
+      const ing = inf.get(name, namespace);
+      if (ing) return ing;
+    }
+    return undefined;
+  }
+
+  async reconcile(key: string): Promise<void> {
+    if (!this.d.isLeader()) return;
+    const [namespace = '', name = ''] = key.split('/');
+    const ing = this.findIngress(namespace, name);
+    // A deleted Ingress's children go with it through the garbage collector.
+    if (!ing?.metadata?.uid || ing.metadata.deletionTimestamp) return;
+    const log = this.log.child({ namespace, name });
+    const desired = this.watchedIngress(ing)
+      ? desiredFor(ing, this.opts)
+      : { certificates: [], problems: [] };
+    for (const p of desired.problems) {
+      reportFailure(log, this.d.metrics.failures, 'ingress-shim', p.reason, p.message);
+      await this.d.events.record(ingressRef(ing), 'Warning', p.reason, p.message);
+    }
+    const uid = ing.metadata.uid;
+    // DNS and certificates are independent: a failure in one must not hold back the other.
+    const results = await Promise.allSettled([
+      this.applyChildren(
+        ing,
+        'certificates',
+        desired.certificates,
+        this.certificates.list(namespace),
+        uid,
+        log,
+      ),
+      this.applyChildren(
+        ing,
+        'dnsendpoints',
+        desired.dnsEndpoint ? [desired.dnsEndpoint] : [],
+        this.dnsEndpoints.list(namespace),
+        uid,
+        log,
+      ),
+    ]);
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length > 0)
+      throw new Error(`[ingress ${key}] ${failed.map(describeError).join('; ')}`, {
+        cause: failed[0],
+      });
+  }
+
+  private async applyChildren<T extends Child & { kind: string }>(
+    ing: k8s.V1Ingress,
+    plural: Plural,
+    desired: T[],
+    existing: T[],
+    uid: string,
+    log: Logger,
+  ): Promise<void> {
+    const plan = planChildren(desired, existing, uid);
+    if (plural === 'dnsendpoints') {
+      const at = new Date(this.seenAt.get(keyOf(ing.metadata)) ?? Date.now()).toISOString();
+      for (const o of [...plan.create, ...plan.update]) {
+        const m = o.metadata as { annotations?: Record<string, string> };
+        m.annotations = { ...m.annotations, [addressSeenAnnotation]: at };
+      }
+    }
+    const ref = ingressRef(ing);
+    const kind = kindOf(plural);
+    for (const c of plan.conflicts) await this.conflict(ing, plural, c.name, c.owner);
+    for (const o of plan.create) {
+      if (!(await this.create(ing, plural, o, uid))) continue;
+      log.info({ kind, child: o.metadata.name }, 'created');
+      await this.d.events.record(
+        ref,
+        'Normal',
+        `${kind}Created`,
+        `created ${kind} ${o.metadata.name}`,
+      );
+    }
+    for (const o of plan.update) {
+      await this.update(plural, o);
+      log.info({ kind, child: o.metadata.name }, 'updated');
+    }
+    for (const o of plan.delete) {
+      await this.d.crds
+        .delete(plural, ing.metadata?.namespace ?? '', o.metadata.name ?? '')
+        .catch(ignoreNotFound);
+      log.info({ kind, child: o.metadata.name }, 'deleted: no longer asked for');
+      await this.d.events.record(
+        ref,
+        'Normal',
+        `${kind}Deleted`,
+        `deleted ${kind} ${o.metadata.name}: the Ingress no longer asks for it`,
+      );
+    }
+  }
+
+  /**
+   * Replaces a child's spec. Status writes by the other controllers bump its resourceVersion,
+   * so a conflict is expected: read it again and retry once before failing the reconcile.
+   */
+  private async update<T extends Child>(plural: Plural, o: T): Promise<void> {
+    try {
+      await this.d.crds.replace(plural, o);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const fresh = await this.d.crds.get<T>(
+        plural,
+        o.metadata.namespace ?? '',
+        o.metadata.name ?? '',
+      );
+      await this.d.crds.replace(plural, {
+        ...fresh,
+        spec: o.spec,
+        metadata: { ...fresh.metadata, annotations: o.metadata.annotations },
+      });
+    }
+  }
+
+  /** Creates a child; false when an object we must not take over already holds the name. */
+  private async create<T extends Child>(
+    ing: k8s.V1Ingress,
+    plural: Plural,
+    o: T,
+    uid: string,
+  ): Promise<boolean> {
+    // The informer may still hold an Ingress that was just deleted; a child created for it
+    // would only be garbage-collected again. Creates are rare, so one read settles it.
+    if (!(await this.ingressExists(ing, uid))) return false;
+    try {
+      await this.d.crds.create(plural, o);
+      return true;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+    // Our cache only holds labelled objects: one made by hand (or by another tool) with this
+    // name exists. Never take it over; a racing create of our own is retried instead.
+    const other = await this.d.crds.get<Child>(
+      plural,
+      o.metadata.namespace ?? '',
+      o.metadata.name ?? '',
+    );
+    if (controlledBy(other, uid)) {
+      // Ours, but outside the cache (its managed-by label was removed): restore it in place.
+      // Its finalizers (the ACM cleanup) stay; labels, annotations and owner are ours again.
+      await this.d.crds.replace(plural, {
+        ...o,
+        metadata: {
+          ...other.metadata,
+          ...o.metadata,
+          resourceVersion: other.metadata.resourceVersion,
+        },
+      });
+      return true;
+    }
+    await this.conflict(ing, plural, o.metadata.name ?? '', describeOwner(other));
+    return false;
+  }
+
+  private async ingressExists(ing: k8s.V1Ingress, uid: string): Promise<boolean> {
+    try {
+      const live = await this.net.readNamespacedIngress({
+        namespace: ing.metadata?.namespace ?? '',
+        name: ing.metadata?.name ?? '',
+      });
+      return live.metadata?.uid === uid && !live.metadata.deletionTimestamp;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  private async conflict(
+    ing: k8s.V1Ingress,
+    plural: Plural,
+    name: string,
+    owner: string,
+  ): Promise<void> {
+    const kind = kindOf(plural);
+    const reason = kind === 'Certificate' ? 'SecretClaimedElsewhere' : 'DNSEndpointConflict';
+    const message = `${kind} ${name} already exists and is controlled by ${owner}; certroute will not take it over`;
+    reportFailure(this.log, this.d.metrics.failures, 'ingress-shim', reason, message, {
+      namespace: ing.metadata?.namespace,
+      ingress: ing.metadata?.name,
+    });
+    await this.d.events.record(ingressRef(ing), 'Warning', reason, message);
+  }
+}
+
+function kindOf(plural: Plural): string {
+  return plural === 'certificates'
+    ? 'Certificate'
+    : plural === 'dnsendpoints'
+      ? 'DNSEndpoint'
+      : 'ClusterIssuer';
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
+}
+
+export function keyOf(m: k8s.V1ObjectMeta | undefined): string {
+  return `${m?.namespace ?? ''}/${m?.name ?? ''}`;
+}
+
+export function ingressRef(ing: k8s.V1Ingress) {
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: ing.metadata };
+}
+
+/**
+ * An Ingress as cached: everything but the backends of its rules and its default backend,
+ * which no controller reads (hosts, TLS, class, annotations and status are what matter).
+ * Writes to Ingresses are merge patches, never replacements of a cached copy.
+ */
+export function slimIngress(ing: k8s.V1Ingress): k8s.V1Ingress {
+  const spec = ing.spec;
+  if (!spec || (!spec.rules && !spec.defaultBackend)) return ing;
+  const slim: k8s.V1IngressSpec = {};
+  if (spec.ingressClassName !== undefined) slim.ingressClassName = spec.ingressClassName;
+  if (spec.tls) slim.tls = spec.tls;
+  if (spec.rules) slim.rules = spec.rules.map((r) => (r.host ? { host: r.host } : {}));
+  return { ...ing, spec: slim };
+}
