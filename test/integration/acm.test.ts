@@ -165,7 +165,9 @@ describe('ACM target', () => {
   });
 
   it('deletes its ACM certificate with the Certificate, retrying while ACM says it is in use', async () => {
-    await injectError(env.awsEndpoint, 'DeleteCertificate', 'ResourceInUseException', 2);
+    // Four refusals: a status write can set off one more attempt at once, so two refusals could
+    // leave the in-use condition up for only milliseconds, too short to be seen by polling.
+    await injectError(env.awsEndpoint, 'DeleteCertificate', 'ResourceInUseException', 4);
     await net.deleteNamespacedIngress({ namespace: ns, name: 'alb' });
     const inUse = await eventually(async () => {
       const x = await getCertificate(kc, ns, 'alb-tls');
