@@ -23,7 +23,7 @@ import {
 import { eventsFor, ingress } from '../lab/k8s-helpers.js';
 import { writeAddress } from '../lab/ingress-router.js';
 import { serviceAccountKubeConfig } from '../lab/kube.js';
-import { logLines, spawnOperator } from '../lab/operator.js';
+import { rbacDenials, spawnOperator } from '../lab/operator.js';
 import { Http01Objects, solverName } from '../../src/acme/solvers/http01.js';
 import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
 import { bin, repoRoot } from '../lab/paths.js';
@@ -1260,7 +1260,7 @@ async function operatorIssues(opts: {
     expect(secret.data?.['tls.crt']).toBeTruthy();
     await opts.whileRunning?.();
 
-    const denied = logLines(logFile).filter((l) => /forbidden/i.test(JSON.stringify(l)));
+    const denied = rbacDenials(logFile);
     expect(denied).toEqual([]);
     expect(op.exitCode).toBeUndefined();
   } finally {

@@ -20,7 +20,7 @@ import {
 import { podIdentityFor, type PodIdentityHandle } from '../lab/identity.js';
 import { writeAddress } from '../lab/ingress-router.js';
 import { ingress } from '../lab/k8s-helpers.js';
-import { logLines, operatorEnv, operatorIdentity, spawnOperator } from '../lab/operator.js';
+import { operatorEnv, operatorIdentity, rbacDenials, spawnOperator } from '../lab/operator.js';
 import type { ManagedProcess } from '../lab/process.js';
 import { createZone, record } from '../lab/route53-helpers.js';
 
@@ -138,8 +138,7 @@ describe('the in-cluster identity', () => {
 
       // The same process throughout, and nothing it could not do under the chart's RBAC.
       expect(op.exitCode).toBeUndefined();
-      const forbidden = logLines(logFile).filter((l) => /forbidden/i.test(JSON.stringify(l)));
-      expect(forbidden).toEqual([]);
+      expect(rbacDenials(logFile)).toEqual([]);
     },
   );
 });

@@ -193,3 +193,12 @@ export function logLines(file: string): Record<string, unknown>[] {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/**
+ * Log lines of a spawned operator that carry an RBAC denial ("... is forbidden: User ... cannot
+ * ..."). Not every 403 is one: a write into a namespace being deleted is "forbidden" too, and
+ * other tests' namespaces go away while an operator runs.
+ */
+export function rbacDenials(file: string): Record<string, unknown>[] {
+  return logLines(file).filter((l) => JSON.stringify(l).includes('is forbidden: User '));
+}
