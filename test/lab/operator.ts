@@ -108,13 +108,13 @@ export function operatorEnv(
 ): Record<string, string> {
   const vars: Record<string, string> = labEnvVars(env);
   delete vars.KUBECONFIG;
-  return { ...vars, ...operatorIdentity(env, extra, pod ?? env.podIdentity).env };
+  return { ...vars, ...operatorIdentity(env, extra, pod).env };
 }
 
 /** Flags every lab operator gets: its identity, loopback servers on free ports, the lab's DNS. */
 export function labFlags(env: LabEnv, extra: string[] = [], pod?: PodIdentity): string[] {
   return [
-    ...operatorIdentity(env, extra, pod ?? env.podIdentity).flags,
+    ...operatorIdentity(env, extra, pod).flags,
     '--metrics-address=127.0.0.1:0',
     '--probe-address=127.0.0.1:0',
     '--solver-address=127.0.0.1:0',
