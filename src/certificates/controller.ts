@@ -312,7 +312,12 @@ export class CertificateController {
     if (isCurrent(info, cert.spec.dnsNames, now)) {
       const ari = await this.ari(cert, status, info, directoryUrl, log);
       renewal = renewalTime(
-        { notBefore: info.notBefore, notAfter: info.notAfter, renewBeforeMs: renewBefore(cert) },
+        {
+          notBefore: info.notBefore,
+          notAfter: info.notAfter,
+          renewBeforeMs: renewBefore(cert),
+          identity: info.serialNumber,
+        },
         ari,
         now,
       );

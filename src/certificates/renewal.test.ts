@@ -105,6 +105,28 @@ describe('renewalTime', () => {
     expect(stablePick(w)).toBeGreaterThanOrEqual(0);
     expect(stablePick(w)).toBeLessThan(1);
   });
+
+  it('spreads certificates that share a window over most of it', () => {
+    const w = { start: at(50 * day), end: at(52 * day) };
+    const times = Array.from({ length: 100 }, (_, i) =>
+      renewalTime(
+        { ...cert90, identity: `0A${i.toString(16).padStart(4, '0')}` },
+        w,
+        t0,
+      ).at.getTime(),
+    );
+    for (const t of times) {
+      expect(t).toBeGreaterThanOrEqual(w.start.getTime());
+      expect(t).toBeLessThanOrEqual(w.end.getTime());
+    }
+    const spread =
+      (Math.max(...times) - Math.min(...times)) / (w.end.getTime() - w.start.getTime());
+    expect(spread).toBeGreaterThan(0.5);
+    expect(new Set(times).size).toBe(100);
+    // One certificate: the same instant on every call (every replica, every reconcile).
+    const again = renewalTime({ ...cert90, identity: '0A0007' }, w, at(day)).at.getTime();
+    expect(again).toBe(times[7]);
+  });
 });
 
 describe('retryDelayMs', () => {

@@ -5,6 +5,12 @@ export interface IssuedCert {
   notAfter: Date;
   /** renewBefore in ms, from the Certificate spec or annotation. */
   renewBeforeMs?: number | undefined;
+  /**
+   * What tells this certificate from others sharing its ARI window (its serial number): mixed
+   * into the pick, so N certificates with one window spread across it instead of renewing at
+   * one instant.
+   */
+  identity?: string | undefined;
 }
 
 export interface AriWindow {
@@ -22,14 +28,15 @@ export interface RenewalDecision {
  * - inside the CA's ARI window when there is one, at a point chosen by `pick` (0..1);
  * - otherwise `renewBefore` before expiry, or at 2/3 of the lifetime;
  * - never later than the emergency floor, 1/10 of the lifetime before expiry.
- * `pick` defaults to a value derived from the window itself, so every replica and every
- * reconcile picks the same instant until the CA moves the window.
+ * `pick` defaults to a value derived from the window and the certificate's identity, so every
+ * replica and every reconcile picks the same instant for one certificate until the CA moves
+ * the window, and certificates that share a window spread across it.
  */
 export function renewalTime(
   cert: IssuedCert,
   ari: AriWindow | undefined,
   now: Date,
-  pick: number = ari ? stablePick(ari) : 0,
+  pick: number = ari ? stablePick(ari, cert.identity) : 0,
 ): RenewalDecision {
   const nb = cert.notBefore.getTime();
   const na = cert.notAfter.getTime();
@@ -64,9 +71,14 @@ export function renewalTime(
   return { at: new Date(at), reason };
 }
 
-/** A stable fraction in [0, 1) from the window: same window, same pick, on every replica. */
-export function stablePick(w: AriWindow): number {
-  const h = createHash('sha256').update(`${w.start.toISOString()}|${w.end.toISOString()}`);
+/**
+ * A stable fraction in [0, 1) from the window and the certificate's identity: same window and
+ * certificate, same pick, on every replica; another certificate, another pick.
+ */
+export function stablePick(w: AriWindow, identity = ''): number {
+  const h = createHash('sha256').update(
+    `${w.start.toISOString()}|${w.end.toISOString()}|${identity}`,
+  );
   return h.digest().readUInt32BE(0) / 2 ** 32;
 }
 
