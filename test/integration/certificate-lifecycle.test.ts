@@ -184,6 +184,19 @@ describe('renewal', () => {
     expect(lifetime).toBeGreaterThan(3500_000); // the issuer's lab-1h profile was used
     expect(lifetime).toBeLessThanOrEqual(3600_000);
 
+    // A user (or another tool) adds a key and a label to the Secret: a renewal keeps them.
+    await core.patchNamespacedSecret(
+      {
+        namespace: ns,
+        name: 'renew-tls',
+        body: {
+          metadata: { labels: { 'team.example/keep': 'yes' } },
+          data: { 'extra.conf': Buffer.from('user data').toString('base64') },
+        },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+
     // The CA moves the window to a few seconds from now (Pebble's set-renewal-info).
     const start = new Date(Date.now() + 4000);
     const end = new Date(Date.now() + 7000);
@@ -224,6 +237,9 @@ describe('renewal', () => {
       new X509Certificate(firstLeaf).serialNumber,
     );
     expect(Date.parse(second.status?.renewalTime ?? '')).toBeGreaterThan(Date.now());
+    const renewed = await core.readNamespacedSecret({ namespace: ns, name: 'renew-tls' });
+    expect(Buffer.from(renewed.data?.['extra.conf'] ?? '', 'base64').toString()).toBe('user data');
+    expect(renewed.metadata?.labels?.['team.example/keep']).toBe('yes');
   });
 });
 

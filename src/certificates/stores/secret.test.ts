@@ -1,7 +1,7 @@
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsedLeaf, pendingLeaf, type CachedCertificateSlots } from '../x509.js';
-import { cachedSecret, classifySecret } from './secret.js';
+import { cachedSecret, classifySecret, mergeSecretData } from './secret.js';
 import { expiryOf } from '../tls-secrets.js';
 
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -102,5 +102,35 @@ describe('cachedSecret', () => {
     expect(c.data).toEqual({});
     expect(classifySecret(c, 'a-tls')).toMatchObject({ kind: 'managed', info: undefined });
     expect(expiryOf(c)).toBeUndefined();
+  });
+});
+
+describe('mergeSecretData', () => {
+  it.each<{
+    name: string;
+    existing: Record<string, string> | undefined;
+    ours: Record<string, string>;
+    want: Record<string, string>;
+  }>([
+    {
+      name: 'keeps keys users or other tools added, replaces ours',
+      existing: { 'tls.crt': 'old', 'tls.key': 'oldkey', 'keystore.jks': 'j', 'app.conf': 'c' },
+      ours: { 'tls.crt': 'new', 'tls.key': 'newkey' },
+      want: { 'tls.crt': 'new', 'tls.key': 'newkey', 'keystore.jks': 'j', 'app.conf': 'c' },
+    },
+    {
+      name: 'drops a ca.crt the new chain no longer has',
+      existing: { 'tls.crt': 'old', 'tls.key': 'k', 'ca.crt': 'root' },
+      ours: { 'tls.crt': 'new', 'tls.key': 'k2' },
+      want: { 'tls.crt': 'new', 'tls.key': 'k2' },
+    },
+    {
+      name: 'a Secret with no data',
+      existing: undefined,
+      ours: { 'tls.crt': 'new', 'tls.key': 'k', 'ca.crt': 'root' },
+      want: { 'tls.crt': 'new', 'tls.key': 'k', 'ca.crt': 'root' },
+    },
+  ])('$name', ({ existing, ours, want }) => {
+    expect(mergeSecretData(existing, ours)).toEqual(want);
   });
 });

@@ -118,12 +118,27 @@ export class SecretStore implements CertificateStore {
           annotations: { ...existing.metadata?.annotations, ...annotations },
         },
         type: 'kubernetes.io/tls',
-        data,
+        data: mergeSecretData(existing.data, data),
       },
     });
     this.fresh.remember(cacheKey, replaced);
     return { ok: true };
   }
+}
+
+/** The keys certroute owns in a TLS Secret; every other key is the user's (or another tool's). */
+export const ownedSecretKeys: readonly string[] = ['tls.crt', 'tls.key', 'ca.crt'];
+
+/**
+ * A renewal's data: certroute's keys replaced (and dropped when it no longer writes one, such
+ * as a `ca.crt` from an older chain), every other key kept as it was.
+ */
+export function mergeSecretData(
+  existing: Record<string, string> | undefined,
+  ours: Record<string, string>,
+): Record<string, string> {
+  const kept = Object.entries(existing ?? {}).filter(([k]) => !ownedSecretKeys.includes(k));
+  return { ...Object.fromEntries(kept), ...ours };
 }
 
 /**
