@@ -35,6 +35,8 @@ export const failureReasons = {
   NoZoneForChallenge: 'configuration',
   Route53RegionMissing: 'configuration',
   OrderFailed: 'transient',
+  // The CA's rateLimited problem (RFC 8555 §6.6): retried no sooner than its Retry-After.
+  RateLimited: 'transient',
   OrderInvalid: 'transient',
   OrderLost: 'transient',
   KeyMismatch: 'transient',

@@ -24,7 +24,11 @@ type Interceptors = {
   };
 };
 type Http = {
-  interceptors: Interceptors;
+  interceptors: Interceptors & {
+    response: {
+      handlers?: { fulfilled: unknown; rejected: unknown; synchronous: boolean; runWhen: null }[];
+    };
+  };
   get: (url: string, cfg?: object) => Promise<AxiosResponse>;
 };
 
@@ -87,6 +91,28 @@ function install(m: AcmeModule): void {
     const agent = cfg.url ? agents.get(safeOrigin(cfg.url)) : undefined;
     return agent ? { ...cfg, httpsAgent: agent } : cfg;
   });
+  // Before acme-client's own retry (the first response handler): a 429 whose Retry-After is
+  // longer than a short wait is not retried in place, which would hold a worker for as long as
+  // the CA says (hours, for Let's Encrypt's order limits). It fails at once with the wait in
+  // its message, and the certificate's backoff waits at least that long (retryAfterOf).
+  http.interceptors.response.handlers?.unshift({
+    synchronous: false,
+    runWhen: null,
+    fulfilled: (res: unknown) => res,
+    rejected: (err: unknown) => {
+      const e = err as {
+        config?: AxiosConfig & { retryAttempt?: number };
+        response?: AxiosResponse;
+      };
+      if (
+        e.response?.status === 429 &&
+        e.config &&
+        !retryInPlace(e.response.headers['retry-after'])
+      )
+        e.config.retryAttempt = Number.MAX_SAFE_INTEGER;
+      throw err;
+    },
+  });
   http.interceptors.response.use(
     (res) => {
       count(res.config, String(res.status));
@@ -116,7 +142,28 @@ function annotateProblem(res: AxiosResponse): void {
   if (res.status < 400 || !d || typeof d.type !== 'string') return;
   const type = d.type.replace('urn:ietf:params:acme:error:', '');
   const detail = typeof d.detail === 'string' ? d.detail : '';
-  if (!detail.startsWith('[')) d.detail = `[${type}] ${detail}`;
+  if (detail.startsWith('[')) return;
+  const wait = res.headers['retry-after'] ? parseRetryAfter(res.headers['retry-after']) : undefined;
+  const retry = wait !== undefined ? ` (Retry-After: ${Math.ceil(wait / 1000)} s)` : '';
+  d.detail = `[${type}] ${detail}${retry}`;
+}
+
+/** acme-client retries a 429 in place only when the CA asks for at most this many seconds. */
+const retryInPlaceMaxSeconds = 5;
+
+export function retryInPlace(retryAfter: unknown): boolean {
+  if (retryAfter === undefined || retryAfter === null || retryAfter === '') return true;
+  return parseRetryAfter(retryAfter) <= retryInPlaceMaxSeconds * 1000;
+}
+
+/**
+ * The CA's Retry-After carried by an error (or its message), in ms (RFC 8555 §6.6: rateLimited
+ * problems, and any other answer with the header).
+ */
+export function retryAfterOf(err: unknown): number | undefined {
+  const msg = err instanceof Error ? err.message : String(err);
+  const m = /\(Retry-After: (\d+) s\)/.exec(msg);
+  return m ? Number(m[1]) * 1000 : undefined;
 }
 
 function safeOrigin(url: string): string {

@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type * as acme from 'acme-client';
 import type { ChallengeTarget, Challenges } from '../acme/challenges.js';
-import { problemType } from '../acme/client.js';
+import { problemType, retryAfterOf } from '../acme/client.js';
 import type { Account, IssuerController } from '../acme/issuer.js';
 import { createOrder, describeAuthorizations, whyInvalid } from '../acme/orders.js';
 import { Dns01ConfigError } from '../acme/solvers/dns01.js';
@@ -63,7 +63,8 @@ export class Issuance {
     try {
       order = await createOrder(account, dnsNames, replaces);
     } catch (err) {
-      await this.fail(cert, status, 'OrderFailed', `newOrder: ${describeError(err)}`, undefined);
+      const reason = problemType(err) === 'rateLimited' ? 'RateLimited' : 'OrderFailed';
+      await this.fail(cert, status, reason, `newOrder: ${describeError(err)}`, undefined);
       return { ...status, order: undefined };
     }
     const authorizations = await describeAuthorizations(account, order, cert.spec.challenge);
@@ -239,7 +240,15 @@ export class Issuance {
     order: Order | undefined,
   ): Promise<void> {
     this.d.keys.forgetMemory(cert);
-    const failed = failedStatus(status, reason, message, order, new Date(), this.d.retryBaseMs);
+    const failed = failedStatus(
+      status,
+      reason,
+      message,
+      order,
+      new Date(),
+      this.d.retryBaseMs,
+      retryAfterOf(message),
+    );
     if (order)
       this.d.metrics.acmeOrders.inc({ result: reason === 'OrderInvalid' ? 'invalid' : 'error' });
     await this.cleanup(cert, this.d.log, order ?? status.order);

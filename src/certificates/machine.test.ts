@@ -145,6 +145,15 @@ const order: Order = {
 };
 
 describe('failedStatus', () => {
+  it.each([
+    ['a Retry-After longer than the backoff wins', 3_600_000, '2030-06-10T01:00:00.000Z'],
+    ['a shorter one leaves the backoff', 10_000, '2030-06-10T00:01:00.000Z'],
+    ['none: the backoff', 0, '2030-06-10T00:01:00.000Z'],
+  ])('%s', (_name, retryAfterMs, want) => {
+    const s = failedStatus({}, 'RateLimited', 'x', undefined, now, 60_000, retryAfterMs);
+    expect(s.nextRetryTime).toBe(want);
+  });
+
   it('doubles the backoff, records the order, and says why', () => {
     const s = failedStatus(
       { failedAttempts: 2 },

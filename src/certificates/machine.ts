@@ -133,10 +133,12 @@ export function failedStatus(
   order: Order | undefined,
   now: Date,
   retryBaseMs: number,
+  /** The CA's Retry-After, when it gave one: the backoff is never shorter. */
+  retryAfterMs = 0,
 ): FailedStatus {
   const failedAttempts = (status.failedAttempts ?? 0) + 1;
   const nextRetryTime = new Date(
-    now.getTime() + retryDelayMs(failedAttempts, retryBaseMs),
+    now.getTime() + Math.max(retryDelayMs(failedAttempts, retryBaseMs), retryAfterMs),
   ).toISOString();
   const validNow = status.notAfter ? Date.parse(status.notAfter) > now.getTime() : false;
   const lastOrder = order
