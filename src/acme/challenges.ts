@@ -69,7 +69,7 @@ export class Challenges {
   ): Promise<string | undefined> {
     return mine?.challenge?.type === 'dns-01'
       ? this.solveDns01(account, a, mine)
-      : this.solveHttp01(account, a, mine?.challenge?.keyAuthorization, want, target);
+      : this.solveHttp01(account, a, mine, want, target);
   }
 
   /**
@@ -79,17 +79,23 @@ export class Challenges {
   private async solveHttp01(
     account: Account,
     a: acme.Authorization,
-    keyAuthorization: string | undefined,
+    mine: Authz | undefined,
     want: string[],
     target: ChallengeTarget,
   ): Promise<string | undefined> {
     const host = a.identifier.value;
+    const keyAuthorization = mine?.challenge?.keyAuthorization;
     const ch = a.challenges.find((c) => c.type === 'http-01');
     if (!ch || !keyAuthorization) return `${host}: the CA offered no http-01 challenge`;
     if (ch.status === 'processing' || ch.status === 'valid') return undefined;
     const dns = await checkDns(this.lookup, host, want);
     if (!dns.ok) return dns.message;
-    await this.objects.present({ ...target, host, token: ch.token });
+    await this.objects.present({
+      ...target,
+      ingressClassName: solverIngressClass(account, mine, target.ingressClassName),
+      host,
+      token: ch.token,
+    });
     const address = dns.addresses[0] ?? host;
     const port = this.d.config.http01Port;
     const check = await selfCheck(address, port, host, ch.token, keyAuthorization);
@@ -151,4 +157,18 @@ export class Challenges {
       }
     }
   }
+}
+
+/**
+ * The class of a host's solver Ingress: the `http01.ingressClassName` of the solver that
+ * matched this host (recorded in its authorization's status), else the class of the Ingress
+ * that asked for the certificate.
+ */
+export function solverIngressClass(
+  account: Pick<Account, 'spec'>,
+  mine: Pick<Authz, 'solver'> | undefined,
+  fallback: string | undefined,
+): string | undefined {
+  const solver = mine?.solver === undefined ? undefined : account.spec.acme.solvers[mine.solver];
+  return solver?.http01?.ingressClassName ?? fallback;
 }

@@ -437,11 +437,12 @@ function knownWindow(status: Status, info: CertInfo): { start: Date; end: Date }
 
 function solverTarget(cert: Cert, account: Account, ingress: k8s.V1Ingress | undefined) {
   const { namespace = '', name = '', uid = '' } = cert.metadata ?? {};
-  const fromIssuer = account.spec.acme.solvers.find((s) => s.http01)?.http01?.ingressClassName;
+  // The class of the Ingress that asked: each host's own solver may name another
+  // (solverIngressClass in src/acme/challenges.ts).
   return {
     namespace,
     certificate: { name, uid },
-    ingressClassName: fromIssuer ?? (ingress ? ingressClassOf(ingress) : undefined),
+    ingressClassName: ingress ? ingressClassOf(ingress) : undefined,
   };
 }
 
