@@ -241,7 +241,7 @@ describe('helm lint and template', () => {
     );
     expect(find(defaults, 'Pod').every(isHook)).toBe(true);
     // The chart's CRDs are the top-level crds/ files (through the symlinks), not copies.
-    const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints'].map(
+    const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints', 'domainpolicies'].map(
       (p) => parse(readFileSync(join(repoRoot, 'crds', `certroute.io_${p}.yaml`), 'utf8')) as Obj,
     );
     expect(find(defaults, 'CustomResourceDefinition')).toEqual(expect.arrayContaining(fromFiles));
@@ -947,9 +947,13 @@ const clusterWide = [
     `certroute.io/dnsendpoints:${v}`,
   ]),
   ...['get', 'list', 'watch'].map((v) => `certroute.io/clusterissuers:${v}`),
+  ...['get', 'list', 'watch'].map((v) => `certroute.io/domainpolicies:${v}`),
   'certroute.io/certificates/status:patch',
   'certroute.io/dnsendpoints/status:patch',
   'certroute.io/clusterissuers/status:patch',
+  'certroute.io/domainpolicies/status:patch',
+  '/namespaces:list',
+  '/namespaces:watch',
 ];
 /** The HTTP-01 solver's rules: cluster-wide by default, per watched namespace when narrowed. */
 const solverRules = [
@@ -1056,6 +1060,8 @@ describe('RBAC is minimal', () => {
     { verb: 'create', group: 'certroute.io', resource: 'clusterissuers' },
     { verb: 'delete', group: 'certroute.io', resource: 'clusterissuers' },
     { verb: 'update', group: 'certroute.io', resource: 'clusterissuers' },
+    { verb: 'create', group: 'certroute.io', resource: 'domainpolicies' },
+    { verb: 'update', group: 'certroute.io', resource: 'domainpolicies' },
     {
       verb: 'update',
       group: 'certroute.io',
@@ -1127,6 +1133,13 @@ describe('RBAC is minimal', () => {
       { verb, group: 'certroute.io', resource: 'clusterissuers' },
     ]),
     { verb: 'get', group: 'certroute.io', resource: 'clusterissuers' },
+    ...['get', 'list', 'watch'].map((verb) => ({
+      verb,
+      group: 'certroute.io',
+      resource: 'domainpolicies',
+    })),
+    { verb: 'patch', group: 'certroute.io', resource: 'domainpolicies', subresource: 'status' },
+    ...['list', 'watch'].map((verb) => ({ verb, resource: 'namespaces' })),
     {
       verb: 'patch',
       group: 'certroute.io',
