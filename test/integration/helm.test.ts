@@ -230,6 +230,7 @@ describe('helm lint and template', () => {
         'CustomResourceDefinition',
         'CustomResourceDefinition',
         'CustomResourceDefinition',
+        'CustomResourceDefinition',
         'Deployment',
         'Pod',
         'PodDisruptionBudget',
@@ -625,12 +626,35 @@ describe('values for platform teams, rendered with and without each', () => {
     });
   });
 
-  it('crds.install: the three CRDs by default; false leaves them out and nothing else', () => {
-    expect(find(defaults, 'CustomResourceDefinition')).toHaveLength(3);
+  it('crds.install: the four CRDs by default; false leaves them out and nothing else', () => {
+    expect(find(defaults, 'CustomResourceDefinition')).toHaveLength(4);
     const objs = render('cr', 'ns', ['--set', 'crds.install=false']);
     expect(find(objs, 'CustomResourceDefinition')).toEqual([]);
     const again = render('cr', 'ns');
     expect(kindsOf(objs)).toEqual(kindsOf(again).filter((k) => k !== 'CustomResourceDefinition'));
+  });
+
+  it('domainPolicies: each item becomes a DomainPolicy with its spec; none by default', () => {
+    expect(find(defaults, 'DomainPolicy')).toEqual([]);
+    const objs = render('dp', 'ns', [
+      '--set',
+      'domainPolicies[0].name=team-a',
+      '--set',
+      'domainPolicies[0].labels.tier=test',
+      '--set',
+      'domainPolicies[0].spec.namespaces.names={team-a}',
+      '--set',
+      'domainPolicies[0].spec.domains[0].suffix=a.example.com',
+    ]);
+    const [p] = find(objs, 'DomainPolicy') as (Obj & { spec?: unknown })[];
+    expect(p?.metadata?.name).toBe('team-a');
+    expect(p?.metadata?.labels?.tier).toBe('test');
+    expect(p?.spec).toEqual({
+      namespaces: { names: ['team-a'] },
+      domains: [{ suffix: 'a.example.com' }],
+    });
+    const bad = helm(['template', 'dp', chart, '--set', 'domainPolicies[0].name=x']);
+    expect(bad.status).not.toBe(0);
   });
 
   describe('aggregated roles', () => {
@@ -857,7 +881,7 @@ describe('applied to the lab: the NetworkPolicy, the CRD switch and the test Pod
 
   it('the CRDs crds.install renders are accepted as they are (server-side apply, dry run)', async () => {
     const crds = find(defaults, 'CustomResourceDefinition');
-    expect(crds).toHaveLength(3);
+    expect(crds).toHaveLength(4);
     for (const crd of crds) {
       const res = await requestJson(
         'PATCH',
