@@ -34,6 +34,8 @@ const group = { group: 'certroute.io', version: 'v1alpha1', plural: 'domainpolic
 
 let a: Tenant;
 let b: Tenant;
+/** A third tenant no policy selects, until its labels change. */
+let c: Tenant;
 let zoneA: { id: string; name: string };
 let zoneB: { id: string; name: string };
 let op: Operator;
@@ -69,6 +71,7 @@ beforeAll(async () => {
   const run = Date.now().toString(36);
   a = await createTenant(env, `ten-a-${run}`);
   b = await createTenant(env, `ten-b-${run}`);
+  c = await createTenant(env, `ten-c-${run}`);
   zoneA = await createZone(r53, 'ten-a');
   zoneB = await createZone(r53, 'ten-b');
   await ensureNamespace(kc, 'certroute');
@@ -92,11 +95,13 @@ beforeAll(async () => {
       spec: {
         namespaces: { selector: { matchLabels: { tenant: b.namespace } } },
         domains: [{ suffix: zoneB.name }],
+        // No new orders at all: the budget case without spending Pebble's time.
+        budgets: { ordersPerHour: 0 },
       },
     },
   });
   op = await startOperator(env, [
-    `--watch-namespaces=${a.namespace},${b.namespace}`,
+    `--watch-namespaces=${a.namespace},${b.namespace},${c.namespace}`,
     '--leader-election=false',
     `--domain-filter=${zoneA.name},${zoneB.name}`,
     '--owner-id=lab-tenancy',
@@ -108,7 +113,7 @@ afterAll(async () => {
   await op?.stop();
   await deletePolicies();
   for (const name of [issuerA, issuerB]) await deleteClusterIssuer(kc, name);
-  for (const t of [a, b]) if (t) await deleteTenant(env, t);
+  for (const t of [a, b, c]) if (t) await deleteTenant(env, t);
   const left = (await custom.listClusterCustomObject(group)) as { items: DomainPolicy[] };
   expect(left.items.map((p) => p.metadata.name)).toEqual([]);
 });
@@ -150,9 +155,12 @@ async function certificateOf(t: Tenant, ingressName: string): Promise<Certificat
   );
 }
 
-async function deniedEvent(t: Tenant, object: string, text: string) {
+/** A Denied Event on the object (an Ingress unless told: its DNSEndpoint has the same name). */
+async function deniedEvent(t: Tenant, object: string, text: string, kind = 'Ingress') {
   const events = await eventsFor(kc, t.namespace, object);
-  return events.find((e) => e.reason === 'Denied' && e.message?.includes(text));
+  return events.find(
+    (e) => e.reason === 'Denied' && e.involvedObject.kind === kind && e.message?.includes(text),
+  );
 }
 
 describe('DNS', () => {
@@ -243,6 +251,33 @@ describe('DNS', () => {
   });
 });
 
+describe('default deny', () => {
+  it('a namespace no policy selects is denied; labels that a selector matches allow it', async () => {
+    const host = `c.${zoneB.name}`;
+    await tenantIngress(c, 'app', [host]);
+    const s = await eventually(async () => {
+      const x = await stateOf(c, 'app', host);
+      return x?.state === 'Denied' && x;
+    });
+    expect(s.message).toContain(`no DomainPolicy selects namespace ${c.namespace}`);
+    await eventually(() => deniedEvent(c, 'app', 'no DomainPolicy selects'));
+    expect(await record(r53, zoneB.id, host, 'A')).toBeUndefined();
+    // The platform team gives the namespace the label tenant B's policy selects.
+    await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .patchNamespace(
+        { name: c.namespace, body: { metadata: { labels: { tenant: b.namespace } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    await eventually(async () => (await stateOf(c, 'app', host))?.state === 'Published', {
+      timeoutMs: 40_000,
+    });
+    expect((await record(r53, zoneB.id, host, 'A'))?.ResourceRecords?.[0]?.Value).toBe(
+      '192.0.2.10',
+    );
+  });
+});
+
 describe('Certificates', () => {
   it('a wildcard Certificate is Denied, with no order', async () => {
     const before = ordersPlaced(env);
@@ -276,7 +311,7 @@ describe('Certificates', () => {
     expect(c.x.status?.order).toBeUndefined();
     expect(c.x.status?.lastOrder).toBeUndefined();
     const certName = c.x.metadata.name ?? '';
-    await eventually(() => deniedEvent(a, certName, `ClusterIssuer ${issuerB}`));
+    await eventually(() => deniedEvent(a, certName, `ClusterIssuer ${issuerB}`, 'Certificate'));
     await eventually(() => deniedEvent(a, 'wrong-issuer', `ClusterIssuer ${issuerB}`));
     expect(ordersPlaced(env)).toBe(before);
     const metrics = await op.metrics.registry.getSingleMetricAsString(
@@ -290,6 +325,34 @@ describe('Certificates', () => {
   });
 });
 
+describe('the order budget', () => {
+  it('ordersPerHour used up: Ready=False reason OrderBudgetExhausted, no order', async () => {
+    const before = ordersPlaced(env);
+    const host = `shop.${zoneB.name}`;
+    await tenantIngress(b, 'shop', [host], { tls: [host], issuer: issuerA });
+    const c = await eventually(async () => {
+      const x = await certificateOf(b, 'shop');
+      const ready = x?.status?.conditions?.find((k) => k.type === 'Ready');
+      return x && ready?.reason === 'OrderBudgetExhausted' && { x, ready };
+    });
+    expect(c.ready.status).toBe('False');
+    expect(c.ready.message).toContain(
+      `namespace ${b.namespace} has used its 0 new orders per hour (DomainPolicy ${policyB}`,
+    );
+    expect(c.x.status?.order).toBeUndefined();
+    await eventually(async () =>
+      (await eventsFor(kc, b.namespace, c.x.metadata.name ?? '')).find(
+        (e) => e.reason === 'OrderBudgetExhausted',
+      ),
+    );
+    expect(ordersPlaced(env)).toBe(before);
+    const metric = await op.metrics.registry.getSingleMetricAsString(
+      'certroute_order_budget_exhausted_total',
+    );
+    expect(metric).toContain(`namespace="${b.namespace}"} 1`);
+  });
+});
+
 describe('DomainPolicy status', () => {
   it('says what each policy matched', async () => {
     const status = async (name: string) =>
@@ -300,10 +363,11 @@ describe('DomainPolicy status', () => {
     });
     expect(sa.matchedNamespaces).toEqual([a.namespace]);
     expect(sa.conditions?.find((c) => c.type === 'Accepted')?.status).toBe('True');
+    // B's selector matches B and, since its labels changed, C.
     const sb = await eventually(async () => {
       const s = await status(policyB);
-      return s?.matchedNamespaceCount === 1 && s;
+      return s?.matchedNamespaceCount === 2 && s;
     });
-    expect(sb.matchedNamespaces).toEqual([b.namespace]);
+    expect(sb.matchedNamespaces).toEqual([b.namespace, c.namespace].sort());
   });
 });
