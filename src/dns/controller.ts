@@ -304,7 +304,7 @@ export class DnsController {
     for (const e of this.published()) {
       const resource = resourceOf(e);
       const seenAt = Date.parse(e.metadata?.annotations?.[addressSeenAnnotation] ?? '');
-      const hosts = [...new Set((e.spec?.endpoints ?? []).map((ep) => ep.dnsName))];
+      const hosts = hostIndexes(e);
       for (const ep of e.spec?.endpoints ?? []) {
         if (this.zones.zoneOf(ep.dnsName, zones)?.id !== zone.id) continue;
         const d = toDesired(ep, resource);
@@ -312,7 +312,7 @@ export class DnsController {
           waiting.add(resource);
           continue;
         }
-        const denial = this.denial(e, d, hosts.indexOf(ep.dnsName));
+        const denial = this.denial(e, d, hosts.get(ep.dnsName) ?? 0);
         // Denied: not desired, so a record published before is treated like any record
         // nothing asks for (plan.ts); the status says why.
         if (denial) {
@@ -398,6 +398,13 @@ export class DnsController {
     const e = this.specOf(stored);
     await this.status.write(stored, e, await this.zonesCovering(e));
   }
+}
+
+/** Each distinct host's position in a DNSEndpoint's spec (hostsPerSource counts hosts, not records). */
+function hostIndexes(e: Endpoint): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const ep of e.spec?.endpoints ?? []) if (!out.has(ep.dnsName)) out.set(ep.dnsName, out.size);
+  return out;
 }
 
 function countOwned(records: Map<string, RecordSet>, ownerId: string): number {

@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { domainPolicySpec, type DomainPolicy, type DomainPolicyStatus } from '../api/v1alpha1.js';
+import { reportFailure } from '../errors.js';
 import { canonical, sameStatus } from '../kube/canonical.js';
 import { setCondition } from '../kube/conditions.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
@@ -35,6 +36,8 @@ export interface Tenancy {
   onChange(cb: () => void): void;
 }
 
+/** One object for every namespace without labels (or not in the cache): selections memoise on it. */
+const noLabels: Readonly<Record<string, string>> = Object.freeze({});
 /** Status lists at most this many matched namespaces (and always the count). */
 const matchedCap = 100;
 /** Policy and namespace events within this window cause one re-enqueue of the controllers. */
@@ -140,7 +143,7 @@ export class TenancyController implements Tenancy {
   }
 
   private namespace(name: string): NamespaceInfo {
-    return { name, labels: this.namespaces.get(name)?.metadata?.labels ?? {} };
+    return { name, labels: this.namespaces.get(name)?.metadata?.labels ?? noLabels };
   }
 
   private recompile(): void {
@@ -193,24 +196,7 @@ export class TenancyController implements Tenancy {
       .map((n) => n.metadata?.name ?? '')
       .filter((n) => selects(c, this.namespace(n)))
       .sort();
-    const accepted = c.problem
-      ? { status: 'False' as const, reason: 'InvalidSpec', message: c.problem }
-      : {
-          status: 'True' as const,
-          reason: 'Accepted',
-          message: `selects ${matched.length} namespace(s)`,
-        };
-    const generation = p.metadata?.generation;
-    const status: DomainPolicyStatus = {
-      observedGeneration: generation,
-      matchedNamespaces: matched.slice(0, matchedCap),
-      matchedNamespaceCount: matched.length,
-      conditions: setCondition(p.status?.conditions, {
-        type: 'Accepted',
-        ...accepted,
-        observedGeneration: generation,
-      }),
-    };
+    const status = policyStatus(p, matched, c.problem);
     if (sameStatus(status, p.status ?? {})) return;
     try {
       await this.d.crds.patchStatus('domainpolicies', undefined, name, status);
@@ -218,12 +204,45 @@ export class TenancyController implements Tenancy {
       if (isNotFound(err)) return;
       throw err;
     }
-    if (c.problem)
+    if (
+      c.problem &&
+      p.status?.conditions?.find((x) => x.type === 'Accepted')?.message !== c.problem
+    ) {
+      reportFailure(this.log, this.d.metrics.failures, 'tenancy', 'InvalidPolicy', c.problem, {
+        name,
+      });
       await this.d.events.record(
         { apiVersion: 'certroute.io/v1alpha1', kind: 'DomainPolicy', metadata: p.metadata ?? {} },
         'Warning',
-        'InvalidSpec',
+        'InvalidPolicy',
         `${c.problem}; this policy allows nothing until fixed`,
       );
+    }
   }
+}
+
+/** Accepted (or not, and why) and the namespaces matched, sorted and capped. */
+function policyStatus(
+  p: PolicyObject,
+  matched: string[],
+  problem: string | undefined,
+): DomainPolicyStatus {
+  const accepted = problem
+    ? { status: 'False' as const, reason: 'InvalidPolicy', message: problem }
+    : {
+        status: 'True' as const,
+        reason: 'Accepted',
+        message: `selects ${matched.length} namespace(s)`,
+      };
+  const generation = p.metadata?.generation;
+  return {
+    observedGeneration: generation,
+    matchedNamespaces: matched.slice(0, matchedCap),
+    matchedNamespaceCount: matched.length,
+    conditions: setCondition(p.status?.conditions, {
+      type: 'Accepted',
+      ...accepted,
+      observedGeneration: generation,
+    }),
+  };
 }

@@ -5,6 +5,7 @@ import {
   checkRecord,
   compile,
   ordersPerHour,
+  selecting,
   selectorMatches,
   selects,
   type CertificateRequest,
@@ -285,5 +286,19 @@ describe('ordersPerHour', () => {
   ])('$want', ({ specs, want }) => {
     const policies = specs.map((s, i) => compile(`p${i}`, s));
     expect(ordersPerHour(policies, nsA)).toEqual(want);
+  });
+});
+
+describe('selecting (memoised)', () => {
+  it('answers again for new policies or new labels, not from the old ones', () => {
+    const p1 = [
+      compile('p', { namespaces: { selector: { matchLabels: { t: '1' } } }, domains: [] }),
+    ];
+    const labels = { t: '1' };
+    expect(selecting(p1, { name: 'x', labels }).map((p) => p.name)).toEqual(['p']);
+    expect(selecting(p1, { name: 'x', labels: { t: '2' } })).toEqual([]);
+    const p2 = [compile('q', { namespaces: { names: ['y'] }, domains: [] })];
+    expect(selecting(p2, { name: 'x', labels })).toEqual([]);
+    expect(selecting(p2, { name: 'y', labels }).map((p) => p.name)).toEqual(['q']);
   });
 });

@@ -149,6 +149,29 @@ export function selects(p: CompiledPolicy, ns: NamespaceInfo): boolean {
   return (names ?? []).includes(ns.name) || (!!selector && selectorMatches(selector, ns.labels));
 }
 
+/**
+ * The policies selecting a namespace, memoised per policy list and labels object: a zone sync
+ * asks once per host, and the answer only changes with the policies or the labels (each change
+ * brings a new list or a new labels object).
+ */
+const selections = new WeakMap<
+  readonly CompiledPolicy[],
+  WeakMap<Readonly<Record<string, string>>, Map<string, CompiledPolicy[]>>
+>();
+
+export function selecting(
+  policies: readonly CompiledPolicy[],
+  ns: NamespaceInfo,
+): CompiledPolicy[] {
+  let byLabels = selections.get(policies);
+  if (!byLabels) selections.set(policies, (byLabels = new WeakMap()));
+  let byName = byLabels.get(ns.labels);
+  if (!byName) byLabels.set(ns.labels, (byName = new Map<string, CompiledPolicy[]>()));
+  let out = byName.get(ns.name);
+  if (!out) byName.set(ns.name, (out = policies.filter((p) => selects(p, ns))));
+  return out;
+}
+
 interface Failure {
   rule: Rule;
   message: string;
@@ -295,15 +318,15 @@ function decide(
   check: (p: CompiledPolicy) => Failure | undefined,
 ): Verdict {
   if (policies.length === 0) return { allowed: true, message: 'no DomainPolicy: all allowed' };
-  const selecting = policies.filter((p) => selects(p, ns));
-  if (selecting.length === 0)
+  const selected = selecting(policies, ns);
+  if (selected.length === 0)
     return {
       allowed: false,
       rule: 'namespace',
       message: `${what}: no DomainPolicy selects namespace ${ns.name} (${policies.length} exist; a namespace no policy selects is denied everything)`,
     };
   const failures: { policy: string; f: Failure }[] = [];
-  for (const p of selecting) {
+  for (const p of selected) {
     if (p.problem) {
       failures.push({
         policy: p.name,
