@@ -5,7 +5,7 @@ import { canonical, sameStatus } from '../kube/canonical.js';
 import { setCondition } from '../kube/conditions.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import { isNotFound } from '../kube/crd-client.js';
-import { ResilientInformer, type InformerEvent } from '../kube/informer.js';
+import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import { OrderBudget, type Take } from './budget.js';
@@ -59,6 +59,8 @@ export class TenancyController implements Tenancy {
   private readonly listeners: (() => void)[] = [];
   private readonly nsLabels = new Map<string, string>();
   private changeTimer: NodeJS.Timeout | undefined;
+  /** Our own status writes keep the generation: they change nothing anyone asks. */
+  private readonly specChanged = specChanges();
 
   constructor(
     private readonly d: ControllerDeps,
@@ -101,7 +103,9 @@ export class TenancyController implements Tenancy {
       log: this.log,
       metrics: d.metrics,
     });
-    this.policies.on((ev) => this.onPolicy(ev));
+    this.policies.on((ev, p) => {
+      if (this.specChanged(ev, p)) this.onPolicy(ev);
+    });
     this.namespaces.on((ev, n) => this.onNamespace(ev, n));
   }
 
