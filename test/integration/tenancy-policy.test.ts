@@ -370,4 +370,30 @@ describe('DomainPolicy status', () => {
     });
     expect(sb.matchedNamespaces).toEqual([b.namespace, c.namespace].sort());
   });
+
+  it('an invalid policy is not accepted and says why (it selects no namespace of this test)', async () => {
+    const name = uniqueName('bad');
+    await custom.createClusterCustomObject({
+      ...group,
+      body: {
+        apiVersion: 'certroute.io/v1alpha1',
+        kind: 'DomainPolicy',
+        metadata: { name, labels: testLabel },
+        spec: {
+          namespaces: { names: [uniqueName('nobody')] },
+          domains: [{ glob: 'a..b' }],
+          recordTargets: ['10.0.0.0/99'],
+        },
+      },
+    });
+    const accepted = await eventually(async () => {
+      const p = (await custom.getClusterCustomObject({ ...group, name })) as DomainPolicy;
+      return p.status?.conditions?.find((x) => x.type === 'Accepted');
+    });
+    expect(accepted).toMatchObject({ status: 'False', reason: 'InvalidPolicy' });
+    expect(accepted.message).toContain('spec.domains[0].glob "a..b" is not a valid glob');
+    expect(accepted.message).toContain('spec.recordTargets[0] "10.0.0.0/99" is not a CIDR');
+    // Tenant A's names are still served.
+    expect((await stateOf(a, 'cross', `www.${zoneA.name}`))?.state).toBe('Published');
+  });
 });
