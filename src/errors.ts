@@ -26,6 +26,10 @@ export const failureReasons = {
   RecordOwnedByOther: 'input',
   RecordNoZone: 'configuration',
   RecordError: 'input',
+  // DomainPolicies (tenancy/): a record's state, a Certificate's Ready, Events on both sources.
+  Denied: 'input',
+  OrderBudgetExhausted: 'transient',
+  InvalidPolicy: 'configuration',
   // Certificates (certificates/, acme/): the Certificate's Ready and Issuing conditions.
   TargetNotSupported: 'input',
   SecretNotManaged: 'input',

@@ -18,6 +18,7 @@ import { ResilientInformer } from './kube/informer.js';
 import { Dns01Solver } from './acme/solvers/dns01.js';
 import { TokenServer } from './acme/solvers/http01.js';
 import { IngressShim } from './sources/ingress-shim.js';
+import { TenancyController } from './tenancy/controller.js';
 import { Route53Provider, route53Factory } from './dns/providers/route53.js';
 import { awsRegion } from './config/aws.js';
 import { CrdClient } from './kube/crd-client.js';
@@ -42,6 +43,7 @@ export class Operator {
   readonly dns: DnsController;
   readonly issuers: IssuerController;
   readonly certificates: CertificateController;
+  readonly tenancy: TenancyController;
   readonly tokens = new TokenServer();
   readonly tlsSecrets: TlsSecretMonitor;
   readonly leader: LeaderElector | undefined;
@@ -78,6 +80,15 @@ export class Operator {
       log,
       metrics: this.metrics,
     });
+    this.tenancy = new TenancyController({
+      kubeConfig,
+      crds,
+      config,
+      log,
+      metrics: this.metrics,
+      events,
+      isLeader: () => this.isLeader,
+    });
     this.shim = new IngressShim({
       dnsEndpoints,
       certificates,
@@ -102,6 +113,7 @@ export class Operator {
       metrics: this.metrics,
       events,
       isLeader: () => this.isLeader,
+      tenancy: this.tenancy,
     });
     this.issuers = new IssuerController({
       kubeConfig,
@@ -140,8 +152,10 @@ export class Operator {
         address: config.solverPodIP || podAddress(),
         port: this.tokens.port ?? 8089,
       }),
+      tenancy: this.tenancy,
       ...(options.certificates ? { options: options.certificates } : {}),
     });
+    this.tenancy.onChange(() => this.certificates.enqueueAll());
     this.tlsSecrets = new TlsSecretMonitor({
       kubeConfig,
       ingresses: this.shim.ingresses,
@@ -187,7 +201,13 @@ export class Operator {
   }
 
   ready(): { ok: boolean; detail: string } {
-    if (!this.shim.synced || !this.dns.synced || !this.issuers.synced || !this.certificates.synced)
+    if (
+      !this.shim.synced ||
+      !this.dns.synced ||
+      !this.issuers.synced ||
+      !this.certificates.synced ||
+      !this.tenancy.synced
+    )
       return { ok: false, detail: 'caches syncing' };
     if (this.leader && !this.leader.stateKnown)
       return { ok: false, detail: 'leader state unknown' };
@@ -209,6 +229,7 @@ export class Operator {
     // is known when they are synced; a new leader's work waits in the held queues meanwhile.
     this.leader?.start();
     await Promise.all([
+      this.tenancy.start(),
       this.shim.start(),
       this.dns.start(),
       this.issuers.start(),
@@ -235,6 +256,7 @@ export class Operator {
       this.dns.statusQueue,
       this.issuers.queue,
       this.certificates.queue,
+      this.tenancy.queue,
     ];
   }
 
@@ -243,6 +265,7 @@ export class Operator {
     this.dns.enqueueAll();
     this.issuers.enqueueAll();
     this.certificates.enqueueAll();
+    this.tenancy.enqueueAll();
     this.tlsSecrets.soon(0);
   }
 
@@ -254,6 +277,7 @@ export class Operator {
       this.dns.statusQueue.shutdown(),
       this.issuers.queue.shutdown(),
       this.certificates.queue.shutdown(),
+      this.tenancy.queue.shutdown(),
     ]);
     await this.tlsSecrets.stop();
     await this.leader?.stop();
@@ -262,6 +286,7 @@ export class Operator {
       this.dns.stop(),
       this.issuers.stop(),
       this.certificates.stop(),
+      this.tenancy.stop(),
     ]);
     await this.tokens.stop();
     this.unobserveAcme?.();

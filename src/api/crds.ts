@@ -6,6 +6,8 @@ import {
   clusterIssuerStatus,
   dnsEndpointSpec,
   dnsEndpointStatus,
+  domainPolicySpec,
+  domainPolicyStatus,
   group,
   version,
 } from './v1alpha1.js';
@@ -159,6 +161,29 @@ export const crds: Record<string, Json> = {
       ready(),
       { name: 'Hosts', type: 'string', jsonPath: '.spec.endpoints[*].dnsName', priority: 1 },
       reason,
+    ],
+  }),
+  domainpolicies: crd({
+    kind: 'DomainPolicy',
+    plural: 'domainpolicies',
+    singular: 'domainpolicy',
+    shortNames: ['crpolicy'],
+    scope: 'Cluster',
+    spec: domainPolicySpec,
+    status: domainPolicyStatus,
+    columns: [
+      {
+        name: 'Accepted',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Accepted")].status',
+      },
+      { name: 'Namespaces', type: 'integer', jsonPath: '.status.matchedNamespaceCount' },
+      {
+        name: 'Reason',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Accepted")].reason',
+        priority: 1,
+      },
     ],
   }),
 };

@@ -150,7 +150,15 @@ export type KeyAlgorithm = (typeof keyAlgorithms)[number];
 export const certificateSpec = z
   .object({
     dnsNames: z.array(dnsName).min(1).max(100),
-    issuerRef: z.object({ name: z.string().min(1) }).describe('the ClusterIssuer'),
+    issuerRef: z
+      .object({
+        name: z.string().min(1),
+        kind: z
+          .enum(['ClusterIssuer', 'Issuer'])
+          .optional()
+          .describe('ClusterIssuer (the default) or an Issuer in the same namespace'),
+      })
+      .describe('the issuer'),
     secretName: z.string().optional().describe('kubernetes.io/tls Secret to write'),
     acm: z
       .object({
@@ -275,6 +283,7 @@ export const endpointStates = [
   'WaitingForAddress',
   'NoZone',
   'OwnedByOther',
+  'Denied',
   'Error',
 ] as const;
 
@@ -308,3 +317,112 @@ export const dnsEndpoint = z.object({
 });
 export type DNSEndpoint = z.infer<typeof dnsEndpoint>;
 export type DNSEndpointStatus = z.infer<typeof dnsEndpointStatus>;
+
+// ---------------------------------------------------------------- DomainPolicy
+
+export const labelSelector = z.object({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z
+    .array(
+      z.object({
+        key: z.string().min(1),
+        operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+        values: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+});
+export type LabelSelector = z.infer<typeof labelSelector>;
+
+export const certificateTargets = ['secret', 'acm'] as const;
+export type CertificateTarget = (typeof certificateTargets)[number];
+
+export const domainRule = z
+  .object({
+    suffix: z
+      .string()
+      .optional()
+      .describe(
+        'names under this domain (e.g. a.example.test: x.a.example.test, y.x.a.example.test)',
+      ),
+    glob: z
+      .string()
+      .optional()
+      .describe('names matching this pattern; "*" matches any characters, dots included'),
+    apex: z.boolean().optional().describe('with suffix: the suffix itself is allowed too'),
+    wildcards: z.boolean().optional().describe('"*.x" names (wildcard records and certificates)'),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: 'has(self.suffix) != has(self.glob)', message: 'set exactly one of suffix or glob' },
+    ],
+  });
+export type DomainRule = z.infer<typeof domainRule>;
+
+export const domainPolicySpec = z.object({
+  namespaces: z
+    .object({
+      names: z.array(z.string().min(1)).max(1000).optional().describe('these namespaces'),
+      selector: labelSelector.optional().describe('namespaces with these labels ({} = all)'),
+    })
+    .describe('which namespaces this policy governs: those named or selected'),
+  domains: z
+    .array(domainRule)
+    .max(100)
+    .describe('names these namespaces may use (records and certificates); empty = none'),
+  issuers: z
+    .object({
+      clusterIssuers: z.array(z.string().min(1)).optional().describe('ClusterIssuer names'),
+      namespaced: z.boolean().optional().describe("the namespace's own Issuers (default true)"),
+    })
+    .optional()
+    .describe('issuers certificates may use; absent = any'),
+  targets: z
+    .array(z.enum(certificateTargets))
+    .optional()
+    .describe('where certificates may go: secret, acm; absent = any'),
+  recordTargets: z
+    .array(z.string().min(1))
+    .max(100)
+    .optional()
+    .describe(
+      'what records may point at: CIDRs (or IPs) for A/AAAA values, hostname globs for CNAME and alias targets; absent = any',
+    ),
+  budgets: z
+    .object({
+      hostsPerSource: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('names per DNSEndpoint (its first N hosts) and per Certificate'),
+      ordersPerHour: z
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .describe('new ACME orders per namespace in any 60 minutes (in memory)'),
+    })
+    .optional(),
+});
+export type DomainPolicySpec = z.infer<typeof domainPolicySpec>;
+
+export const domainPolicyStatus = z.object({
+  conditions: z.array(condition).optional(),
+  observedGeneration: z.number().int().optional(),
+  matchedNamespaces: z
+    .array(z.string())
+    .optional()
+    .describe('namespaces this policy selects, sorted, at most 100'),
+  matchedNamespaceCount: z.number().int().optional().describe('how many namespaces it selects'),
+});
+export type DomainPolicyStatus = z.infer<typeof domainPolicyStatus>;
+
+export const domainPolicy = z.object({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('DomainPolicy'),
+  metadata: metadataShape,
+  spec: domainPolicySpec,
+  status: domainPolicyStatus.optional(),
+});
+export type DomainPolicy = z.infer<typeof domainPolicy>;

@@ -11,6 +11,7 @@ import { Fresh } from '../kube/fresh.js';
 import type { ResilientInformer } from '../kube/informer.js';
 import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
+import type { Tenancy } from '../tenancy/controller.js';
 import { ingressClassOf } from '../sources/ingress.js';
 import { Issuance, renewBefore } from './issuance.js';
 import {
@@ -54,6 +55,8 @@ export interface CertificateDeps extends ControllerDeps {
   /** The address and port written into solver EndpointSlices. */
   solverEndpoint: () => { address: string; port: number };
   options?: CertificateOptions;
+  /** DomainPolicies: asked before every new order. Absent: all allowed, no budget. */
+  tenancy?: Tenancy;
 }
 
 export const acmFinalizer = 'certroute.io/acm-certificate';
@@ -225,13 +228,81 @@ export class CertificateController {
     const directoryUrl = this.d.issuers.directoryUrl(cert.spec.issuerRef.name);
     const next = await this.idle(cert, status, current, directoryUrl, log);
     if (next) return { wait: next };
+    const denied = await this.denied(cert);
+    if (denied) return { wait: denied };
     if (!lookup.ok) return { wait: await this.waitForIssuer(cert, lookup) };
     if (this.d.config.dryRun) return { wait: await this.dryRun(cert, log) };
+    const budget = await this.overBudget(cert);
+    if (budget) return { wait: budget };
     // Before anything lands in ACM, make sure deletion will find it.
     if (cert.spec.acm) await this.setFinalizer(cert, true);
     log.info({ why: this.orderReason.get(keyOf(cert)) }, 'placing an ACME order');
     const placed = await this.issuance.place(cert, status, current, lookup.account, log);
     return placed.order ? { status: placed } : { wait: { requeueAfterMs: 1000 } };
+  }
+
+  /**
+   * An order is due: does a DomainPolicy allow it? Denied: no order, and the conditions and
+   * an Event say which policy and rule; a valid certificate is kept, just not renewed.
+   */
+  private async denied(cert: Cert): Promise<ReconcileResult | undefined> {
+    const tenancy = this.d.tenancy;
+    if (!tenancy) return undefined;
+    const { issuerRef } = cert.spec;
+    const v = tenancy.checkCertificate({
+      namespace: cert.metadata?.namespace ?? '',
+      dnsNames: cert.spec.dnsNames,
+      issuer: { ...(issuerRef.kind ? { kind: issuerRef.kind } : {}), name: issuerRef.name },
+      targets: [
+        ...(writesSecret(cert) ? ['secret' as const] : []),
+        ...(cert.spec.acm ? ['acm' as const] : []),
+      ],
+    });
+    if (v.allowed) return undefined;
+    if (await this.holdBack(cert, 'Denied', v.message))
+      this.d.metrics.policyDenials.inc({ kind: 'certificate', reason: v.rule ?? 'unknown' });
+    // A policy change re-enqueues every Certificate; this is only the backstop.
+    return { requeueAfterMs: this.d.config.resyncInterval };
+  }
+
+  /** The namespace's ordersPerHour is used up: no order until the window frees one. */
+  private async overBudget(cert: Cert): Promise<ReconcileResult | undefined> {
+    const namespace = cert.metadata?.namespace ?? '';
+    const take = this.d.tenancy?.takeOrder(namespace);
+    if (!take || take.ok) return undefined;
+    const minutes = Math.ceil(take.retryAfterMs / 60_000);
+    const message = `namespace ${namespace} has used its ${take.limit ?? 0} new orders per hour (DomainPolicy ${take.policy ?? '?'}, spec.budgets.ordersPerHour); the next one is allowed in about ${minutes} min`;
+    if (await this.holdBack(cert, 'OrderBudgetExhausted', message))
+      this.d.metrics.orderBudgetExhausted.inc({ namespace });
+    return { requeueAfterMs: take.retryAfterMs };
+  }
+
+  /**
+   * No order, and why: Issuing=False with the reason, Ready=False too unless the current
+   * certificate is still valid. An Event (and the failure log and metric) when the reason or
+   * message is new; returns whether it was.
+   */
+  private async holdBack(
+    cert: Cert,
+    reason: 'Denied' | 'OrderBudgetExhausted',
+    message: string,
+  ): Promise<boolean> {
+    const prior = cert.status?.conditions?.find((c) => c.type === 'Issuing');
+    const fresh = prior?.reason !== reason || prior.message !== message;
+    const valid = cert.status?.notAfter ? Date.parse(cert.status.notAfter) > Date.now() : false;
+    const issuing = { type: 'Issuing', status: 'False' as const, reason, message };
+    await this.reporter.write(
+      cert,
+      {},
+      valid ? [issuing] : [{ type: 'Ready', status: 'False', reason, message }, issuing],
+    );
+    if (!fresh) return false;
+    reportFailure(this.log, this.d.metrics.failures, 'certificates', reason, message, {
+      namespace: cert.metadata?.namespace,
+      name: cert.metadata?.name,
+    });
+    await this.reporter.event(cert, 'Warning', reason, message);
+    return true;
   }
 
   /** No account: Ready stays as the current certificate allows; Issuing says why. */

@@ -14,6 +14,8 @@ import { silentLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { DnsController, type DnsDeps } from './controller.js';
 import type { ZoneCache } from './zone-cache.js';
+import type { Tenancy } from '../tenancy/controller.js';
+import { checkRecord, compile } from '../tenancy/policy.js';
 
 type Endpoint = DNSEndpoint & k8s.KubernetesObject;
 
@@ -75,9 +77,10 @@ function endpoint(name: string, ip: string, generation = 1): Endpoint {
   };
 }
 
-function setup(endpoints: Endpoint[]) {
+function setup(endpoints: Endpoint[], tenancy?: Tenancy) {
   const provider = new FakeRoute53();
   const statuses = new Map<string, DNSEndpointStatus>();
+  const events: string[] = [];
   const informer = {
     list: () => endpoints,
     get: (name: string) => endpoints.find((e) => e.metadata?.name === name),
@@ -99,13 +102,19 @@ function setup(endpoints: Endpoint[]) {
     config: parseConfig(['--owner-id=unit', `--resync-interval=${resyncMs / 1000}s`], {}),
     log: silentLogger,
     metrics: createMetrics(),
-    events: { record: () => Promise.resolve() } as unknown as EventRecorder,
+    events: {
+      record: (t: { kind: string }, _type: string, reason: string, message: string) => {
+        events.push(`${t.kind} ${reason}: ${message}`);
+        return Promise.resolve();
+      },
+    } as unknown as EventRecorder,
     isLeader: () => true,
     endpoints: informer as unknown as DnsDeps['endpoints'],
+    ...(tenancy ? { tenancy } : {}),
   };
   const dns = new DnsController(deps);
   const stateOf = (name: string) => statuses.get(name)?.endpoints?.[0]?.state;
-  return { dns, provider, endpoints, stateOf };
+  return { dns, provider, endpoints, stateOf, statuses, events };
 }
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -128,8 +137,8 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-function controller(endpoints: Endpoint[]) {
-  const t = setup(endpoints);
+function controller(endpoints: Endpoint[], tenancy?: Tenancy) {
+  const t = setup(endpoints, tenancy);
   controllers.push(t.dns);
   return t;
 }
@@ -285,5 +294,42 @@ describe('INSYNC', () => {
     await until(() => provider.since(mark).includes('list'), 5000);
     expect(provider.since(mark)).toEqual(['get C1', 'list']);
     await until(() => stateOf('a') === 'Published');
+  });
+});
+
+describe('DomainPolicies', () => {
+  /** The real evaluation over one policy that allows www.example.test only. */
+  const tenancy: Tenancy = {
+    checkRecord: (r) =>
+      checkRecord(
+        [
+          compile('p', {
+            namespaces: { names: ['ns'] },
+            domains: [{ glob: 'www.example.test' }],
+          }),
+        ],
+        { name: r.namespace, labels: {} },
+        r,
+      ),
+    checkCertificate: () => ({ allowed: true, message: '' }),
+    takeOrder: () => ({ ok: true }),
+    onChange: () => undefined,
+  };
+
+  it('a denied host gets no record and the state Denied, with an Event; the others are served', async () => {
+    const { dns, provider, statuses, events } = controller(
+      [endpoint('www', '192.0.2.1'), endpoint('api', '192.0.2.2')],
+      tenancy,
+    );
+    await dns.syncZoneNow(zone.id);
+    expect(provider.rrsets.has(recordKey('www.example.test', 'A'))).toBe(true);
+    expect(provider.rrsets.has(recordKey('api.example.test', 'A'))).toBe(false);
+    await until(() => statuses.get('api')?.endpoints?.[0]?.state === 'Denied');
+    const api = statuses.get('api');
+    expect(api?.endpoints?.[0]?.message).toContain(
+      'DomainPolicy p: api.example.test matches none of spec.domains (www.example.test)',
+    );
+    expect(api?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'Denied' });
+    await until(() => events.some((e) => e.startsWith('DNSEndpoint Denied: A api.example.test')));
   });
 });

@@ -22,6 +22,8 @@ import { applyPolicy } from './policy.js';
 import type { DnsProvider } from './providers/provider.js';
 import { RecordStates } from './records.js';
 import { ownerOfTxt } from './registry.js';
+import type { Tenancy } from '../tenancy/controller.js';
+import type { RecordStatus } from './plan.js';
 import type { DesiredRecord, RecordSet, Zone } from './types.js';
 import { ZoneCache } from './zone-cache.js';
 
@@ -39,6 +41,8 @@ export interface DnsDeps extends ControllerDeps {
    * objects then carry status only. Hand-written DNSEndpoints are read from the informer.
    */
   derived?: DerivedEndpoints;
+  /** DomainPolicies: a denied host gets no record (its state is Denied). Absent: all allowed. */
+  tenancy?: Tenancy;
 }
 
 /**
@@ -126,6 +130,8 @@ export class DnsController {
     });
     this.endpoints.on((ev, e) => this.onEndpoint(ev, e));
     d.derived?.on((ev, e) => this.onDerived(ev, e));
+    // A policy change may allow or deny any host: every zone is planned again.
+    d.tenancy?.onChange(() => this.enqueueAll());
   }
 
   get synced(): boolean {
@@ -285,13 +291,20 @@ export class DnsController {
   private desiredFor(
     zone: Zone,
     zones: Zone[],
-  ): { desired: DesiredRecord[]; waiting: Set<string>; seen: Map<string, number> } {
+  ): {
+    desired: DesiredRecord[];
+    waiting: Set<string>;
+    seen: Map<string, number>;
+    denied: Map<string, RecordStatus>;
+  } {
     const desired: DesiredRecord[] = [];
     const waiting = new Set<string>();
     const seen = new Map<string, number>();
+    const denied = new Map<string, RecordStatus>();
     for (const e of this.published()) {
       const resource = resourceOf(e);
       const seenAt = Date.parse(e.metadata?.annotations?.[addressSeenAnnotation] ?? '');
+      const hosts = hostIndexes(e);
       for (const ep of e.spec?.endpoints ?? []) {
         if (this.zones.zoneOf(ep.dnsName, zones)?.id !== zone.id) continue;
         const d = toDesired(ep, resource);
@@ -299,11 +312,36 @@ export class DnsController {
           waiting.add(resource);
           continue;
         }
+        const denial = this.denial(e, d, hosts.get(ep.dnsName) ?? 0);
+        // Denied: not desired, so a record published before is treated like any record
+        // nothing asks for (plan.ts); the status says why.
+        if (denial) {
+          denied.set(statusKey(resource, d.name, d.type), denial);
+          continue;
+        }
         desired.push(d);
         if (!Number.isNaN(seenAt)) seen.set(statusKey(resource, d.name, d.type), seenAt);
       }
     }
-    return { desired, waiting, seen };
+    return { desired, waiting, seen, denied };
+  }
+
+  /** The Denied status of a record a DomainPolicy does not allow, else undefined. */
+  private denial(e: Endpoint, d: DesiredRecord, hostIndex: number): RecordStatus | undefined {
+    const verdict = this.d.tenancy?.checkRecord({
+      namespace: e.metadata?.namespace ?? '',
+      name: d.name,
+      type: d.type,
+      targets: d.alias ? [d.alias.dnsName] : d.values,
+      alias: !!d.alias,
+      hostIndex,
+    });
+    if (!verdict || verdict.allowed) return undefined;
+    return {
+      state: 'Denied',
+      message: verdict.message,
+      ...(verdict.rule ? { rule: verdict.rule } : {}),
+    };
   }
 
   /** One straight line: current records, desired records, plan, policy, send, await INSYNC. */
@@ -315,7 +353,7 @@ export class DnsController {
     const { config } = this.d;
     try {
       const current = await this.zones.records(zone);
-      const { desired, waiting, seen } = this.desiredFor(zone, zones);
+      const { desired, waiting, seen, denied } = this.desiredFor(zone, zones);
       const p = plan({
         zone,
         current,
@@ -325,6 +363,7 @@ export class DnsController {
         inScope: this.inScope,
         waiting,
       });
+      for (const [k, st] of denied) p.statuses.set(k, st);
       const allowed = applyPolicy(config.policy, p.groups);
       for (const g of p.groups.filter((x) => !allowed.includes(x)))
         setGroupStatus(p.statuses, g, {
@@ -359,6 +398,13 @@ export class DnsController {
     const e = this.specOf(stored);
     await this.status.write(stored, e, await this.zonesCovering(e));
   }
+}
+
+/** Each distinct host's position in a DNSEndpoint's spec (hostsPerSource counts hosts, not records). */
+function hostIndexes(e: Endpoint): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const ep of e.spec?.endpoints ?? []) if (!out.has(ep.dnsName)) out.set(ep.dnsName, out.size);
+  return out;
 }
 
 function countOwned(records: Map<string, RecordSet>, ownerId: string): number {

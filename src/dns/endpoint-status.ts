@@ -2,7 +2,7 @@ import type { Condition, DNSEndpointStatus } from '../api/v1alpha1.js';
 import { reportFailure, type FailureReason } from '../errors.js';
 import { sameStatus } from '../kube/canonical.js';
 import { isNotFound, type CrdClient } from '../kube/crd-client.js';
-import type { EventRecorder } from '../kube/events.js';
+import type { EventRecorder, EventTarget } from '../kube/events.js';
 import { controllerOf, ownedByIngress } from '../kube/ownership.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -33,6 +33,7 @@ export class EndpointStatusWriter {
   /** `stored` is the object to write status on, `e` the spec its records come from. */
   async write(stored: Endpoint, e: Endpoint, zones: readonly Zone[]): Promise<void> {
     const resource = resourceOf(e);
+    const rules = new Map<string, string>();
     const records = (e.spec?.endpoints ?? []).map((ep): StatusRecord => {
       const base = { dnsName: ep.dnsName, recordType: ep.recordType ?? '' };
       if (!ep.recordType || ep.targets.length === 0)
@@ -49,6 +50,7 @@ export class EndpointStatusWriter {
           message: `no managed Route53 hosted zone contains ${ep.dnsName}`,
         };
       const s = this.d.states.get(statusKey(resource, ep.dnsName, ep.recordType));
+      if (s?.state === 'Denied') rules.set(`${ep.dnsName}|${ep.recordType}`, s.rule ?? 'unknown');
       return {
         ...base,
         zoneID: zone.id,
@@ -66,22 +68,17 @@ export class EndpointStatusWriter {
       if (isNotFound(err)) return; // deleted meanwhile
       throw err;
     }
-    await this.reportEvents(stored, records, stored.status?.endpoints ?? []);
+    await this.reportEvents(stored, records, stored.status?.endpoints ?? [], rules);
   }
 
   private async reportEvents(
     e: Endpoint,
     now: StatusRecord[],
     before: StatusRecord[],
+    rules: ReadonlyMap<string, string>,
   ): Promise<void> {
-    const owner = ownedByIngress(e) ? controllerOf(e) : undefined;
-    const target = owner
-      ? {
-          apiVersion: 'networking.k8s.io/v1',
-          kind: 'Ingress',
-          metadata: { name: owner.name, namespace: e.metadata?.namespace, uid: owner.uid },
-        }
-      : { apiVersion: 'certroute.io/v1alpha1', kind: 'DNSEndpoint', metadata: e.metadata ?? {} };
+    const ingress = ingressOf(e);
+    const target = ingress ?? selfTarget(e);
     const prev = new Map(before.map((r) => [`${r.dnsName}|${r.recordType}`, r.state]));
     for (const r of now) {
       if (prev.get(`${r.dnsName}|${r.recordType}`) === r.state) continue;
@@ -93,6 +90,7 @@ export class EndpointStatusWriter {
           'RecordPublished',
           `${what} published in Route53`,
         );
+      else if (r.state === 'Denied') await this.reportDenied(e, ingress, r, what, rules);
       else if (r.state === 'OwnedByOther' || r.state === 'NoZone' || r.state === 'Error') {
         const reason: FailureReason = `Record${r.state}`;
         const message = `${what}: ${r.message ?? r.state}`;
@@ -104,6 +102,42 @@ export class EndpointStatusWriter {
       }
     }
   }
+
+  /** A Denied record: counted, logged, and an Event on the DNSEndpoint and its Ingress. */
+  private async reportDenied(
+    e: Endpoint,
+    ingress: EventTarget | undefined,
+    r: StatusRecord,
+    what: string,
+    rules: ReadonlyMap<string, string>,
+  ): Promise<void> {
+    const message = `${what}: ${r.message ?? r.state}`;
+    const rule = rules.get(`${r.dnsName}|${r.recordType}`) ?? 'unknown';
+    this.d.metrics.policyDenials.inc({ kind: 'record', reason: rule });
+    reportFailure(this.d.log, this.d.metrics.failures, 'dns', 'Denied', message, {
+      namespace: e.metadata?.namespace,
+      name: e.metadata?.name,
+      rule,
+    });
+    const self = selfTarget(e);
+    for (const t of ingress ? [ingress, self] : [self])
+      await this.d.events.record(t, 'Warning', 'Denied', message);
+  }
+}
+
+/** The Ingress that controls a DNSEndpoint, as an Event target. */
+function ingressOf(e: Endpoint): EventTarget | undefined {
+  const owner = ownedByIngress(e) ? controllerOf(e) : undefined;
+  if (!owner) return undefined;
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: owner.name, namespace: e.metadata?.namespace, uid: owner.uid },
+  };
+}
+
+function selfTarget(e: Endpoint): EventTarget {
+  return { apiVersion: 'certroute.io/v1alpha1', kind: 'DNSEndpoint', metadata: e.metadata ?? {} };
 }
 
 function endpointStatus(e: Endpoint, records: StatusRecord[]): DNSEndpointStatus {

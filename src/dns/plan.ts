@@ -16,12 +16,14 @@ import {
   type Zone,
 } from './types.js';
 
-export type RecordState = 'Published' | 'Pending' | 'OwnedByOther' | 'Error';
+export type RecordState = 'Published' | 'Pending' | 'OwnedByOther' | 'Denied' | 'Error';
 
 export interface RecordStatus {
   state: RecordState;
   owner?: string;
   message?: string;
+  /** Denied: the DomainPolicy rule that failed (the metric's reason label). */
+  rule?: string;
 }
 
 export interface PlanInput {

@@ -2,7 +2,10 @@ import * as k8s from '@kubernetes/client-node';
 import { group, version } from '../api/v1alpha1.js';
 import type { ListOptions } from './informer.js';
 
-export type Plural = 'certificates' | 'dnsendpoints' | 'clusterissuers';
+export type Plural = 'certificates' | 'dnsendpoints' | 'clusterissuers' | 'domainpolicies';
+
+/** The cluster-scoped kinds: listed with the cluster call, status patched without a namespace. */
+const clusterScoped = new Set<Plural>(['clusterissuers', 'domainpolicies']);
 
 interface Obj {
   metadata?: { name?: string; namespace?: string };
@@ -35,7 +38,7 @@ export class CrdClient {
   ): Promise<k8s.KubernetesListObject<T>> {
     const res: unknown = namespace
       ? await this.api.listNamespacedCustomObject({ group, version, plural, namespace, ...options })
-      : plural === 'clusterissuers'
+      : clusterScoped.has(plural)
         ? await this.api.listClusterCustomObject({ group, version, plural, ...options })
         : await this.api.listCustomObjectForAllNamespaces({
             group,

@@ -136,6 +136,18 @@ export function createMetrics() {
       labelNames: ['namespace', 'secret', 'managed'],
       registers: r,
     }),
+    policyDenials: new Counter({
+      name: 'certroute_policy_denials_total',
+      help: 'Records and certificates a DomainPolicy denied (counted when the denial is first reported), by kind and failed rule',
+      labelNames: ['kind', 'reason'],
+      registers: r,
+    }),
+    orderBudgetExhausted: new Counter({
+      name: 'certroute_order_budget_exhausted_total',
+      help: "ACME orders held back because the namespace's DomainPolicy ordersPerHour budget was used up",
+      labelNames: ['namespace'],
+      registers: r,
+    }),
     eventsEmitted: new Counter({
       name: 'certroute_events_total',
       help: 'Kubernetes Events recorded',

@@ -230,6 +230,7 @@ describe('helm lint and template', () => {
         'CustomResourceDefinition',
         'CustomResourceDefinition',
         'CustomResourceDefinition',
+        'CustomResourceDefinition',
         'Deployment',
         'Pod',
         'PodDisruptionBudget',
@@ -241,7 +242,7 @@ describe('helm lint and template', () => {
     );
     expect(find(defaults, 'Pod').every(isHook)).toBe(true);
     // The chart's CRDs are the top-level crds/ files (through the symlinks), not copies.
-    const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints'].map(
+    const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints', 'domainpolicies'].map(
       (p) => parse(readFileSync(join(repoRoot, 'crds', `certroute.io_${p}.yaml`), 'utf8')) as Obj,
     );
     expect(find(defaults, 'CustomResourceDefinition')).toEqual(expect.arrayContaining(fromFiles));
@@ -625,12 +626,35 @@ describe('values for platform teams, rendered with and without each', () => {
     });
   });
 
-  it('crds.install: the three CRDs by default; false leaves them out and nothing else', () => {
-    expect(find(defaults, 'CustomResourceDefinition')).toHaveLength(3);
+  it('crds.install: the four CRDs by default; false leaves them out and nothing else', () => {
+    expect(find(defaults, 'CustomResourceDefinition')).toHaveLength(4);
     const objs = render('cr', 'ns', ['--set', 'crds.install=false']);
     expect(find(objs, 'CustomResourceDefinition')).toEqual([]);
     const again = render('cr', 'ns');
     expect(kindsOf(objs)).toEqual(kindsOf(again).filter((k) => k !== 'CustomResourceDefinition'));
+  });
+
+  it('domainPolicies: each item becomes a DomainPolicy with its spec; none by default', () => {
+    expect(find(defaults, 'DomainPolicy')).toEqual([]);
+    const objs = render('dp', 'ns', [
+      '--set',
+      'domainPolicies[0].name=team-a',
+      '--set',
+      'domainPolicies[0].labels.tier=test',
+      '--set',
+      'domainPolicies[0].spec.namespaces.names={team-a}',
+      '--set',
+      'domainPolicies[0].spec.domains[0].suffix=a.example.com',
+    ]);
+    const [p] = find(objs, 'DomainPolicy') as (Obj & { spec?: unknown })[];
+    expect(p?.metadata?.name).toBe('team-a');
+    expect(p?.metadata?.labels?.tier).toBe('test');
+    expect(p?.spec).toEqual({
+      namespaces: { names: ['team-a'] },
+      domains: [{ suffix: 'a.example.com' }],
+    });
+    const bad = helm(['template', 'dp', chart, '--set', 'domainPolicies[0].name=x']);
+    expect(bad.status).not.toBe(0);
   });
 
   describe('aggregated roles', () => {
@@ -857,7 +881,7 @@ describe('applied to the lab: the NetworkPolicy, the CRD switch and the test Pod
 
   it('the CRDs crds.install renders are accepted as they are (server-side apply, dry run)', async () => {
     const crds = find(defaults, 'CustomResourceDefinition');
-    expect(crds).toHaveLength(3);
+    expect(crds).toHaveLength(4);
     for (const crd of crds) {
       const res = await requestJson(
         'PATCH',
@@ -947,9 +971,13 @@ const clusterWide = [
     `certroute.io/dnsendpoints:${v}`,
   ]),
   ...['get', 'list', 'watch'].map((v) => `certroute.io/clusterissuers:${v}`),
+  ...['get', 'list', 'watch'].map((v) => `certroute.io/domainpolicies:${v}`),
   'certroute.io/certificates/status:patch',
   'certroute.io/dnsendpoints/status:patch',
   'certroute.io/clusterissuers/status:patch',
+  'certroute.io/domainpolicies/status:patch',
+  '/namespaces:list',
+  '/namespaces:watch',
 ];
 /** The HTTP-01 solver's rules: cluster-wide by default, per watched namespace when narrowed. */
 const solverRules = [
@@ -1056,6 +1084,8 @@ describe('RBAC is minimal', () => {
     { verb: 'create', group: 'certroute.io', resource: 'clusterissuers' },
     { verb: 'delete', group: 'certroute.io', resource: 'clusterissuers' },
     { verb: 'update', group: 'certroute.io', resource: 'clusterissuers' },
+    { verb: 'create', group: 'certroute.io', resource: 'domainpolicies' },
+    { verb: 'update', group: 'certroute.io', resource: 'domainpolicies' },
     {
       verb: 'update',
       group: 'certroute.io',
@@ -1127,6 +1157,13 @@ describe('RBAC is minimal', () => {
       { verb, group: 'certroute.io', resource: 'clusterissuers' },
     ]),
     { verb: 'get', group: 'certroute.io', resource: 'clusterissuers' },
+    ...['get', 'list', 'watch'].map((verb) => ({
+      verb,
+      group: 'certroute.io',
+      resource: 'domainpolicies',
+    })),
+    { verb: 'patch', group: 'certroute.io', resource: 'domainpolicies', subresource: 'status' },
+    ...['list', 'watch'].map((verb) => ({ verb, resource: 'namespaces' })),
     {
       verb: 'patch',
       group: 'certroute.io',
