@@ -183,7 +183,9 @@ export class Operator {
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    // The elector's own answer too: false once its renew deadline passed on the local clock,
+    // even before its step-down callback has run.
+    return this.leading && (this.leader?.isLeader ?? true);
   }
 
   ready(): { ok: boolean; detail: string } {
