@@ -112,6 +112,17 @@ describe('LeaderElector', () => {
     expect((await a.metrics.isLeader.get()).values[0]?.value).toBe(0);
   });
 
+  it('steps down at the renew deadline while a renewal hangs, without waiting for its answer', async () => {
+    const a = elector('a', 900);
+    a.e.start();
+    await until(() => a.e.isLeader);
+    api.hang = true;
+    await until(() => a.log.includes('stopped'), 3000);
+    expect(a.e.isLeader).toBe(false);
+    expect((await a.metrics.isLeader.get()).values[0]?.value).toBe(0);
+    await api.stop(); // the hung request fails, so the loop can stop
+  });
+
   it('does not know its state while the Lease API is away', async () => {
     api.down = true;
     const a = elector('a');

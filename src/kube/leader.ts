@@ -159,13 +159,23 @@ export class LeaderElector {
   /** A renewal sent at `sentAt` succeeded: the step-down deadline moves to sentAt + 2/3 lease. */
   private renewed(sentAt: number): void {
     this.lastRenew = sentAt;
+    this.armDeadline(sentAt);
+  }
+
+  /**
+   * Steps down at sentAt + renew deadline by the elector's clock, unless a later renewal
+   * re-arms it first; also while a request hangs. Re-armed when it fires early by that clock
+   * (a timer runs on the event loop's time, which may differ by a millisecond, or be another
+   * clock altogether in tests).
+   */
+  private armDeadline(sentAt: number): void {
     clearTimeout(this.deadline);
-    this.deadline = setTimeout(
-      () => {
-        if (this.leading && !this.stopped && !this.isLeader) this.loseLeadership();
-      },
-      Math.max(0, sentAt + this.renewDeadlineMs - this.clock()),
-    );
+    const left = sentAt + this.renewDeadlineMs - this.clock();
+    if (left <= 1) {
+      if (this.leading && !this.stopped && this.lastRenew === sentAt) this.loseLeadership();
+      return;
+    }
+    this.deadline = setTimeout(() => this.armDeadline(sentAt), left);
     this.deadline.unref();
   }
 
