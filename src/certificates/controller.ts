@@ -8,7 +8,7 @@ import type { TokenServer } from '../acme/solvers/http01.js';
 import { describeError, reportFailure } from '../errors.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import { Fresh } from '../kube/fresh.js';
-import type { ResilientInformer } from '../kube/informer.js';
+import type { Informer } from '../kube/scoped-informer.js';
 import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Tenancy } from '../tenancy/controller.js';
@@ -47,7 +47,7 @@ export interface CertificateOptions {
 
 export interface CertificateDeps extends ControllerDeps {
   issuers: IssuerController;
-  certificates: ResilientInformer<Cert>;
+  certificates: Informer<Cert>;
   ingress: (namespace: string, name: string) => k8s.V1Ingress | undefined;
   tokens: TokenServer;
   dns01: Dns01Solver;
@@ -73,7 +73,7 @@ export const acmFinalizer = 'certroute.io/acm-certificate';
  */
 export class CertificateController {
   readonly queue: WorkQueue;
-  readonly secrets: ResilientInformer<k8s.V1Secret>;
+  readonly secrets: Informer<k8s.V1Secret>;
   private readonly log: Logger;
   private readonly opts: Required<Omit<CertificateOptions, 'ariRecheckMs'>> & {
     ariRecheckMs?: number;

@@ -3,6 +3,7 @@ import { setImmediate as yieldNow } from 'node:timers/promises';
 import { certificateOfSecret } from './x509.js';
 import { isNotFound } from '../kube/crd-client.js';
 import { type ResilientInformer } from '../kube/informer.js';
+import type { Informer } from '../kube/scoped-informer.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -12,7 +13,7 @@ export interface TlsSecretDeps {
   kubeConfig: k8s.KubeConfig;
   ingresses: ResilientInformer<k8s.V1Ingress>[];
   /** certroute's own Secrets (label-selected cache); others are read one by one. */
-  managed: ResilientInformer<k8s.V1Secret>;
+  managed: Informer<k8s.V1Secret>;
   metrics: Metrics;
   log: Logger;
   isLeader: () => boolean;

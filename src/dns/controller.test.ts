@@ -109,7 +109,7 @@ function setup(endpoints: Endpoint[], tenancy?: Tenancy) {
       },
     } as unknown as EventRecorder,
     isLeader: () => true,
-    endpoints: informer as unknown as DnsDeps['endpoints'],
+    endpoints: informer,
     ...(tenancy ? { tenancy } : {}),
   };
   const dns = new DnsController(deps);

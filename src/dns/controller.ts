@@ -1,7 +1,8 @@
 import { describeError } from '../errors.js';
 import { canonical } from '../kube/canonical.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
-import type { InformerEvent, ResilientInformer } from '../kube/informer.js';
+import type { InformerEvent } from '../kube/informer.js';
+import type { Informer } from '../kube/scoped-informer.js';
 import { ownedByIngress, sameController } from '../kube/ownership.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
@@ -33,7 +34,7 @@ const debounceMs = 50;
 export interface DnsDeps extends ControllerDeps {
   provider: DnsProvider;
   /** A DNSEndpoint informer to share (the Ingress shim uses the same one). */
-  endpoints?: ResilientInformer<Endpoint>;
+  endpoints?: Informer<Endpoint>;
   /**
    * DNSEndpoint specs derived in memory from their Ingresses (the shim's). When given, the
    * records of Ingress-owned DNSEndpoints come from here, the moment the Ingress changes,
@@ -53,7 +54,7 @@ export interface DnsDeps extends ControllerDeps {
  * DNSEndpoint afterwards (endpoint-status.ts), on a queue of their own.
  */
 export class DnsController {
-  readonly endpoints: ResilientInformer<Endpoint>;
+  readonly endpoints: Informer<Endpoint>;
   readonly queue: WorkQueue;
   readonly statusQueue: WorkQueue;
   private readonly log: Logger;
@@ -76,7 +77,14 @@ export class DnsController {
     this.log = d.log.child({ controller: 'dns' });
     this.endpoints =
       d.endpoints ??
-      dnsEndpointInformer(d.kubeConfig, d.crds, this.log, d.metrics, d.config.kubeApiCompression);
+      dnsEndpointInformer(
+        d.kubeConfig,
+        d.crds,
+        this.log,
+        d.metrics,
+        d.config.kubeApiCompression,
+        d.config.watchNamespaces,
+      );
     this.zones = new ZoneCache(d.provider, d.config, this.log);
     this.sender = new ChangeSender(d.provider, d.config, d.metrics, {
       applied: (zone, changes) => this.zones.applied(zone.id, changes),

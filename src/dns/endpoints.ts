@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { DNSEndpoint } from '../api/v1alpha1.js';
 import type { CrdClient } from '../kube/crd-client.js';
 import { ResilientInformer } from '../kube/informer.js';
+import { scopedInformer, type Informer } from '../kube/scoped-informer.js';
 import { controllerOf } from '../kube/ownership.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -22,23 +23,32 @@ export interface DerivedEndpoints {
   on(handler: (ev: 'update' | 'delete', e: Endpoint) => void): void;
 }
 
-/** Every DNSEndpoint: those the shim derives from Ingresses and those written by hand. */
+/**
+ * Every DNSEndpoint, those the shim derives from Ingresses and those written by hand: in the
+ * watched namespaces only (one informer each) when `namespaces` is given (--watch-namespaces),
+ * so none outside them is read, published, or written status or Events.
+ */
 export function dnsEndpointInformer(
   kubeConfig: k8s.KubeConfig,
   crds: CrdClient,
   log: Logger,
   metrics: Metrics,
   compression: boolean,
-): ResilientInformer<Endpoint> {
-  return new ResilientInformer<Endpoint>({
-    kubeConfig,
-    compression,
-    resource: 'dnsendpoints',
-    path: crds.watchPath('dnsendpoints'),
-    list: (options) => crds.list<Endpoint>('dnsendpoints', undefined, options),
-    log,
-    metrics,
-  });
+  namespaces: readonly string[] = [],
+): Informer<Endpoint> {
+  return scopedInformer(
+    namespaces,
+    (ns) =>
+      new ResilientInformer<Endpoint>({
+        kubeConfig,
+        compression,
+        resource: ns ? `dnsendpoints/${ns}` : 'dnsendpoints',
+        path: crds.watchPath('dnsendpoints', ns),
+        list: (options) => crds.list<Endpoint>('dnsendpoints', ns, options),
+        log,
+        metrics,
+      }),
+  );
 }
 
 /** The owner written into ownership TXT records: the Ingress, or the DNSEndpoint itself if made by hand. */

@@ -15,16 +15,42 @@ const ingress = {
 let api: KubeApiDouble;
 let recorder: EventRecorder;
 let metrics: ReturnType<typeof createMetrics>;
+let kubeConfig: k8s.KubeConfig;
 
 beforeEach(async () => {
   api = new KubeApiDouble();
   metrics = createMetrics();
-  recorder = new EventRecorder(await api.start(), 'certroute', 'pod-1', silentLogger, metrics);
+  kubeConfig = await api.start();
+  recorder = new EventRecorder(kubeConfig, 'certroute', 'pod-1', silentLogger, metrics);
 });
 
 afterEach(() => api.stop());
 
 describe('EventRecorder', () => {
+  it('puts Events about cluster-scoped objects in default, or in the namespace it is given', async () => {
+    const issuer = {
+      apiVersion: 'certroute.io/v1alpha1',
+      kind: 'ClusterIssuer',
+      metadata: { name: 'le', uid: 'uid-le' },
+    };
+    await recorder.record(issuer, 'Warning', 'AccountKeyInvalid', 'no key');
+    expect(api.list<k8s.CoreV1Event>('/api/v1/namespaces/default/events')).toHaveLength(1);
+    const scoped = new EventRecorder(
+      kubeConfig,
+      'certroute',
+      'pod-1',
+      silentLogger,
+      metrics,
+      'certroute-system',
+    );
+    await scoped.record(issuer, 'Warning', 'AccountKeyInvalid', 'no key');
+    const [e] = api.list<k8s.CoreV1Event>('/api/v1/namespaces/certroute-system/events');
+    expect(e?.involvedObject).toMatchObject({ kind: 'ClusterIssuer', name: 'le' });
+    // Namespaced objects keep their own namespace either way.
+    await scoped.record(ingress, 'Warning', 'InvalidHost', 'bad');
+    expect(api.list<k8s.CoreV1Event>(events)).toHaveLength(1);
+  });
+
   it('writes a core/v1 Event on the object, from certroute, with a bounded message', async () => {
     await recorder.record(ingress, 'Warning', 'InvalidHost', 'x'.repeat(2000));
     const [e] = api.list<k8s.CoreV1Event>(events);

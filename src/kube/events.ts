@@ -38,6 +38,12 @@ export class EventRecorder {
     private readonly instance: string,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    /**
+     * Where Events about cluster-scoped objects (ClusterIssuers) go: `default`, as client-go
+     * does, or the operator's own namespace under --watch-namespaces, where the chart's RBAC
+     * lets it write Events only in the watched namespaces and its own.
+     */
+    private readonly clusterScopedNamespace = 'default',
   ) {
     this.api = kubeConfig.makeApiClient(k8s.CoreV1Api);
   }
@@ -48,7 +54,7 @@ export class EventRecorder {
     reason: string,
     message: string,
   ): Promise<void> {
-    const ns = target.metadata?.namespace ?? 'default';
+    const ns = target.metadata?.namespace ?? this.clusterScopedNamespace;
     const key = `${target.metadata?.uid ?? `${ns}/${target.metadata?.name}`}|${type}|${reason}|${message}`;
     const prior = this.seen.get(key);
     const now = new Date();

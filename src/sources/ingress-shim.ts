@@ -5,6 +5,7 @@ import type { Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
 import { addressSeenAnnotation, type DerivedEndpoints } from '../dns/endpoints.js';
 import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
+import { scopedInformer, type Informer } from '../kube/scoped-informer.js';
 import { describeError, reportFailure } from '../errors.js';
 import { controlledBy, controllerOf, describeOwner, managedSelector } from '../kube/ownership.js';
 import { WorkQueue } from '../kube/queue.js';
@@ -15,9 +16,9 @@ import { planChildren, type Child } from './children.js';
 
 export interface ShimDeps extends ControllerDeps {
   /** The DNSEndpoint informer shared with the DNS controller (one cache, not two). */
-  dnsEndpoints?: ResilientInformer<Custom<DNSEndpoint>>;
+  dnsEndpoints?: Informer<Custom<DNSEndpoint>>;
   /** The Certificate informer shared with the certificate controller. */
-  certificates?: ResilientInformer<Custom<Certificate>>;
+  certificates?: Informer<Custom<Certificate>>;
   awsRegion?: string;
 }
 
@@ -30,8 +31,8 @@ type Custom<T> = T & k8s.KubernetesObject;
  */
 export class IngressShim {
   readonly ingresses: ResilientInformer<k8s.V1Ingress>[];
-  readonly certificates: ResilientInformer<Custom<Certificate>>;
-  readonly dnsEndpoints: ResilientInformer<Custom<DNSEndpoint>>;
+  readonly certificates: Informer<Custom<Certificate>>;
+  readonly dnsEndpoints: Informer<Custom<DNSEndpoint>>;
   readonly queue: WorkQueue;
   private readonly opts: ShimOptions;
   private readonly net: k8s.NetworkingV1Api;
@@ -190,17 +191,22 @@ export class IngressShim {
     return isWatchedClass(ing, this.opts.ingressClasses) && !ing.metadata?.labels?.[solverLabel];
   }
 
-  private childInformer<T>(plural: Plural): ResilientInformer<Custom<T>> {
-    return new ResilientInformer<Custom<T>>({
-      kubeConfig: this.d.kubeConfig,
-      resource: plural,
-      path: this.d.crds.watchPath(plural),
-      list: (options) => this.d.crds.list<Custom<T>>(plural, undefined, options),
-      labelSelector: managedSelector,
-      compression: this.d.config.kubeApiCompression,
-      log: this.log,
-      metrics: this.d.metrics,
-    });
+  /** Children in the watched namespaces only (one informer each), or in all. */
+  private childInformer<T>(plural: Plural): Informer<Custom<T>> {
+    return scopedInformer(
+      this.d.config.watchNamespaces,
+      (ns) =>
+        new ResilientInformer<Custom<T>>({
+          kubeConfig: this.d.kubeConfig,
+          resource: ns ? `${plural}/${ns}` : plural,
+          path: this.d.crds.watchPath(plural, ns),
+          list: (options) => this.d.crds.list<Custom<T>>(plural, ns, options),
+          labelSelector: managedSelector,
+          compression: this.d.config.kubeApiCompression,
+          log: this.log,
+          metrics: this.d.metrics,
+        }),
+    );
   }
 
   get synced(): boolean {

@@ -4,7 +4,8 @@
  * the refusals the real server makes. A GET or PATCH of a missing object is 404; a POST of an
  * existing name is 409 AlreadyExists; a PUT whose resourceVersion is not the current one is
  * 409 Conflict; every write bumps resourceVersion. `/status` subresources patch the object's
- * status. `down` turns every request into a 500, to stand for an API server that is away.
+ * status. `down` turns every request into a 500, to stand for an API server that is away;
+ * `hang` leaves every request unanswered (a connection that hangs) until stop().
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,7 @@ export class KubeApiDouble {
   private version = 0;
   readonly requests: string[] = [];
   down = false;
+  hang = false;
 
   async start(): Promise<k8s.KubeConfig> {
     this.server = createServer((req, res) => {
@@ -80,6 +82,7 @@ export class KubeApiDouble {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
     this.requests.push(`${method} ${url.pathname}`);
+    if (this.hang) return; // no answer; stop() closes the connection
     if (this.down) return send(res, 500, status(500, 'InternalError', 'the API server is away'));
     const sub = url.pathname.endsWith('/status');
     const path = sub ? url.pathname.slice(0, -'/status'.length) : url.pathname;

@@ -109,6 +109,13 @@ async function leafPem(ns: string, secret: string): Promise<string> {
   return `${m[0]}\n`;
 }
 
+/** What the renewal test's user added to the Secret (a data key, a label) is still there. */
+async function expectUserAdditionsKept(ns: string, secret: string): Promise<void> {
+  const s = await core.readNamespacedSecret({ namespace: ns, name: secret });
+  expect(Buffer.from(s.data?.['extra.conf'] ?? '', 'base64').toString()).toBe('user data');
+  expect(s.metadata?.labels?.['team.example/keep']).toBe('yes');
+}
+
 describe('crash recovery', () => {
   it('a restarted operator completes the stored order and places no new one', async () => {
     const ns = await createNamespace(kc, 'crash');
@@ -237,9 +244,7 @@ describe('renewal', () => {
       new X509Certificate(firstLeaf).serialNumber,
     );
     expect(Date.parse(second.status?.renewalTime ?? '')).toBeGreaterThan(Date.now());
-    const renewed = await core.readNamespacedSecret({ namespace: ns, name: 'renew-tls' });
-    expect(Buffer.from(renewed.data?.['extra.conf'] ?? '', 'base64').toString()).toBe('user data');
-    expect(renewed.metadata?.labels?.['team.example/keep']).toBe('yes');
+    await expectUserAdditionsKept(ns, 'renew-tls');
   });
 });
 

@@ -23,7 +23,7 @@ import {
 import { eventsFor, ingress } from '../lab/k8s-helpers.js';
 import { writeAddress } from '../lab/ingress-router.js';
 import { serviceAccountKubeConfig } from '../lab/kube.js';
-import { rbacDenials, spawnOperator } from '../lab/operator.js';
+import { logLines, rbacDenials, spawnOperator } from '../lab/operator.js';
 import { Http01Objects, solverName } from '../../src/acme/solvers/http01.js';
 import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
 import { bin, repoRoot } from '../lab/paths.js';
@@ -755,7 +755,7 @@ describe('values for platform teams, rendered with and without each', () => {
       ]);
     });
 
-    it('with config.watchNamespaces (list or string, repeats once), a Role and RoleBinding in each and none in the ClusterRole', () => {
+    it('with config.watchNamespaces (list or string, repeats once), a Role and RoleBinding in each, one in the release namespace, and only cluster-scoped rules in the ClusterRole', () => {
       for (const set of [
         'config.watchNamespaces={shop,blog,shop}',
         'config.watchNamespaces=shop\\,blog',
@@ -763,15 +763,13 @@ describe('values for platform teams, rendered with and without each', () => {
         const objs = render('rel', 'ns', ['--set', set]);
         const cr = named(objs, 'ClusterRole', 'rel-certroute') as k8s.V1ClusterRole | undefined;
         expect(hasSolverRules(cr?.rules), set).toBe(false);
-        expect(cr?.rules?.some((r) => r.resources?.includes('services'))).toBe(false);
-        expect(cr?.rules?.find((r) => r.resources?.includes('ingresses'))?.verbs).toEqual([
-          'get',
-          'list',
-          'watch',
-          'patch',
+        // Nothing namespaced in the ClusterRole: no Secret, Ingress or Event anywhere else.
+        expect(cr?.rules?.map((x) => [x.apiGroups, x.resources, x.verbs])).toEqual([
+          [['certroute.io'], ['clusterissuers'], ['get', 'list', 'watch']],
+          [['certroute.io'], ['clusterissuers/status'], ['patch']],
         ]);
         const roles = find(objs, 'Role').filter(
-          (r) => r.metadata?.name === 'rel-certroute-http01-solver',
+          (r) => r.metadata?.name === 'rel-certroute-watched',
         );
         expect(
           roles.map((r) => r.metadata?.namespace),
@@ -779,13 +777,28 @@ describe('values for platform teams, rendered with and without each', () => {
         ).toEqual(['shop', 'blog']);
         for (const r of roles as k8s.V1Role[]) {
           expect(r.rules?.map((x) => [x.resources, x.verbs])).toEqual([
+            [['ingresses'], ['get', 'list', 'watch', 'patch']],
             [['ingresses'], ['create', 'delete']],
             [['services'], ['list', 'create', 'delete']],
             [['endpointslices'], ['get', 'list', 'create', 'update', 'delete']],
+            [['secrets'], ['get', 'list', 'watch', 'create', 'update', 'delete']],
+            [['events'], ['create', 'patch']],
+            [
+              ['certificates', 'dnsendpoints'],
+              ['get', 'list', 'watch', 'create', 'update', 'delete'],
+            ],
+            [['certificates/status', 'dnsendpoints/status'], ['patch']],
           ]);
         }
+        // The release namespace: account key Secrets (read, created) and ClusterIssuer Events.
+        const release = named(objs, 'Role', 'rel-certroute-release') as k8s.V1Role | undefined;
+        expect(release?.metadata?.namespace).toBe('ns');
+        expect(release?.rules?.map((x) => [x.resources, x.verbs])).toEqual([
+          [['secrets'], ['get', 'create']],
+          [['events'], ['create', 'patch']],
+        ]);
         const bindings = find(objs, 'RoleBinding').filter(
-          (b) => b.metadata?.name === 'rel-certroute-http01-solver',
+          (b) => b.metadata?.name === 'rel-certroute-watched',
         ) as unknown as k8s.V1RoleBinding[];
         expect(bindings.map((b) => b.metadata?.namespace)).toEqual(['shop', 'blog']);
         for (const b of bindings)
@@ -960,8 +973,20 @@ async function granted(as: k8s.KubeConfig, namespace: string): Promise<string[]>
   return (await rulesIn(as, namespace)).filter((r) => !base.has(r));
 }
 
-/** The ClusterRole's rules but the HTTP-01 solver's, as a rules review lists them. */
-const clusterWide = [
+/** Rules on cluster-scoped objects: the whole ClusterRole with config.watchNamespaces. */
+const clusterScoped = [
+  ...['get', 'list', 'watch'].map((v) => `certroute.io/clusterissuers:${v}`),
+  'certroute.io/clusterissuers/status:patch',
+  ...['get', 'list', 'watch'].map((v) => `certroute.io/domainpolicies:${v}`),
+  'certroute.io/domainpolicies/status:patch',
+  '/namespaces:list',
+  '/namespaces:watch',
+];
+/**
+ * The rules on namespaced objects but the HTTP-01 solver's: in the ClusterRole by default, in
+ * each watched namespace's Role with config.watchNamespaces.
+ */
+const namespaced = [
   ...['get', 'list', 'watch', 'patch'].map((v) => `networking.k8s.io/ingresses:${v}`),
   ...['get', 'list', 'watch', 'create', 'update', 'delete'].map((v) => `/secrets:${v}`),
   '/events:create',
@@ -970,15 +995,13 @@ const clusterWide = [
     `certroute.io/certificates:${v}`,
     `certroute.io/dnsendpoints:${v}`,
   ]),
-  ...['get', 'list', 'watch'].map((v) => `certroute.io/clusterissuers:${v}`),
-  ...['get', 'list', 'watch'].map((v) => `certroute.io/domainpolicies:${v}`),
   'certroute.io/certificates/status:patch',
   'certroute.io/dnsendpoints/status:patch',
-  'certroute.io/clusterissuers/status:patch',
-  'certroute.io/domainpolicies/status:patch',
-  '/namespaces:list',
-  '/namespaces:watch',
 ];
+/** The default ClusterRole's rules but the HTTP-01 solver's, as a rules review lists them. */
+const clusterWide = [...namespaced, ...clusterScoped];
+/** The release namespace's Role with config.watchNamespaces: account keys, ClusterIssuer Events. */
+const releaseRules = ['/secrets:get', '/secrets:create', '/events:create', '/events:patch'];
 /** The HTTP-01 solver's rules: cluster-wide by default, per watched namespace when narrowed. */
 const solverRules = [
   ...['create', 'delete'].map((v) => `networking.k8s.io/ingresses:${v}`),
@@ -1228,6 +1251,8 @@ async function operatorIssues(opts: {
   releaseNs: string;
   app: string;
   tag: string;
+  /** --watch-namespaces; default: `app` only. */
+  watch?: string[];
   extra?: string[];
   whileRunning?: () => Promise<void>;
 }): Promise<void> {
@@ -1239,7 +1264,7 @@ async function operatorIssues(opts: {
     `--kubeconfig=${saFile}`,
     `--namespace=${opts.releaseNs}`,
     `--pod-name=${tag}-op`,
-    `--watch-namespaces=${app}`,
+    `--watch-namespaces=${(opts.watch ?? [app]).join(',')}`,
     `--domain-filter=${zone.name}`,
     `--owner-id=${tag}`,
     '--lease-duration=4s',
@@ -1367,9 +1392,10 @@ describe('RBAC is enough', () => {
 
 // ---------------------------------------------------------------- EndpointSlices, narrowed
 
-describe('with config.watchNamespaces: the HTTP-01 solver rules only in those namespaces', () => {
+describe('with config.watchNamespaces: Roles in those namespaces (and the release namespace), not ClusterRoles', () => {
   let narrowNs: string;
   let narrowApp: string;
+  let narrowApp2: string;
   let narrowSa: k8s.KubeConfig;
   let narrowSaFile: string;
   const created: Obj[] = [];
@@ -1377,9 +1403,10 @@ describe('with config.watchNamespaces: the HTTP-01 solver rules only in those na
   beforeAll(async () => {
     narrowNs = await createNamespace(kc, 'helm-narrow');
     narrowApp = await createNamespace(kc, 'helm-narrow-app');
+    narrowApp2 = await createNamespace(kc, 'helm-narrow-app2');
     const objs = render(uniqueName('narrow'), narrowNs, [
       '--set',
-      `config.watchNamespaces={${narrowApp}}`,
+      `config.watchNamespaces={${narrowApp},${narrowApp2}}`,
     ]);
     await apply(objs, created);
     const name = find(objs, 'ServiceAccount')[0]?.metadata?.name ?? '';
@@ -1389,13 +1416,53 @@ describe('with config.watchNamespaces: the HTTP-01 solver rules only in those na
 
   afterAll(async () => {
     await deleteClusterScoped(created);
-    for (const ns of [narrowNs, narrowApp]) if (ns) await deleteNamespace(kc, ns);
+    for (const ns of [narrowNs, narrowApp, narrowApp2]) if (ns) await deleteNamespace(kc, ns);
   });
 
-  it('grants the solver rules in the watched namespace only (rules review)', async () => {
-    expect(await granted(narrowSa, narrowApp)).toEqual([...clusterWide, ...solverRules].sort());
-    expect(await granted(narrowSa, otherNs)).toEqual([...clusterWide].sort());
-    expect(await granted(narrowSa, narrowNs)).toEqual([...clusterWide, ...leader].sort());
+  it('grants the namespaced rules in the watched namespaces only (rules review)', async () => {
+    for (const app of [narrowApp, narrowApp2])
+      expect(await granted(narrowSa, app)).toEqual([...clusterWide, ...solverRules].sort());
+    expect(await granted(narrowSa, otherNs)).toEqual([...clusterScoped].sort());
+    expect(await granted(narrowSa, narrowNs)).toEqual(
+      [...clusterScoped, ...leader, ...releaseRules].sort(),
+    );
+  });
+
+  it('cannot read a Secret in a third namespace (access review and a real request), nor list Secrets cluster-wide', async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespacedSecret({
+      namespace: otherNs,
+      body: { metadata: { name: 'not-yours' }, stringData: { password: 'hunter2' } },
+    });
+    try {
+      const self = narrowSa.makeApiClient(k8s.AuthorizationV1Api);
+      const may = async (attrs: k8s.V1ResourceAttributes) =>
+        (
+          await self.createSelfSubjectAccessReview({
+            body: { spec: { resourceAttributes: attrs } },
+          })
+        ).status?.allowed === true;
+      const secret = { resource: 'secrets', namespace: otherNs };
+      for (const verb of ['get', 'list', 'watch'])
+        expect(await may({ ...secret, verb }), verb).toBe(false);
+      expect(await may({ ...secret, verb: 'get', name: 'not-yours' })).toBe(false);
+      expect(await may({ resource: 'secrets', verb: 'list' })).toBe(false); // all namespaces
+      expect(await may({ resource: 'secrets', verb: 'list', namespace: narrowNs })).toBe(false);
+      // In a watched namespace it may.
+      expect(await may({ resource: 'secrets', verb: 'list', namespace: narrowApp2 })).toBe(true);
+      const as = narrowSa.makeApiClient(k8s.CoreV1Api);
+      expect(
+        await statusOf(as.readNamespacedSecret({ namespace: otherNs, name: 'not-yours' })),
+      ).toBe(403);
+      expect(await statusOf(as.listNamespacedSecret({ namespace: otherNs }))).toBe(403);
+      expect(await statusOf(as.listSecretForAllNamespaces())).toBe(403);
+      // Nor the other namespaced objects it works with.
+      const net = narrowSa.makeApiClient(k8s.NetworkingV1Api);
+      expect(await statusOf(net.listNamespacedIngress({ namespace: otherNs }))).toBe(403);
+      expect(await statusOf(net.listIngressForAllNamespaces())).toBe(403);
+    } finally {
+      await core.deleteNamespacedSecret({ namespace: otherNs, name: 'not-yours' });
+    }
   });
 
   it("lets the solver's own code create its Service, EndpointSlice and Ingress in the watched namespace, and refuses them elsewhere", async () => {
@@ -1455,15 +1522,24 @@ describe('with config.watchNamespaces: the HTTP-01 solver rules only in those na
   });
 
   it(
-    'runs the operator as that ServiceAccount: it issues a certificate over HTTP-01 in the watched namespace',
+    'runs the operator as that ServiceAccount with --watch-namespaces: it publishes DNS and issues a certificate over HTTP-01 in a watched namespace, with no RBAC denial',
     { timeout: 120_000 },
     async () => {
       await operatorIssues({
         saFile: narrowSaFile,
         releaseNs: narrowNs,
-        app: narrowApp,
+        app: narrowApp2,
+        watch: [narrowApp, narrowApp2],
         tag: 'narrow',
       });
+      // Every namespaced cache was one informer per watched namespace, none cluster-wide.
+      const synced = logLines(join(env.dir, `${narrowNs}-operator.log`))
+        .filter((l) => l.msg === 'cache synced')
+        .map((l) => String(l.resource));
+      for (const r of ['ingresses', 'certificates', 'dnsendpoints', 'secrets']) {
+        expect(synced).not.toContain(r);
+        for (const app of [narrowApp, narrowApp2]) expect(synced).toContain(`${r}/${app}`);
+      }
     },
   );
 });

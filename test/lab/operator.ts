@@ -170,13 +170,15 @@ export function spawnOperator(
   /** A built bundle (scripts/bundle.mjs) to run instead of the sources. */
   bundle?: string,
   pod?: PodIdentity,
+  /** More environment for the process (e.g. LD_PRELOAD and FAKETIME for a skewed clock). */
+  processEnv: Record<string, string> = {},
 ): ManagedProcess {
   const main = bundle ? [bundle] : ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')];
   return spawnManaged('certroute', process.execPath, {
     args: [...main, ...labFlags(env, extra, pod)],
     logFile,
     cwd: repoRoot,
-    env: { ...operatorEnv(env, extra, pod), CERTROUTE_LOG_LEVEL: 'debug' },
+    env: { ...operatorEnv(env, extra, pod), CERTROUTE_LOG_LEVEL: 'debug', ...processEnv },
   });
 }
 

@@ -13,6 +13,7 @@ export interface ComponentDirs {
   moto: string;
   promtool: string;
   node: string;
+  faketime: string;
 }
 
 let cached: ComponentDirs | undefined;
@@ -44,4 +45,6 @@ export const bin = {
   // are stale; `python -m` does not depend on them.
   motoPython: () => join(componentDirs().moto, 'venv', 'bin', 'python'),
   promtool: () => join(componentDirs().promtool, 'bin', 'promtool'),
+  /** The LD_PRELOAD library that shifts a process's wall clock (FAKETIME=+30s). */
+  libfaketime: () => join(componentDirs().faketime, 'lib', 'libfaketime.so.1'),
 };

@@ -73,9 +73,9 @@ app.kubernetes.io/name: {{ include "certroute.name" . }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
-{{/* The HTTP-01 solver's rules (src/solvers/http01.ts): per challenge, an Ingress, a selector-less
-Service and its EndpointSlice in the Certificate's namespace; cluster-wide in the ClusterRole, or
-in a Role per config.watchNamespaces entry. Why each verb: docs/rbac.md. */}}
+{{/* The HTTP-01 solver's rules (src/acme/solvers/http01.ts): per challenge, an Ingress, a
+selector-less Service and its EndpointSlice in the Certificate's namespace. Part of
+certroute.namespacedRules. Why each verb: docs/rbac.md. */}}
 {{- define "certroute.solverRules" -}}
 - apiGroups: [networking.k8s.io]
   resources: [ingresses]
@@ -86,4 +86,31 @@ in a Role per config.watchNamespaces entry. Why each verb: docs/rbac.md. */}}
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
   verbs: [get, list, create, update, delete]
+{{- end -}}
+
+{{/* The rules on namespaced objects in the application namespaces (Ingresses, their TLS
+Secrets, certroute's Certificates and DNSEndpoints, the HTTP-01 solver's objects, Events): in the
+ClusterRole without config.watchNamespaces, else in a Role in each watched namespace only (the
+operator then lists and watches them per namespace). Why each verb: docs/rbac.md. */}}
+{{- define "certroute.namespacedRules" -}}
+# Ingresses: watched (the source) and patched (the ACM certificate-arn annotation).
+- apiGroups: [networking.k8s.io]
+  resources: [ingresses]
+  verbs: [get, list, watch, patch]
+{{ include "certroute.solverRules" . }}
+# TLS Secrets (watched by label, read by name, written).
+- apiGroups: ['']
+  resources: [secrets]
+  verbs: [get, list, watch, create, update, delete]
+# Events (core/v1, as src/kube/events.ts writes them): new ones, and count bumps on repeats.
+- apiGroups: ['']
+  resources: [events]
+  verbs: [create, patch]
+# certroute's own namespaced resources, and their status.
+- apiGroups: [certroute.io]
+  resources: [certificates, dnsendpoints]
+  verbs: [get, list, watch, create, update, delete]
+- apiGroups: [certroute.io]
+  resources: [certificates/status, dnsendpoints/status]
+  verbs: [patch]
 {{- end -}}

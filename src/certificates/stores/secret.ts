@@ -4,6 +4,7 @@ import type { Config } from '../../config/index.js';
 import { Fresh } from '../../kube/fresh.js';
 import { isNotFound } from '../../kube/crd-client.js';
 import { ResilientInformer } from '../../kube/informer.js';
+import { scopedInformer, type Informer } from '../../kube/scoped-informer.js';
 import { isManaged, managedLabels, managedSelector } from '../../kube/ownership.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -36,26 +37,35 @@ export interface SecretStoreDeps {
  * Secret that is not certroute's.
  */
 export class SecretStore implements CertificateStore {
-  readonly secrets: ResilientInformer<k8s.V1Secret>;
+  readonly secrets: Informer<k8s.V1Secret>;
   private readonly core: k8s.CoreV1Api;
   /** Secrets as this process last wrote them (see Fresh). */
   private readonly fresh = new Fresh<k8s.V1Secret>();
 
   constructor(d: SecretStoreDeps) {
     this.core = d.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    this.secrets = new ResilientInformer<k8s.V1Secret>({
-      kubeConfig: d.kubeConfig,
-      resource: 'secrets',
-      path: '/api/v1/secrets',
-      list: (options) => this.core.listSecretForAllNamespaces(options),
-      labelSelector: managedSelector,
-      // The cache keeps what reconciles read: metadata, type and tls.crt. Private keys are
-      // read by name when needed (next keys) and never held for thousands of Secrets.
-      transform: cachedSecret,
-      compression: d.config.kubeApiCompression,
-      log: d.log,
-      metrics: d.metrics,
-    });
+    // With --watch-namespaces, one informer per watched namespace: no Secret outside them is
+    // listed, and the chart's RBAC grants Secrets in those namespaces only.
+    this.secrets = scopedInformer(
+      d.config.watchNamespaces,
+      (ns) =>
+        new ResilientInformer<k8s.V1Secret>({
+          kubeConfig: d.kubeConfig,
+          resource: ns ? `secrets/${ns}` : 'secrets',
+          path: ns ? `/api/v1/namespaces/${ns}/secrets` : '/api/v1/secrets',
+          list: (options) =>
+            ns
+              ? this.core.listNamespacedSecret({ namespace: ns, ...options })
+              : this.core.listSecretForAllNamespaces(options),
+          labelSelector: managedSelector,
+          // The cache keeps what reconciles read: metadata, type and tls.crt. Private keys are
+          // read by name when needed (next keys) and never held for thousands of Secrets.
+          transform: cachedSecret,
+          compression: d.config.kubeApiCompression,
+          log: d.log,
+          metrics: d.metrics,
+        }),
+    );
   }
 
   /** The target Secret: absent, someone else's, or ours with its parsed certificate. */
