@@ -26,6 +26,7 @@ export const failureReasons = {
   RecordOwnedByOther: 'input',
   RecordNoZone: 'configuration',
   RecordError: 'input',
+  DeletionsBlocked: 'configuration',
   // Certificates (certificates/, acme/): the Certificate's Ready and Issuing conditions.
   TargetNotSupported: 'input',
   SecretNotManaged: 'input',
