@@ -728,6 +728,7 @@ describe('values for platform teams, rendered with and without each', () => {
       expect(cr?.metadata?.name).toBe(`${release}-certroute`);
       expect(find(defaults, 'Role').map((r) => r.metadata?.name)).toEqual([
         `${release}-certroute-leader-election`,
+        `${release}-certroute-deletions`,
       ]);
     });
 
@@ -950,6 +951,7 @@ const clusterWide = [
   'certroute.io/certificates/status:patch',
   'certroute.io/dnsendpoints/status:patch',
   'certroute.io/clusterissuers/status:patch',
+  '/namespaces:get[kube-system]',
 ];
 /** The HTTP-01 solver's rules: cluster-wide by default, per watched namespace when narrowed. */
 const solverRules = [
@@ -963,6 +965,10 @@ const leader = [
   'coordination.k8s.io/leases:create',
   'coordination.k8s.io/leases:get[certroute-leader]',
   'coordination.k8s.io/leases:update[certroute-leader]',
+  // Blocked deletions and their approvals (src/dns/approvals.ts).
+  '/configmaps:create',
+  '/configmaps:get[certroute-deletions]',
+  '/configmaps:update[certroute-deletions]',
 ];
 
 describe('RBAC is minimal', () => {
@@ -1032,6 +1038,10 @@ describe('RBAC is minimal', () => {
     { verb: 'create', resource: 'pods', namespace: 'x' },
     { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'x' },
     { verb: 'get', resource: 'configmaps', namespace: 'x' },
+    { verb: 'update', resource: 'configmaps', namespace: 'RELEASE', name: 'other' },
+    { verb: 'list', resource: 'configmaps', namespace: 'RELEASE' },
+    { verb: 'get', resource: 'namespaces', name: 'default' },
+    { verb: 'list', resource: 'namespaces' },
     { verb: 'list', resource: 'nodes' },
     { verb: 'delete', resource: 'namespaces' },
     { verb: 'update', group: 'networking.k8s.io', resource: 'ingresses', namespace: 'x' },
@@ -1157,6 +1167,14 @@ describe('RBAC is minimal', () => {
       namespace: 'RELEASE',
       name: 'certroute-leader',
     },
+    { verb: 'get', resource: 'namespaces', name: 'kube-system' },
+    { verb: 'create', resource: 'configmaps', namespace: 'RELEASE' },
+    ...['get', 'update'].map((verb) => ({
+      verb,
+      resource: 'configmaps',
+      namespace: 'RELEASE',
+      name: 'certroute-deletions',
+    })),
   ];
 
   it.each(
