@@ -42,8 +42,8 @@ export function parseApprovals(value: string | undefined): Set<string> {
  */
 export class DeletionApprovals {
   private client: k8s.CoreV1Api | undefined;
-  /** Per zone name: the token last written (so an unchanged set is not written again). */
-  private readonly written = new Map<string, string>();
+  /** Per zone name: the token last written, undefined for no entry (not written again). */
+  private readonly written = new Map<string, string | undefined>();
 
   constructor(
     private readonly kubeConfig: k8s.KubeConfig,
@@ -71,14 +71,18 @@ export class DeletionApprovals {
     }
   }
 
-  /** Whether a zone's blocked set is already written as it is. */
+  /**
+   * Whether a zone's entry is known to be as given (`undefined`: no entry). A zone this process
+   * has not written yet is unknown: an earlier process may have left an entry behind.
+   */
   isWritten(zone: string, token: string | undefined): boolean {
-    return this.written.get(zone) === token;
+    return this.written.has(zone) && this.written.get(zone) === token;
   }
 
   /**
    * Writes (or, with no `entry`, removes) a zone's entry. `consumed` tokens, whose sets were
-   * deleted, are taken out of the approval annotation, so an approval is used once.
+   * deleted, are taken out of the approval annotation, so an approval is used once. The
+   * ConfigMap is never created just to say that nothing is blocked.
    */
   async report(
     zone: string,
@@ -88,21 +92,32 @@ export class DeletionApprovals {
     if (this.isWritten(zone, entry?.token) && !consumed) return;
     try {
       await this.update((cm) => {
-        const data = { ...(cm.data ?? {}) };
+        const data = { ...(cm?.data ?? {}) };
+        const annotations = { ...(cm?.metadata?.annotations ?? {}) };
+        const approvals = parseApprovals(annotations[approveAnnotation]);
+        const unchanged =
+          (entry ? data[zone] === entry.text : data[zone] === undefined) &&
+          (!consumed || !approvals.has(consumed));
+        if (unchanged) return undefined;
         if (entry) data[zone] = entry.text;
         else delete data[zone];
-        const annotations = { ...(cm.metadata?.annotations ?? {}) };
         if (consumed) {
-          const left = [...parseApprovals(annotations[approveAnnotation])].filter(
-            (t) => t !== consumed,
-          );
-          if (left.length > 0) annotations[approveAnnotation] = left.join(',');
+          approvals.delete(consumed);
+          if (approvals.size > 0) annotations[approveAnnotation] = [...approvals].join(',');
           else delete annotations[approveAnnotation];
         }
-        return { ...cm, metadata: { ...cm.metadata, annotations }, data };
+        return {
+          ...cm,
+          metadata: {
+            ...cm?.metadata,
+            name: deletionsConfigMap,
+            namespace: this.namespace,
+            annotations,
+          },
+          data,
+        };
       });
-      if (entry) this.written.set(zone, entry.token);
-      else this.written.delete(zone);
+      this.written.set(zone, entry?.token);
     } catch (err) {
       this.log.warn(
         { zone, configMap: `${this.namespace}/${deletionsConfigMap}`, err: describeError(err) },
@@ -124,22 +139,22 @@ export class DeletionApprovals {
     }
   }
 
-  private async update(change: (cm: k8s.V1ConfigMap) => k8s.V1ConfigMap): Promise<void> {
+  /** Read, change, write (create if missing); `change` returning undefined writes nothing. */
+  private async update(
+    change: (cm: k8s.V1ConfigMap | undefined) => k8s.V1ConfigMap | undefined,
+  ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const cm = await this.read();
+      const body = change(cm);
+      if (!body) return;
       try {
-        if (!cm) {
-          await this.api.createNamespacedConfigMap({
-            namespace: this.namespace,
-            body: change({ metadata: { name: deletionsConfigMap, namespace: this.namespace } }),
-          });
-        } else {
+        if (!cm) await this.api.createNamespacedConfigMap({ namespace: this.namespace, body });
+        else
           await this.api.replaceNamespacedConfigMap({
             name: deletionsConfigMap,
             namespace: this.namespace,
-            body: change(cm),
+            body,
           });
-        }
         return;
       } catch (err) {
         if (attempt < 3 && isConflict(err)) continue;

@@ -400,6 +400,7 @@ export class DnsController {
     }
     this.d.metrics.dnsDeletionsBlocked.set({ zone: zone.name }, res.blocked?.count ?? 0);
     if (res.blocked) await this.reportBlocked(zone, res.blocked, log);
+    // No entry left for this zone (and a used approval token taken out), once per process.
     else if (consumed || !this.approvals.isWritten(zone.name, undefined))
       await this.approvals.report(zone.name, undefined, consumed);
     return res.allowed;
