@@ -233,7 +233,10 @@ describe('helm lint and template', () => {
         'Deployment',
         'Pod',
         'PodDisruptionBudget',
+        // Leader election, and the blocked-deletions ConfigMap (both in the release namespace).
         'Role',
+        'Role',
+        'RoleBinding',
         'RoleBinding',
         'Service',
         'ServiceAccount',
