@@ -117,13 +117,17 @@ export class DeletionApprovals {
           data,
         };
       });
-      this.written.set(zone, entry?.token);
     } catch (err) {
       this.log.warn(
         { zone, configMap: `${this.namespace}/${deletionsConfigMap}`, err: describeError(err) },
-        'could not write the blocked deletions ConfigMap; the deletions stay blocked',
+        entry
+          ? 'could not write the blocked deletions ConfigMap; the deletions stay blocked (the log line, the metric and the Event still say so)'
+          : 'could not clear this zone from the blocked deletions ConfigMap',
       );
     }
+    // Also after a failure: tried once per state, not on every sync (a missing permission
+    // would otherwise log on every sync of every zone).
+    this.written.set(zone, entry?.token);
   }
 
   /** The ConfigMap as it is now, or undefined when it does not exist. */

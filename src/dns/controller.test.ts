@@ -75,7 +75,7 @@ function endpoint(name: string, ip: string, generation = 1): Endpoint {
   };
 }
 
-function setup(endpoints: Endpoint[]) {
+function setup(endpoints: Endpoint[], flags: string[] = []) {
   const provider = new FakeRoute53();
   const statuses = new Map<string, DNSEndpointStatus>();
   const informer = {
@@ -96,7 +96,7 @@ function setup(endpoints: Endpoint[]) {
     kubeConfig: {} as DnsDeps['kubeConfig'],
     crds: crds as unknown as CrdClient,
     provider,
-    config: parseConfig(['--owner-id=unit', `--resync-interval=${resyncMs / 1000}s`], {}),
+    config: parseConfig(['--owner-id=unit', `--resync-interval=${resyncMs / 1000}s`, ...flags], {}),
     log: silentLogger,
     metrics: createMetrics(),
     events: { record: () => Promise.resolve() } as unknown as EventRecorder,
@@ -105,7 +105,7 @@ function setup(endpoints: Endpoint[]) {
   };
   const dns = new DnsController(deps);
   const stateOf = (name: string) => statuses.get(name)?.endpoints?.[0]?.state;
-  return { dns, provider, endpoints, stateOf };
+  return { dns, provider, endpoints, stateOf, metrics: deps.metrics };
 }
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -128,8 +128,8 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-function controller(endpoints: Endpoint[]) {
-  const t = setup(endpoints);
+function controller(endpoints: Endpoint[], flags: string[] = []) {
+  const t = setup(endpoints, flags);
   controllers.push(t.dns);
   return t;
 }
@@ -285,5 +285,42 @@ describe('INSYNC', () => {
     await until(() => provider.since(mark).includes('list'), 5000);
     expect(provider.since(mark)).toEqual(['get C1', 'list']);
     await until(() => stateOf('a') === 'Published');
+  });
+});
+
+describe('deletion guards', () => {
+  const gaugeOf = async (g: ReturnType<typeof createMetrics>['dnsRecordsInGrace']) =>
+    (await g.get()).values.find((v) => v.labels.zone === zone.name)?.value;
+
+  it('remembers since when a record is unwanted across syncs, and deletes it when the grace period ends', async () => {
+    const eps = [endpoint('www', '192.0.2.1')];
+    const { dns, provider, metrics } = controller(eps, ['--claim-grace-period=10m']);
+    await dns.syncZoneNow(zone.id);
+    expect(provider.rrsets.has(recordKey('www.example.test', 'A'))).toBe(true);
+    eps.length = 0;
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + 9 * 60_000);
+    await dns.syncZoneNow(zone.id);
+    expect(provider.rrsets.has(recordKey('www.example.test', 'A'))).toBe(true);
+    expect(await gaugeOf(metrics.dnsRecordsInGrace)).toBe(1);
+    vi.setSystemTime(Date.now() + 60_000);
+    await dns.syncZoneNow(zone.id);
+    expect(provider.rrsets.has(recordKey('www.example.test', 'A'))).toBe(false);
+    expect(provider.rrsets.has(recordKey('a-www.example.test', 'TXT'))).toBe(false);
+    expect(await gaugeOf(metrics.dnsRecordsInGrace)).toBe(0);
+  });
+
+  it('past the cap, deletes nothing but still creates, and shows the count', async () => {
+    const eps = ['a', 'b', 'c'].map((n) => endpoint(n, '192.0.2.1'));
+    const { dns, provider, metrics } = controller(eps, [
+      '--claim-grace-period=0s',
+      '--max-deletions-per-zone=2',
+    ]);
+    await dns.syncZoneNow(zone.id);
+    eps.splice(0, eps.length, endpoint('d', '192.0.2.4'));
+    await dns.syncZoneNow(zone.id);
+    for (const n of ['a', 'b', 'c', 'd'])
+      expect(provider.rrsets.has(recordKey(`${n}.example.test`, 'A')), n).toBe(true);
+    expect(await gaugeOf(metrics.dnsDeletionsBlocked)).toBe(3);
   });
 });
