@@ -49,6 +49,7 @@ async function publish(t: Tenant, name: string, host: string, ip: string): Promi
       name,
       namespace: t.namespace,
       hosts: [host],
+      className: 'tenant',
       annotations: { 'certroute.io/dns': 'true' },
     }),
   });
@@ -99,6 +100,7 @@ describe('claims and the grace period', () => {
       `--domain-filter=${zone.name}`,
       // No --owner-id: derived from the kube-system namespace's UID, under the chart's RBAC.
       `--claim-grace-period=${graceSeconds}s`,
+      '--ingress-classes=tenant',
     ]);
   });
   afterAll(async () => {
@@ -172,6 +174,33 @@ describe('claims and the grace period', () => {
     expect(await holder(host)).toBe(`ingress/${a.namespace}/keep`);
     expect(await deletesOf(zone.id, host)).toBe(0);
     expect((await statusOf(b, 'keep', host))?.owner).toBe(`ingress/${a.namespace}/keep`);
+  });
+
+  it('a change of class deletes nothing within the grace period; changed back, nothing changed', async () => {
+    const host = `classy.${zone.name}`;
+    await publish(a, 'classy', host, '192.0.2.51');
+    await eventually(async () => (await statusOf(a, 'classy', host))?.state === 'Published');
+    const setClass = async (cls: string) => {
+      const api = a.kube.makeApiClient(k8s.NetworkingV1Api);
+      const cur = await api.readNamespacedIngress({ namespace: a.namespace, name: 'classy' });
+      cur.spec = { ...cur.spec, ingressClassName: cls };
+      await api.replaceNamespacedIngress({ namespace: a.namespace, name: 'classy', body: cur });
+    };
+    await setClass('someone-else');
+    // Out of scope now: its DNSEndpoint goes, its record stays, counted in grace.
+    await eventually(
+      async () =>
+        !(await listDnsEndpoints(kc, a.namespace)).some((d) => d.metadata.name === 'classy'),
+    );
+    await eventually(
+      async () => ((await gauge(op!, 'certroute_dns_records_in_grace', zone.name)) ?? 0) >= 1,
+    );
+    expect(await value(host)).toBe('192.0.2.51');
+    await setClass('tenant');
+    await eventually(async () => (await statusOf(a, 'classy', host))?.state === 'Published');
+    expect(await value(host)).toBe('192.0.2.51');
+    expect(await deletesOf(zone.id, host)).toBe(0);
+    await remove(a, 'classy');
   });
 
   it(
