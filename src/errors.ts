@@ -30,6 +30,7 @@ export const failureReasons = {
   Denied: 'input',
   OrderBudgetExhausted: 'transient',
   InvalidPolicy: 'configuration',
+  DeletionsBlocked: 'configuration',
   // Certificates (certificates/, acme/): the Certificate's Ready and Issuing conditions.
   TargetNotSupported: 'input',
   SecretNotManaged: 'input',

@@ -1,5 +1,6 @@
 import { ConfigError, helpText, parseConfig } from './config/index.js';
 import { createLogger } from './observability/logger.js';
+import { resolveOwnerId } from './kube/owner-id.js';
 import { Operator, loadKubeConfig } from './operator.js';
 
 async function main(): Promise<void> {
@@ -8,9 +9,11 @@ async function main(): Promise<void> {
     console.log(helpText());
     return;
   }
-  const config = parseConfig(argv, process.env);
-  const log = createLogger(config.logLevel);
-  const operator = new Operator(config, loadKubeConfig(config), log);
+  const parsed = parseConfig(argv, process.env);
+  const log = createLogger(parsed.logLevel);
+  const kubeConfig = loadKubeConfig(parsed);
+  const config = await resolveOwnerId(parsed, kubeConfig, log);
+  const operator = new Operator(config, kubeConfig, log);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -58,6 +58,8 @@ export class Operator {
     readonly log: Logger,
     options: OperatorOptions = {},
   ) {
+    if (!config.ownerId)
+      throw new Error('the owner id must be settled before the Operator is made (resolveOwnerId)');
     this.metrics = createMetrics();
     const identity = config.podName || `${hostname()}-${process.pid}`;
     const events = new EventRecorder(

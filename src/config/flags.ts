@@ -92,9 +92,12 @@ export const flags = {
   ownerId: spec({
     flag: 'owner-id',
     env: 'CERTROUTE_OWNER_ID',
-    description: 'id written into TXT ownership records; unique per cluster sharing a zone',
-    default: 'default',
-    schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 of [A-Za-z0-9._-]'),
+    description:
+      "id written into TXT ownership records; unique per cluster sharing a zone. Empty derives one from the kube-system namespace's UID (stable per cluster)",
+    default: '',
+    schema: z
+      .string()
+      .regex(/^([A-Za-z0-9._-]{1,63})?$/, 'expected 1-63 of [A-Za-z0-9._-], or empty to derive'),
   }),
   adoptOwnerIds: spec({
     flag: 'adopt-owner-ids',
@@ -130,6 +133,22 @@ export const flags = {
     description: 'DNS policy: sync (create, update, delete), upsert-only, create-only',
     default: 'sync',
     schema: z.enum(['sync', 'upsert-only', 'create-only']),
+  }),
+  claimGracePeriod: spec({
+    flag: 'claim-grace-period',
+    env: 'CERTROUTE_CLAIM_GRACE_PERIOD',
+    description:
+      'how long a record nothing asks for any more is kept, still claimed by its Ingress, before it is deleted (0s deletes at once)',
+    default: '10m',
+    schema: duration,
+  }),
+  maxDeletionsPerZone: spec({
+    flag: 'max-deletions-per-zone',
+    env: 'CERTROUTE_MAX_DELETIONS_PER_ZONE',
+    description:
+      'a zone sync that would delete more records than this deletes none until the cap is raised or the set is approved (0 means no cap)',
+    default: '100',
+    schema: z.coerce.number().int().min(0),
   }),
   dnsDefault: spec({
     flag: 'dns-default',

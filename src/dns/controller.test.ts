@@ -77,7 +77,7 @@ function endpoint(name: string, ip: string, generation = 1): Endpoint {
   };
 }
 
-function setup(endpoints: Endpoint[], tenancy?: Tenancy) {
+function setup(endpoints: Endpoint[], flags: string[] = [], tenancy?: Tenancy) {
   const provider = new FakeRoute53();
   const statuses = new Map<string, DNSEndpointStatus>();
   const events: string[] = [];
@@ -99,7 +99,7 @@ function setup(endpoints: Endpoint[], tenancy?: Tenancy) {
     kubeConfig: {} as DnsDeps['kubeConfig'],
     crds: crds as unknown as CrdClient,
     provider,
-    config: parseConfig(['--owner-id=unit', `--resync-interval=${resyncMs / 1000}s`], {}),
+    config: parseConfig(['--owner-id=unit', `--resync-interval=${resyncMs / 1000}s`, ...flags], {}),
     log: silentLogger,
     metrics: createMetrics(),
     events: {
@@ -114,7 +114,7 @@ function setup(endpoints: Endpoint[], tenancy?: Tenancy) {
   };
   const dns = new DnsController(deps);
   const stateOf = (name: string) => statuses.get(name)?.endpoints?.[0]?.state;
-  return { dns, provider, endpoints, stateOf, statuses, events };
+  return { dns, provider, endpoints, stateOf, statuses, events, metrics: deps.metrics };
 }
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -137,8 +137,8 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-function controller(endpoints: Endpoint[], tenancy?: Tenancy) {
-  const t = setup(endpoints, tenancy);
+function controller(endpoints: Endpoint[], flags: string[] = [], tenancy?: Tenancy) {
+  const t = setup(endpoints, flags, tenancy);
   controllers.push(t.dns);
   return t;
 }
@@ -319,6 +319,7 @@ describe('DomainPolicies', () => {
   it('a denied host gets no record and the state Denied, with an Event; the others are served', async () => {
     const { dns, provider, statuses, events } = controller(
       [endpoint('www', '192.0.2.1'), endpoint('api', '192.0.2.2')],
+      [],
       tenancy,
     );
     await dns.syncZoneNow(zone.id);
@@ -331,5 +332,42 @@ describe('DomainPolicies', () => {
     );
     expect(api?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'Denied' });
     await until(() => events.some((e) => e.startsWith('DNSEndpoint Denied: A api.example.test')));
+  });
+});
+
+describe('deletion guards', () => {
+  const gaugeOf = async (g: ReturnType<typeof createMetrics>['dnsRecordsInGrace']) =>
+    (await g.get()).values.find((v) => v.labels.zone === zone.name)?.value;
+
+  it('remembers since when a record is unwanted across syncs, and deletes it when the grace period ends', async () => {
+    const eps = [endpoint('www', '192.0.2.1')];
+    const { dns, provider, metrics } = controller(eps, ['--claim-grace-period=10m']);
+    await dns.syncZoneNow(zone.id);
+    expect(provider.rrsets.has(recordKey('www.example.test', 'A'))).toBe(true);
+    eps.length = 0;
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + 9 * 60_000);
+    await dns.syncZoneNow(zone.id);
+    expect(provider.rrsets.has(recordKey('www.example.test', 'A'))).toBe(true);
+    expect(await gaugeOf(metrics.dnsRecordsInGrace)).toBe(1);
+    vi.setSystemTime(Date.now() + 60_000);
+    await dns.syncZoneNow(zone.id);
+    expect(provider.rrsets.has(recordKey('www.example.test', 'A'))).toBe(false);
+    expect(provider.rrsets.has(recordKey('a-www.example.test', 'TXT'))).toBe(false);
+    expect(await gaugeOf(metrics.dnsRecordsInGrace)).toBe(0);
+  });
+
+  it('past the cap, deletes nothing but still creates, and shows the count', async () => {
+    const eps = ['a', 'b', 'c'].map((n) => endpoint(n, '192.0.2.1'));
+    const { dns, provider, metrics } = controller(eps, [
+      '--claim-grace-period=0s',
+      '--max-deletions-per-zone=2',
+    ]);
+    await dns.syncZoneNow(zone.id);
+    eps.splice(0, eps.length, endpoint('d', '192.0.2.4'));
+    await dns.syncZoneNow(zone.id);
+    for (const n of ['a', 'b', 'c', 'd'])
+      expect(provider.rrsets.has(recordKey(`${n}.example.test`, 'A')), n).toBe(true);
+    expect(await gaugeOf(metrics.dnsDeletionsBlocked)).toBe(3);
   });
 });

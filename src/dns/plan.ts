@@ -38,12 +38,27 @@ export interface PlanInput {
   inScope: (resource: string) => boolean;
   /** Resources that exist but have no address yet: their published records are kept. */
   waiting: ReadonlySet<string>;
+  /**
+   * The claim grace period (ms): a record of ours that nothing asks for is kept, still
+   * claimed by its resource, until it has been unwanted this long. 0 (the default) deletes at once.
+   */
+  gracePeriodMs?: number;
+  /** The caller's clock (ms since the epoch); only compared with `unwantedSince`. */
+  now?: number;
+  /** Per recordKey: since when it has been unwanted (the previous plan's `unwanted`). */
+  unwantedSince?: ReadonlyMap<string, number>;
 }
 
 export interface Plan {
   groups: ChangeGroup[];
   /** Per desired record, keyed by statusKey(resource, name, type). */
   statuses: Map<string, RecordStatus>;
+  /** Our records nothing asks for, by recordKey, with since when: pass it to the next plan. */
+  unwanted: Map<string, number>;
+  /** How many of them are kept because their grace period has not ended. */
+  inGrace: number;
+  /** When the first of those grace periods ends (ms): sync the zone again then. */
+  graceEndsAt?: number;
 }
 
 export function statusKey(resource: string, name: string, type: string): string {
@@ -62,7 +77,7 @@ const conflicting: Record<string, string[]> = {
  * certroute does not own are never changed or deleted; the policy filter runs afterwards.
  */
 export function plan(input: PlanInput): Plan {
-  const out: Plan = { groups: [], statuses: new Map() };
+  const out: Plan = { groups: [], statuses: new Map(), unwanted: new Map(), inGrace: 0 };
   const winners = pickWinners(input, out.statuses);
   const ctx: Ctx = {
     input,
@@ -88,10 +103,103 @@ interface Ctx {
   refused: Set<string>;
 }
 
-/** One desired record per (name, type): its current owner keeps it, else the first resource by name. */
+/**
+ * Claims. A name belongs to the namespace that published it first: the holder is the
+ * `resource=` in our companion of any record at the name. While the holder's claim is alive,
+ * claims from other namespaces are OwnedByOther naming it; within the holder's namespace the
+ * name passes freely (the namespace is the tenant boundary). With no live holder, the first
+ * claim by resource (ingress/<ns>/<name>, so namespace then name) takes the name: the same on
+ * every run. Then one desired record per (name, type): its current owner keeps it, else the
+ * first resource by name.
+ */
 function pickWinners(input: PlanInput, statuses: Map<string, RecordStatus>): DesiredRecord[] {
+  const byName = new Map<string, DesiredRecord[]>();
+  for (const d of input.desired) byName.set(d.name, [...(byName.get(d.name) ?? []), d]);
+  const allowed: DesiredRecord[] = [];
+  for (const [name, claims] of byName) {
+    const sorted = [...claims].sort((a, b) => a.resource.localeCompare(b.resource));
+    const holders = liveHolders(input, name, sorted);
+    const first = sorted[0];
+    const holdingNs = new Set(
+      holders.length > 0
+        ? holders.map((h) => namespaceOf(h.resource))
+        : first
+          ? [namespaceOf(first.resource)]
+          : [],
+    );
+    for (const d of sorted) {
+      if (holdingNs.has(namespaceOf(d.resource))) {
+        allowed.push(d);
+        continue;
+      }
+      statuses.set(
+        statusKey(d.resource, d.name, d.type),
+        holders[0] ? heldBy(d, holders[0]) : racedBy(d, first?.resource ?? ''),
+      );
+    }
+  }
+  return perRecord(input, allowed, statuses);
+}
+
+/** A claim on a name by one of our records: who, and why it is still alive. */
+interface Holder {
+  resource: string;
+  /** Set while it lives only by the grace period: when that ends (ms). */
+  graceEndsAt?: number;
+}
+
+/**
+ * Our records at `name` whose claim is alive: their namespace still asks for the name, their
+ * resource is out of scope or waiting for an address (nobody here may judge it), or they have
+ * been unwanted for less than the grace period. A companion without its record claims nothing.
+ */
+function liveHolders(input: PlanInput, name: string, claims: DesiredRecord[]): Holder[] {
+  const holders: Holder[] = [];
+  for (const t of ['A', 'AAAA', 'CNAME']) {
+    if (!input.current.get(recordKey(name, t))) continue;
+    const { owner } = ownerOf(input, name, t);
+    if (!isOurs(owner, input.ownerId) || !owner?.resource) continue;
+    const resource = owner.resource;
+    const asked = claims.some((d) => namespaceOf(d.resource) === namespaceOf(resource));
+    if (asked || !input.inScope(resource) || input.waiting.has(resource)) {
+      holders.push({ resource });
+      continue;
+    }
+    const ends = graceEnd(input, recordKey(name, t));
+    if (ends > clock(input)) holders.push({ resource, graceEndsAt: ends });
+  }
+  return holders.sort((a, b) => a.resource.localeCompare(b.resource));
+}
+
+function heldBy(d: DesiredRecord, h: Holder): RecordStatus {
+  const ns = namespaceOf(h.resource);
+  const grace =
+    h.graceEndsAt !== undefined
+      ? `; it no longer asks for the name, and its claim lasts until ${new Date(h.graceEndsAt).toISOString()} (--claim-grace-period)`
+      : '';
+  return {
+    state: 'OwnedByOther',
+    owner: h.resource,
+    message: `${d.type} ${d.name} is held by ${h.resource}: a name belongs to the namespace that published it first (${ns})${grace}`,
+  };
+}
+
+function racedBy(d: DesiredRecord, winner: string): RecordStatus {
+  return {
+    state: 'OwnedByOther',
+    owner: winner,
+    message: `${d.type} ${d.name} is also asked for by ${winner} in namespace ${namespaceOf(winner)}, which takes it (the first claim by name)`,
+  };
+}
+
+/** Among claims of one namespace: one desired record per (name, type). */
+function perRecord(
+  input: PlanInput,
+  allowed: DesiredRecord[],
+  statuses: Map<string, RecordStatus>,
+): DesiredRecord[] {
   const byKey = new Map<string, DesiredRecord[]>();
-  for (const d of input.desired)
+  for (const d of allowed)
     byKey.set(recordKey(d.name, d.type), [...(byKey.get(recordKey(d.name, d.type)) ?? []), d]);
   const winners: DesiredRecord[] = [];
   for (const [key, claims] of byKey) {
@@ -120,12 +228,35 @@ function pickWinners(input: PlanInput, statuses: Map<string, RecordStatus>): Des
   return winners;
 }
 
+/** The namespace of a resource (`<kind>/<ns>/<name>`). */
+export function namespaceOf(resource: string): string {
+  return resource.split('/')[1] ?? '';
+}
+
+function clock(input: PlanInput): number {
+  return input.now ?? 0;
+}
+
+/** When the grace period of an unwanted record ends (ms); unwanted from now if not seen yet. */
+function graceEnd(input: PlanInput, key: string): number {
+  const since = input.unwantedSince?.get(key) ?? clock(input);
+  return since + (input.gracePeriodMs ?? 0);
+}
+
 function isOurs(o: Owner | undefined, ownerId: string): boolean {
   return o?.heritage === 'certroute' && o.owner === ownerId;
 }
 
-function adoptable(o: Owner | undefined, input: PlanInput): boolean {
-  return o?.heritage === 'external-dns' && input.adoptOwnerIds.includes(o.owner);
+/**
+ * An external-dns record may be adopted when its owner id is listed and its `resource=`, if
+ * external-dns wrote one, names the claimant: one Ingress never adopts another's record.
+ */
+function adoptable(o: Owner | undefined, input: PlanInput, resource: string): boolean {
+  return (
+    o?.heritage === 'external-dns' &&
+    input.adoptOwnerIds.includes(o.owner) &&
+    (o.resource === undefined || o.resource === resource)
+  );
 }
 
 /** Who owns (name, type): our companion first, then external-dns's companions. */
@@ -192,7 +323,20 @@ function blocked(
       message: `${d.type} ${d.name} is a routing-policy record (set identifier ${cur.setIdentifier}); certroute leaves it alone`,
     };
   }
-  if (cur && !isOurs(owner, input.ownerId) && !adoptable(owner, input)) {
+  if (
+    cur &&
+    owner?.heritage === 'external-dns' &&
+    owner.resource &&
+    owner.resource !== d.resource &&
+    input.adoptOwnerIds.includes(owner.owner)
+  ) {
+    return {
+      state: 'OwnedByOther',
+      owner: owner.resource,
+      message: `${d.type} ${d.name} is external-dns's record for ${owner.resource} (owner "${owner.owner}"), not for ${d.resource}; it is adopted only by that resource`,
+    };
+  }
+  if (cur && !isOurs(owner, input.ownerId) && !adoptable(owner, input, d.resource)) {
     return {
       state: 'OwnedByOther',
       owner: describeOwner(owner),
@@ -224,7 +368,7 @@ function planOne(ctx: Ctx, d: DesiredRecord): void {
     ctx.refused.add(`${d.name}|${d.resource}`);
     return;
   }
-  const adopt = adoptable(owner, input);
+  const adopt = adoptable(owner, input, d.resource);
   const want = toRecordSet(d);
   const wantCompanion = companionFor(input, d, d.resource);
   const changes: Change[] = [
@@ -315,7 +459,7 @@ function legacyExternalDnsCompanion(ctx: Ctx, d: DesiredRecord): Change[] {
     !legacy ||
     d.type === 'CNAME' ||
     ctx.deleted.has(k) ||
-    !adoptable(ownerOfTxt(legacy), ctx.input)
+    !adoptable(ownerOfTxt(legacy), ctx.input, d.resource)
   )
     return [];
   ctx.deleted.add(k);
@@ -325,11 +469,24 @@ function legacyExternalDnsCompanion(ctx: Ctx, d: DesiredRecord): Change[] {
     : [{ action: 'UPSERT', record: { ...legacy, values: rest } }];
 }
 
+const managedTypes = new Set(['A', 'AAAA', 'CNAME']);
+
+/** An unwanted record: remembered, and kept (still claimed) until its grace period ends. */
+function keptInGrace(ctx: Ctx, key: string): boolean {
+  const { input, out } = ctx;
+  out.unwanted.set(key, input.unwantedSince?.get(key) ?? clock(input));
+  const ends = graceEnd(input, key);
+  if (ends <= clock(input)) return false;
+  out.inGrace++;
+  out.graceEndsAt = Math.min(out.graceEndsAt ?? ends, ends);
+  return true;
+}
+
 /** Our records that nothing asks for any more, within scope and not waiting for an address. */
 function planDeletions(ctx: Ctx): void {
   const { input, out } = ctx;
   for (const rs of input.current.values()) {
-    if (rs.type !== 'A' && rs.type !== 'AAAA' && rs.type !== 'CNAME') continue;
+    if (!managedTypes.has(rs.type)) continue;
     const k = recordKey(rs.name, rs.type);
     if (rs.setIdentifier || ctx.desired.has(k) || ctx.deleted.has(k)) continue;
     const { owner } = ownerOf(input, rs.name, rs.type);
@@ -337,6 +494,7 @@ function planDeletions(ctx: Ctx): void {
     if (!input.inScope(owner.resource) || input.waiting.has(owner.resource)) continue;
     // Its replacement (e.g. a CNAME instead of this A) is refused: an old answer beats none.
     if (ctx.refused.has(`${rs.name}|${owner.resource}`)) continue;
+    if (keptInGrace(ctx, k)) continue;
     const changes = deleteWithCompanion(ctx, rs);
     if (changes.length > 0) out.groups.push({ key: k, resource: owner.resource, changes });
   }

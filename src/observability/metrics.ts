@@ -70,6 +70,18 @@ export function createMetrics() {
       labelNames: ['zone', 'action'],
       registers: r,
     }),
+    dnsRecordsInGrace: new Gauge({
+      name: 'certroute_dns_records_in_grace',
+      help: 'Records of ours nothing asks for any more, kept until their claim grace period ends, by zone',
+      labelNames: ['zone'],
+      registers: r,
+    }),
+    dnsDeletionsBlocked: new Gauge({
+      name: 'certroute_dns_deletions_blocked',
+      help: 'Records the last sync of a zone would have deleted but did not: more than --max-deletions-per-zone, not approved',
+      labelNames: ['zone'],
+      registers: r,
+    }),
     dnsLastSync: new Gauge({
       name: 'certroute_dns_last_sync_timestamp_seconds',
       help: 'Time of the last successful sync of a zone',

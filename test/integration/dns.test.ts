@@ -39,9 +39,15 @@ beforeAll(async () => {
   await put(r53, zone.id, `a-theirs.${zone.name}`, 'TXT', [
     '"heritage=certroute,certroute/owner=other-cluster,certroute/resource=ingress/x/y"',
   ]);
+  // external-dns's records: one for another Ingress (ingress/old/app), one for the Ingress that
+  // will ask for it (ingress/<ns>/adopt). Only the second may be adopted.
   await put(r53, zone.id, `legacy.${zone.name}`, 'A', ['198.51.100.9']);
   await put(r53, zone.id, `a-legacy.${zone.name}`, 'TXT', [
     '"heritage=external-dns,external-dns/owner=legacy-cluster,external-dns/resource=ingress/old/app"',
+  ]);
+  await put(r53, zone.id, `mine.${zone.name}`, 'A', ['198.51.100.10']);
+  await put(r53, zone.id, `a-mine.${zone.name}`, 'TXT', [
+    `"heritage=external-dns,external-dns/owner=legacy-cluster,external-dns/resource=ingress/${ns}/adopt"`,
   ]);
   // An Ingress there before it starts: the shim derives its DNSEndpoint only once every cache
   // has synced (ADR 0013), and the records must still follow.
@@ -53,6 +59,8 @@ beforeAll(async () => {
     `--domain-filter=${zone.name}`,
     '--owner-id=lab',
     '--adopt-owner-ids=legacy-cluster',
+    // This file checks prompt deletion; the grace period has its own (tenancy-claims.test.ts).
+    '--claim-grace-period=0s',
   ]);
 });
 afterAll(async () => {
@@ -246,17 +254,37 @@ describe('records certroute does not own', () => {
     );
   });
 
-  it('adopts a record owned by a configured external-dns owner id', async () => {
-    await makeIngress('adopt', [`legacy.${zone.name}`]);
+  it("adopts a configured external-dns owner id's record only for the resource it names", async () => {
+    await makeIngress('adopt', [`legacy.${zone.name}`, `mine.${zone.name}`]);
     await setAddress('adopt', [{ ip: '192.0.2.50' }]);
+    // external-dns wrote mine.<zone> for ingress/<ns>/adopt: adopted.
     await eventually(
       async () =>
-        (await record(r53, zone.id, `legacy.${zone.name}`, 'A'))?.ResourceRecords?.[0]?.Value ===
+        (await record(r53, zone.id, `mine.${zone.name}`, 'A'))?.ResourceRecords?.[0]?.Value ===
         '192.0.2.50',
     );
     expect(
-      (await record(r53, zone.id, `a-legacy.${zone.name}`, 'TXT'))?.ResourceRecords?.[0]?.Value,
+      (await record(r53, zone.id, `a-mine.${zone.name}`, 'TXT'))?.ResourceRecords?.[0]?.Value,
     ).toBe(`"heritage=certroute,certroute/owner=lab,certroute/resource=ingress/${ns}/adopt"`);
+    // legacy.<zone> is external-dns's record for ingress/old/app: refused, naming it.
+    await eventually(
+      async () => (await stateOf('adopt', `legacy.${zone.name}`, 'A')) === 'OwnedByOther',
+    );
+    const refused = (await endpointStatus('adopt'))?.endpoints?.find(
+      (e) => e.dnsName === `legacy.${zone.name}`,
+    );
+    expect(refused).toMatchObject({ state: 'OwnedByOther', owner: 'ingress/old/app' });
+    expect(refused?.message).toContain('ingress/old/app');
+    expect(
+      (await record(r53, zone.id, `legacy.${zone.name}`, 'A'))?.ResourceRecords?.[0]?.Value,
+    ).toBe('198.51.100.9');
+    expect(
+      (await record(r53, zone.id, `a-legacy.${zone.name}`, 'TXT'))?.ResourceRecords?.[0]?.Value,
+    ).toContain('external-dns/resource=ingress/old/app');
+    const ev = await eventually(async () =>
+      (await eventsFor(kc, ns, 'adopt')).find((e) => e.reason === 'RecordOwnedByOther'),
+    );
+    expect(ev.message).toContain('ingress/old/app');
   });
 
   it('reports a host in no managed zone as NoZone', async () => {
@@ -319,6 +347,8 @@ describe('upsert-only policy', () => {
         `--domain-filter=${zone2.name}`,
         '--owner-id=lab',
         '--policy=upsert-only',
+        // The policy, not the grace period, must be what keeps the record.
+        '--claim-grace-period=0s',
       ]);
       try {
         await net.createNamespacedIngress({

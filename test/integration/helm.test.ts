@@ -234,7 +234,10 @@ describe('helm lint and template', () => {
         'Deployment',
         'Pod',
         'PodDisruptionBudget',
+        // Leader election, and the blocked-deletions ConfigMap (both in the release namespace).
         'Role',
+        'Role',
+        'RoleBinding',
         'RoleBinding',
         'Service',
         'ServiceAccount',
@@ -752,6 +755,7 @@ describe('values for platform teams, rendered with and without each', () => {
       expect(cr?.metadata?.name).toBe(`${release}-certroute`);
       expect(find(defaults, 'Role').map((r) => r.metadata?.name)).toEqual([
         `${release}-certroute-leader-election`,
+        `${release}-certroute-deletions`,
       ]);
     });
 
@@ -981,6 +985,7 @@ const clusterScoped = [
   'certroute.io/domainpolicies/status:patch',
   '/namespaces:list',
   '/namespaces:watch',
+  '/namespaces:get[kube-system]',
 ];
 /**
  * The rules on namespaced objects but the HTTP-01 solver's: in the ClusterRole by default, in
@@ -1014,6 +1019,10 @@ const leader = [
   'coordination.k8s.io/leases:create',
   'coordination.k8s.io/leases:get[certroute-leader]',
   'coordination.k8s.io/leases:update[certroute-leader]',
+  // Blocked deletions and their approvals (src/dns/approvals.ts).
+  '/configmaps:create',
+  '/configmaps:get[certroute-deletions]',
+  '/configmaps:update[certroute-deletions]',
 ];
 
 describe('RBAC is minimal', () => {
@@ -1083,6 +1092,10 @@ describe('RBAC is minimal', () => {
     { verb: 'create', resource: 'pods', namespace: 'x' },
     { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'x' },
     { verb: 'get', resource: 'configmaps', namespace: 'x' },
+    { verb: 'update', resource: 'configmaps', namespace: 'RELEASE', name: 'other' },
+    { verb: 'list', resource: 'configmaps', namespace: 'RELEASE' },
+    { verb: 'get', resource: 'namespaces', name: 'default' },
+    { verb: 'list', resource: 'namespaces' },
     { verb: 'list', resource: 'nodes' },
     { verb: 'delete', resource: 'namespaces' },
     { verb: 'update', group: 'networking.k8s.io', resource: 'ingresses', namespace: 'x' },
@@ -1217,6 +1230,14 @@ describe('RBAC is minimal', () => {
       namespace: 'RELEASE',
       name: 'certroute-leader',
     },
+    { verb: 'get', resource: 'namespaces', name: 'kube-system' },
+    { verb: 'create', resource: 'configmaps', namespace: 'RELEASE' },
+    ...['get', 'update'].map((verb) => ({
+      verb,
+      resource: 'configmaps',
+      namespace: 'RELEASE',
+      name: 'certroute-deletions',
+    })),
   ];
 
   it.each(

@@ -14,6 +14,8 @@ import { isIPv4, isIPv6 } from 'node:net';
  *   that one documented rule and nothing else.
  * - fault injection: on request (POST /__lab/throttle), the next N matching AWS calls get
  *   Route53's throttling error, so retries are exercised against the real client stack.
+ * - a log of record changes moto accepted (GET /__lab/changes?zone=<id>): each
+ *   ChangeResourceRecordSets batch's actions, so a test can show that no DELETE reached Route53.
  * Every other request is passed to moto unchanged.
  */
 export interface AwsProxy {
@@ -31,16 +33,26 @@ interface Throttle {
   error?: string;
 }
 
+/** One record change Route53 (moto) accepted. */
+export interface SeenChange {
+  zone: string;
+  action: string;
+  type: string;
+  name: string;
+}
+
 /** `onWrite` runs after every write (any non-GET call) moto has answered. */
 export async function startAwsProxy(upstream: string, onWrite?: () => void): Promise<AwsProxy> {
   const target = new URL(upstream);
   const throttles: Throttle[] = [];
+  const changes: SeenChange[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       if (req.url?.startsWith('/__lab/throttle')) return control(req, res, throttles);
+      if (req.url?.startsWith('/__lab/changes')) return listChanges(req, res, changes);
       const amzTarget = String(req.headers['x-amz-target'] ?? '');
       const t = throttles.find(
         (x) =>
@@ -52,12 +64,13 @@ export async function startAwsProxy(upstream: string, onWrite?: () => void): Pro
         if (t.error) return jsonError(res, t.error, 'injected by the lab AWS proxy');
         return route53Error(res, 400, 'Throttling', 'Rate exceeded');
       }
-      const invalid =
-        req.method === 'POST' && req.url?.endsWith('/rrset')
-          ? invalidRecord(body.toString('utf8'))
-          : undefined;
+      const rrset = req.method === 'POST' && req.url?.endsWith('/rrset') ? req.url : undefined;
+      const invalid = rrset ? invalidRecord(body.toString('utf8')) : undefined;
       if (invalid) return route53Error(res, 400, 'InvalidChangeBatch', invalid);
-      forward(req, res, body, target, req.method === 'GET' ? undefined : onWrite);
+      const batch = rrset ? changesIn(rrset, body.toString('utf8')) : [];
+      forward(req, res, body, target, req.method === 'GET' ? undefined : onWrite, (status) => {
+        if (status === 200) changes.push(...batch);
+      });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -83,6 +96,36 @@ function control(req: IncomingMessage, res: ServerResponse, throttles: Throttle[
     ...(error ? { error } : {}),
   });
   res.writeHead(204).end();
+}
+
+function listChanges(req: IncomingMessage, res: ServerResponse, changes: SeenChange[]): void {
+  const zone = new URL(req.url ?? '', 'http://x').searchParams.get('zone') ?? '';
+  const bare = zone.replace(/^\/?hostedzone\//, '');
+  res
+    .writeHead(200, { 'content-type': 'application/json' })
+    .end(JSON.stringify(changes.filter((c) => !zone || c.zone === bare)));
+}
+
+/** The changes of a ChangeResourceRecordSets request (path .../hostedzone/<id>/rrset). */
+export function changesIn(path: string, xml: string): SeenChange[] {
+  const zone = /hostedzone\/([^/]+)\/rrset/.exec(path)?.[1] ?? '';
+  const out: SeenChange[] = [];
+  for (const c of xml.match(/<Change>[\s\S]*?<\/Change>/g) ?? []) {
+    out.push({
+      zone,
+      action: /<Action>([^<]+)<\/Action>/.exec(c)?.[1] ?? '',
+      type: /<Type>([^<]+)<\/Type>/.exec(c)?.[1] ?? '',
+      name: (/<Name>([^<]+)<\/Name>/.exec(c)?.[1] ?? '').replace(/\.$/, '').toLowerCase(),
+    });
+  }
+  return out;
+}
+
+/** The record changes moto accepted in a zone (its bare id) since the lab started. */
+export async function changesSeen(endpoint: string, zoneId: string): Promise<SeenChange[]> {
+  const res = await fetch(`${endpoint}/__lab/changes?zone=${encodeURIComponent(zoneId)}`);
+  if (res.status !== 200) throw new Error(`change log failed: ${res.status}`);
+  return (await res.json()) as SeenChange[];
 }
 
 function jsonError(res: ServerResponse, type: string, message: string): void {
@@ -130,6 +173,7 @@ function forward(
   body: Buffer,
   target: URL,
   done?: () => void,
+  answered?: (status: number) => void,
 ): void {
   const up = request(
     {
@@ -141,7 +185,10 @@ function forward(
     },
     (r) => {
       // Before the caller hears back, so nothing it does next can read a stale cache.
-      r.on('end', () => done?.());
+      r.on('end', () => {
+        answered?.(r.statusCode ?? 0);
+        done?.();
+      });
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     },

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parseConfig } from '../../src/config/index.js';
+import { resolveOwnerId } from '../../src/kube/owner-id.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { Operator, loadKubeConfig, type OperatorOptions } from '../../src/operator.js';
 import { podEnv, type PodIdentity } from './identity.js';
@@ -151,13 +152,11 @@ export async function startOperator(
   ]) {
     if (vars[k] !== undefined) process.env[k] = vars[k];
   }
-  const config = parseConfig(labFlags(env, extra, pod), {});
-  const op = new Operator(
-    config,
-    loadKubeConfig(config),
-    log ?? createLogger(process.env.LAB_OPERATOR_LOG ?? 'silent'),
-    options,
-  );
+  const parsed = parseConfig(labFlags(env, extra, pod), {});
+  const logger = log ?? createLogger(process.env.LAB_OPERATOR_LOG ?? 'silent');
+  const kubeConfig = loadKubeConfig(parsed);
+  const config = await resolveOwnerId(parsed, kubeConfig, logger);
+  const op = new Operator(config, kubeConfig, logger, options);
   await op.start();
   return op;
 }
