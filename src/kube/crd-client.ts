@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { group, version } from '../api/v1alpha1.js';
 import type { ListOptions } from './informer.js';
 
-export type Plural = 'certificates' | 'dnsendpoints' | 'clusterissuers';
+export type Plural = 'certificates' | 'dnsendpoints' | 'clusterissuers' | 'issuers';
 
 interface Obj {
   metadata?: { name?: string; namespace?: string };
