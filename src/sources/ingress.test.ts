@@ -346,16 +346,31 @@ describe('desiredFor: Certificates', () => {
     expect(d.problems.every((p) => p.reason === 'InvalidAnnotation')).toBe(true);
   });
 
-  it.each<[string, Record<string, string>, string]>([
-    ['certroute.io/issuer', { 'certroute.io/issuer': 'ours' }, 'ours'],
-    ['cert-manager.io/cluster-issuer', { 'cert-manager.io/cluster-issuer': 'cm' }, 'cm'],
-    ['tls-acme with the default issuer', { 'kubernetes.io/tls-acme': 'true' }, 'the-default'],
-  ])('uses the issuer from %s', (_name, annotations, issuer) => {
+  it.each<[string, Record<string, string>, { name: string; kind?: 'Issuer' }]>([
+    ['certroute.io/issuer', { 'certroute.io/issuer': 'ours' }, { name: 'ours' }],
+    ['cert-manager.io/cluster-issuer', { 'cert-manager.io/cluster-issuer': 'cm' }, { name: 'cm' }],
+    [
+      'tls-acme with the default issuer',
+      { 'kubernetes.io/tls-acme': 'true' },
+      { name: 'the-default' },
+    ],
+    [
+      'cert-manager.io/issuer',
+      { 'cert-manager.io/issuer': 'team' },
+      { name: 'team', kind: 'Issuer' },
+    ],
+    [
+      'certroute.io/issuer with issuer-kind Issuer',
+      { 'certroute.io/issuer': 'team', 'certroute.io/issuer-kind': 'Issuer' },
+      { name: 'team', kind: 'Issuer' },
+    ],
+  ])('uses the issuer from %s', (_name, annotations, issuerRef) => {
     const d = desiredFor(
       ingress({ annotations, tls: [{ secretName: 's', hosts: ['example.com'] }] }),
       { ...opts, defaultIssuer: 'the-default' },
     );
-    expect(d.certificates.map((c) => c.spec.issuerRef.name)).toEqual([issuer]);
+    // A ClusterIssuer's Certificate has no kind: its spec is what it was before Issuers existed.
+    expect(d.certificates.map((c) => c.spec.issuerRef)).toEqual([issuerRef]);
   });
 
   it('makes no Certificates for an Ingress without TLS', () => {

@@ -128,7 +128,7 @@ function certificatesFor(
       },
       spec: {
         dnsNames: [...hosts].sort(),
-        issuerRef: { name: issuer },
+        issuerRef: { name: issuer, ...(s.issuerKind ? { kind: s.issuerKind } : {}) },
         ...(s.target === 'acm' ? { acm: { region: s.acmRegion ?? '' } } : { secretName }),
         ...(s.keyAlgorithm ? { privateKey: { algorithm: s.keyAlgorithm } } : {}),
         ...(s.renewBefore ? { renewBefore: s.renewBefore } : {}),
