@@ -243,6 +243,8 @@ export class CertificateController {
     lookup: Extract<AccountLookup, { ok: false }>,
   ): Promise<ReconcileResult> {
     const valid = cert.status?.notAfter ? Date.parse(cert.status.notAfter) > Date.now() : false;
+    const before = cert.status?.conditions?.find((c) => c.type === 'Issuing');
+    const news = before?.status !== 'False' || before.reason !== lookup.reason;
     const issuing = {
       type: 'Issuing',
       status: 'False' as const,
@@ -259,6 +261,8 @@ export class CertificateController {
             issuing,
           ],
     );
+    // Said once when it starts (a missing or unready issuer is the same fault until it changes).
+    if (news) await this.reporter.event(cert, 'Warning', lookup.reason, lookup.message);
     // The issuer's Ready event re-enqueues; this is only the backstop.
     return { requeueAfterMs: 60_000 };
   }

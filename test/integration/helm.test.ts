@@ -241,7 +241,7 @@ describe('helm lint and template', () => {
     );
     expect(find(defaults, 'Pod').every(isHook)).toBe(true);
     // The chart's CRDs are the top-level crds/ files (through the symlinks), not copies.
-    const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints'].map(
+    const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints', 'issuers'].map(
       (p) => parse(readFileSync(join(repoRoot, 'crds', `certroute.io_${p}.yaml`), 'utf8')) as Obj,
     );
     expect(find(defaults, 'CustomResourceDefinition')).toEqual(expect.arrayContaining(fromFiles));
@@ -625,8 +625,8 @@ describe('values for platform teams, rendered with and without each', () => {
     });
   });
 
-  it('crds.install: the three CRDs by default; false leaves them out and nothing else', () => {
-    expect(find(defaults, 'CustomResourceDefinition')).toHaveLength(3);
+  it('crds.install: the four CRDs by default; false leaves them out and nothing else', () => {
+    expect(find(defaults, 'CustomResourceDefinition')).toHaveLength(4);
     const objs = render('cr', 'ns', ['--set', 'crds.install=false']);
     expect(find(objs, 'CustomResourceDefinition')).toEqual([]);
     const again = render('cr', 'ns');
@@ -640,12 +640,12 @@ describe('values for platform teams, rendered with and without each', () => {
       named(objs, 'ClusterRole', name)?.metadata?.labels ?? {};
     const agg = (r: string) => `rbac.authorization.k8s.io/aggregate-to-${r}`;
 
-    it('by default: view (read) aggregates into view, edit and admin; edit (Certificates only) into edit and admin', () => {
+    it('by default: view (read) aggregates into view, edit and admin; edit (Certificates and Issuers) into edit and admin', () => {
       const objs = render('rel', 'ns');
       expect(rulesOf(objs, 'rel-certroute-view')).toEqual([
         {
           apiGroups: ['certroute.io'],
-          resources: ['certificates', 'dnsendpoints'],
+          resources: ['certificates', 'dnsendpoints', 'issuers'],
           verbs: ['get', 'list', 'watch'],
         },
       ]);
@@ -657,7 +657,7 @@ describe('values for platform teams, rendered with and without each', () => {
       expect(rulesOf(objs, 'rel-certroute-edit')).toEqual([
         {
           apiGroups: ['certroute.io'],
-          resources: ['certificates'],
+          resources: ['certificates', 'issuers'],
           verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'],
         },
       ]);
@@ -674,6 +674,7 @@ describe('values for platform teams, rendered with and without each', () => {
       const dns = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.editDNSEndpoints=true']);
       expect(rulesOf(dns, 'rel-certroute-edit')?.[0]?.resources).toEqual([
         'certificates',
+        'issuers',
         'dnsendpoints',
       ]);
       const off = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.enabled=false']);
@@ -946,10 +947,14 @@ const clusterWide = [
     `certroute.io/certificates:${v}`,
     `certroute.io/dnsendpoints:${v}`,
   ]),
-  ...['get', 'list', 'watch'].map((v) => `certroute.io/clusterissuers:${v}`),
+  ...['get', 'list', 'watch'].flatMap((v) => [
+    `certroute.io/clusterissuers:${v}`,
+    `certroute.io/issuers:${v}`,
+  ]),
   'certroute.io/certificates/status:patch',
   'certroute.io/dnsendpoints/status:patch',
   'certroute.io/clusterissuers/status:patch',
+  'certroute.io/issuers/status:patch',
 ];
 /** The HTTP-01 solver's rules: cluster-wide by default, per watched namespace when narrowed. */
 const solverRules = [
@@ -1056,6 +1061,10 @@ describe('RBAC is minimal', () => {
     { verb: 'create', group: 'certroute.io', resource: 'clusterissuers' },
     { verb: 'delete', group: 'certroute.io', resource: 'clusterissuers' },
     { verb: 'update', group: 'certroute.io', resource: 'clusterissuers' },
+    // Issuers belong to their namespace's team: the operator reads them and writes status only.
+    { verb: 'create', group: 'certroute.io', resource: 'issuers', namespace: 'x' },
+    { verb: 'update', group: 'certroute.io', resource: 'issuers', namespace: 'x' },
+    { verb: 'delete', group: 'certroute.io', resource: 'issuers', namespace: 'x' },
     {
       verb: 'update',
       group: 'certroute.io',
@@ -1125,8 +1134,17 @@ describe('RBAC is minimal', () => {
       { verb, group: 'certroute.io', resource: 'certificates' },
       { verb, group: 'certroute.io', resource: 'dnsendpoints' },
       { verb, group: 'certroute.io', resource: 'clusterissuers' },
+      { verb, group: 'certroute.io', resource: 'issuers' },
     ]),
     { verb: 'get', group: 'certroute.io', resource: 'clusterissuers' },
+    { verb: 'get', group: 'certroute.io', resource: 'issuers', namespace: 'any' },
+    {
+      verb: 'patch',
+      group: 'certroute.io',
+      resource: 'issuers',
+      subresource: 'status',
+      namespace: 'any',
+    },
     {
       verb: 'patch',
       group: 'certroute.io',
@@ -1512,13 +1530,38 @@ describe('aggregated view and edit roles', () => {
     ).toBe(403);
   });
 
-  it('a user bound to edit writes Certificates, but not DNSEndpoints (editDNSEndpoints is off) or status', async () => {
+  it('a user bound to edit writes Certificates and Issuers, but not DNSEndpoints (editDNSEndpoints is off) or status', async () => {
     const cert = { group: 'certroute.io', resource: 'certificates', namespace: appNs };
     await eventually(async () => userMay(user('edit'), { ...cert, verb: 'create' }), {
       timeoutMs: 30_000,
     });
-    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'])
+    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) {
       expect(await userMay(user('edit'), { ...cert, verb }), verb).toBe(true);
+      expect(await userMay(user('edit'), { ...cert, resource: 'issuers', verb }), verb).toBe(true);
+    }
+    expect(
+      await userMay(user('edit'), {
+        ...cert,
+        resource: 'issuers',
+        verb: 'create',
+        namespace: otherNs,
+      }),
+    ).toBe(false);
+    expect(
+      await userMay(user('edit'), {
+        ...cert,
+        resource: 'issuers',
+        subresource: 'status',
+        verb: 'patch',
+      }),
+    ).toBe(false);
+    expect(
+      await userMay(user('edit'), {
+        group: 'certroute.io',
+        resource: 'clusterissuers',
+        verb: 'create',
+      }),
+    ).toBe(false);
     expect(await userMay(user('edit'), { ...cert, resource: 'dnsendpoints', verb: 'list' })).toBe(
       true,
     );
