@@ -1,0 +1,274 @@
+// Namespaced Issuers in a shared cluster: two tenants (RBAC-limited users who may only write
+// Ingresses in their own namespace), a namespace admin who brings an ACME account (the lab's
+// Pebble) as an Issuer, and the operator running with the chart's ServiceAccount and RBAC.
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Issuer } from '../../src/api/v1alpha1.js';
+import type { Operator } from '../../src/operator.js';
+import { ordersPlaced } from '../lab/acme-helpers.js';
+import { adminConfig, eventually, labEnv, labRoute53, uniqueName } from '../lab/context.js';
+import { conditionOf, eventsFor, getCertificate, ingress } from '../lab/k8s-helpers.js';
+import { serviceAccountKubeConfig } from '../lab/kube.js';
+import { ensureNamespace, startOperator } from '../lab/operator.js';
+import { bin } from '../lab/paths.js';
+import { spawnManaged, type ManagedProcess } from '../lab/process.js';
+import { createZone } from '../lab/route53-helpers.js';
+import { createTenant, deleteTenant, type Tenant } from '../lab/tenants.js';
+
+const env = labEnv();
+const kc = adminConfig(env);
+const r53 = labRoute53(env);
+const group = 'certroute.io';
+const version = 'v1alpha1';
+const issuerName = 'team-ca';
+
+let a: Tenant;
+let b: Tenant;
+let zone: { id: string; name: string };
+let op: Operator;
+let kcm: ManagedProcess | undefined;
+/** A ServiceAccount of tenant A bound to the built-in `admin` ClusterRole in A only. */
+let nsAdmin: k8s.KubeConfig;
+
+/** An Issuer for the lab's Pebble (its HTTPS CA as caBundle), HTTP-01. */
+function pebbleIssuer(namespace: string, name: string): Issuer {
+  return {
+    apiVersion: `${group}/${version}`,
+    kind: 'Issuer',
+    metadata: { name, namespace },
+    spec: {
+      acme: {
+        server: env.acmeDirectory,
+        email: 'team@example.com',
+        privateKeySecretRef: { name: `${name}-account` },
+        caBundle: readFileSync(env.acmeCaFile, 'utf8'),
+        solvers: [{ http01: {} }],
+      },
+    },
+  };
+}
+
+async function getIssuer(namespace: string, name: string): Promise<Issuer> {
+  return (await kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({
+    group,
+    version,
+    plural: 'issuers',
+    namespace,
+    name,
+  })) as Issuer;
+}
+
+async function statusOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    return (err as { code?: number }).code ?? -1;
+  }
+}
+
+/** The tenant's user creates a TLS Ingress of Traefik's class naming `annotations`' issuer. */
+async function tenantIngress(
+  t: Tenant,
+  name: string,
+  host: string,
+  annotations: Record<string, string>,
+): Promise<void> {
+  await t.kube.makeApiClient(k8s.NetworkingV1Api).createNamespacedIngress({
+    namespace: t.namespace,
+    body: ingress({
+      name,
+      namespace: t.namespace,
+      hosts: [host],
+      tls: [{ secretName: `${name}-tls`, hosts: [host] }],
+      className: env.ingressClass,
+      annotations: { 'certroute.io/dns': 'true', ...annotations },
+    }),
+  });
+}
+
+beforeAll(async () => {
+  // The lab's kube-controller-manager runs no ClusterRole aggregation; this one runs only that
+  // controller, as every cluster's does, so the built-in admin role picks up the chart's rules.
+  kcm = spawnManaged('kube-controller-manager (aggregation)', bin.kubeControllerManager(), {
+    args: [
+      `--kubeconfig=${env.kubeconfig}`,
+      '--controllers=clusterrole-aggregation-controller',
+      '--leader-elect=false',
+      '--secure-port=0',
+      '--v=1',
+    ],
+    logFile: join(env.dir, 'issuers-namespaced-aggregation-controller.log'),
+  });
+  a = await createTenant(env, uniqueName('team-a'));
+  b = await createTenant(env, uniqueName('team-b'));
+  await ensureNamespace(kc, 'certroute');
+  zone = await createZone(r53, 'nsissuer');
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  await core.createNamespacedServiceAccount({
+    namespace: a.namespace,
+    body: { metadata: { name: 'ns-admin' } },
+  });
+  await kc.makeApiClient(k8s.RbacAuthorizationV1Api).createNamespacedRoleBinding({
+    namespace: a.namespace,
+    body: {
+      metadata: { name: 'ns-admin' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+      subjects: [{ kind: 'ServiceAccount', name: 'ns-admin', namespace: a.namespace }],
+    },
+  });
+  nsAdmin = (await serviceAccountKubeConfig(kc, a.namespace, 'ns-admin')).kubeConfig;
+  op = await startOperator(env, [
+    `--watch-namespaces=${a.namespace},${b.namespace}`,
+    '--leader-election=false',
+    `--domain-filter=${zone.name}`,
+    '--owner-id=lab-nsissuer',
+    '--namespace=certroute',
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await kcm?.stop();
+  for (const t of [a, b]) if (t) await deleteTenant(env, t);
+});
+
+describe('a namespaced Issuer', () => {
+  it("is created by the namespace's admin (the aggregated admin role), and nowhere else", async () => {
+    const custom = nsAdmin.makeApiClient(k8s.CustomObjectsApi);
+    // Aggregation is asynchronous: wait until the built-in admin role holds the chart's rules.
+    await eventually(
+      async () =>
+        (await statusOf(
+          custom.createNamespacedCustomObject({
+            group,
+            version,
+            plural: 'issuers',
+            namespace: a.namespace,
+            body: pebbleIssuer(a.namespace, issuerName),
+          }),
+        )) === 200,
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(
+      await statusOf(
+        custom.createNamespacedCustomObject({
+          group,
+          version,
+          plural: 'issuers',
+          namespace: b.namespace,
+          body: pebbleIssuer(b.namespace, issuerName),
+        }),
+      ),
+    ).toBe(403);
+    expect(
+      await statusOf(
+        custom.createClusterCustomObject({
+          group,
+          version,
+          plural: 'clusterissuers',
+          body: {
+            ...pebbleIssuer('', issuerName),
+            kind: 'ClusterIssuer',
+            metadata: { name: issuerName },
+          },
+        }),
+      ),
+    ).toBe(403);
+    // The tenant's developer (Ingresses only) may not bring an issuer.
+    expect(
+      await statusOf(
+        a.kube.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
+          group,
+          version,
+          plural: 'issuers',
+          namespace: a.namespace,
+          body: pebbleIssuer(a.namespace, 'developer-ca'),
+        }),
+      ),
+    ).toBe(403);
+  });
+
+  it("registers its ACME account with the key in the Issuer's namespace, not the operator's", async () => {
+    const iss = await eventually(
+      async () => {
+        const o = await getIssuer(a.namespace, issuerName);
+        return o.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && o;
+      },
+      { timeoutMs: 45_000 },
+    );
+    expect(iss.status?.acme?.uri).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const key = await core.readNamespacedSecret({
+      namespace: a.namespace,
+      name: `${issuerName}-account`,
+    });
+    expect(Buffer.from(key.data?.['tls.key'] ?? '', 'base64').toString()).toMatch(
+      /BEGIN PRIVATE KEY/,
+    );
+    expect(key.metadata?.annotations).toMatchObject({
+      'certroute.io/issuer': issuerName,
+      'certroute.io/issuer-kind': 'Issuer',
+    });
+    expect(
+      await statusOf(
+        core.readNamespacedSecret({ namespace: 'certroute', name: `${issuerName}-account` }),
+      ),
+    ).toBe(404);
+  });
+
+  it('issues a certificate for an Ingress of its namespace with cert-manager.io/issuer', async () => {
+    const host = `app.${zone.name}`;
+    await tenantIngress(a, 'app', host, { 'cert-manager.io/issuer': issuerName });
+    const cert = await eventually(
+      async () => {
+        const c = await getCertificate(kc, a.namespace, 'app-tls');
+        return conditionOf(c, 'Ready')?.status === 'True' && c;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    expect(cert.spec.issuerRef).toEqual({ name: issuerName, kind: 'Issuer' });
+    const tls = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .readNamespacedSecret({ namespace: a.namespace, name: 'app-tls' });
+    expect(tls.type).toBe('kubernetes.io/tls');
+    expect(tls.metadata?.annotations?.['certroute.io/issuer-kind']).toBe('Issuer');
+  });
+
+  it('is not usable from another namespace: IssuerNotFound, an Event, and no order', async () => {
+    const before = ordersPlaced(env);
+    await tenantIngress(b, 'steal', `steal.${zone.name}`, { 'cert-manager.io/issuer': issuerName });
+    const cert = await eventually(
+      async () => {
+        const c = await getCertificate(kc, b.namespace, 'steal-tls');
+        return conditionOf(c, 'Ready')?.reason === 'IssuerNotFound' && c;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(conditionOf(cert, 'Ready')?.status).toBe('False');
+    expect(conditionOf(cert, 'Ready')?.message).toContain(
+      `Issuer ${b.namespace}/${issuerName} not found`,
+    );
+    expect(cert.spec.issuerRef).toEqual({ name: issuerName, kind: 'Issuer' });
+    const events = await eventually(async () => {
+      const list = await eventsFor(kc, b.namespace, 'steal-tls');
+      return list.some((e) => e.reason === 'IssuerNotFound') && list;
+    });
+    expect(events.find((e) => e.reason === 'IssuerNotFound')?.type).toBe('Warning');
+    // The tenant's user sees it on the Ingress too.
+    const onIngress = await eventually(async () => {
+      const list = await b.kube
+        .makeApiClient(k8s.CoreV1Api)
+        .listNamespacedEvent({
+          namespace: b.namespace,
+          fieldSelector: 'involvedObject.name=steal',
+        });
+      return list.items.some((e) => e.reason === 'IssuerNotFound') && list.items;
+    });
+    expect(onIngress.length).toBeGreaterThan(0);
+    expect(cert.status?.order).toBeUndefined();
+    expect(ordersPlaced(env)).toBe(before);
+  });
+});
