@@ -230,6 +230,7 @@ describe('helm lint and template', () => {
         'CustomResourceDefinition',
         'CustomResourceDefinition',
         'CustomResourceDefinition',
+        'CustomResourceDefinition',
         'Deployment',
         'Pod',
         'PodDisruptionBudget',
@@ -858,7 +859,7 @@ describe('applied to the lab: the NetworkPolicy, the CRD switch and the test Pod
 
   it('the CRDs crds.install renders are accepted as they are (server-side apply, dry run)', async () => {
     const crds = find(defaults, 'CustomResourceDefinition');
-    expect(crds).toHaveLength(3);
+    expect(crds).toHaveLength(4);
     for (const crd of crds) {
       const res = await requestJson(
         'PATCH',
