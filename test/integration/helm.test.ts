@@ -671,13 +671,17 @@ describe('values for platform teams, rendered with and without each', () => {
       ).toEqual([]);
     });
 
-    it('editDNSEndpoints adds DNSEndpoints to edit; enabled=false or rbac.create=false leaves them out', () => {
+    it('editDNSEndpoints adds DNSEndpoints to edit; editIssuers=false takes Issuers out; enabled=false or rbac.create=false leaves them out', () => {
       const dns = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.editDNSEndpoints=true']);
       expect(rulesOf(dns, 'rel-certroute-edit')?.[0]?.resources).toEqual([
         'certificates',
         'issuers',
         'dnsendpoints',
       ]);
+      const noIssuers = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.editIssuers=false']);
+      expect(rulesOf(noIssuers, 'rel-certroute-edit')?.[0]?.resources).toEqual(['certificates']);
+      // Reading them stays: a team sees the Issuers the platform made in its namespace.
+      expect(rulesOf(noIssuers, 'rel-certroute-view')?.[0]?.resources).toContain('issuers');
       const off = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.enabled=false']);
       expect(find(off, 'ClusterRole').map((r) => r.metadata?.name)).toEqual(['rel-certroute']);
       const none = render('rel', 'ns', ['--set', 'rbac.create=false']);

@@ -126,6 +126,8 @@ beforeAll(async () => {
     `--domain-filter=${zone.name}`,
     '--owner-id=lab-nsissuer',
     '--namespace=certroute',
+    // No sweep during the test: only the Issuer's Ready can re-enqueue a waiting Certificate.
+    '--renewal-schedule=0 0 1 1 *',
   ]);
 }, 120_000);
 
@@ -259,16 +261,51 @@ describe('a namespaced Issuer', () => {
     expect(events.find((e) => e.reason === 'IssuerNotFound')?.type).toBe('Warning');
     // The tenant's user sees it on the Ingress too.
     const onIngress = await eventually(async () => {
-      const list = await b.kube
-        .makeApiClient(k8s.CoreV1Api)
-        .listNamespacedEvent({
-          namespace: b.namespace,
-          fieldSelector: 'involvedObject.name=steal',
-        });
+      const list = await b.kube.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({
+        namespace: b.namespace,
+        fieldSelector: 'involvedObject.name=steal',
+      });
       return list.items.some((e) => e.reason === 'IssuerNotFound') && list.items;
     });
     expect(onIngress.length).toBeGreaterThan(0);
     expect(cert.status?.order).toBeUndefined();
     expect(ordersPlaced(env)).toBe(before);
+  });
+
+  it('is not a ClusterIssuer of the same name', async () => {
+    await tenantIngress(b, 'cluster', `cluster.${zone.name}`, {
+      'certroute.io/issuer': issuerName,
+    });
+    const cert = await eventually(async () => {
+      const c = await getCertificate(kc, b.namespace, 'cluster-tls');
+      return conditionOf(c, 'Ready')?.reason === 'IssuerNotFound' && c;
+    });
+    expect(cert.spec.issuerRef).toEqual({ name: issuerName });
+    expect(conditionOf(cert, 'Ready')?.message).toBe(`ClusterIssuer ${issuerName} not found`);
+  });
+
+  it('serves a Certificate that was waiting for it as soon as it is Ready', async () => {
+    await tenantIngress(a, 'late', `late.${zone.name}`, { 'cert-manager.io/issuer': 'late-ca' });
+    await eventually(async () => {
+      const c = await getCertificate(kc, a.namespace, 'late-tls');
+      return conditionOf(c, 'Ready')?.reason === 'IssuerNotFound';
+    });
+    await nsAdmin.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
+      group,
+      version,
+      plural: 'issuers',
+      namespace: a.namespace,
+      body: pebbleIssuer(a.namespace, 'late-ca'),
+    });
+    // The Issuer's Ready re-enqueues its Certificates (keyed by kind, namespace and name); the
+    // 60 s backstop requeue is not what gets this one issued within the wait below.
+    const cert = await eventually(
+      async () => {
+        const c = await getCertificate(kc, a.namespace, 'late-tls');
+        return conditionOf(c, 'Ready')?.status === 'True' && c;
+      },
+      { timeoutMs: 45_000, intervalMs: 500 },
+    );
+    expect(cert.spec.issuerRef).toEqual({ name: 'late-ca', kind: 'Issuer' });
   });
 });
