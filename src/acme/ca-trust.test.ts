@@ -47,4 +47,18 @@ describe('CaTrust', () => {
       ['https://ca.internal:14000', undefined],
     ]);
   });
+
+  it('moves an issuer whose server changes, and leaves other origins alone', () => {
+    const applied: [string, string | undefined][] = [];
+    const t = new CaTrust((url, pem) => applied.push([url, pem]));
+    t.set('ClusterIssuer/le', c(LE));
+    t.set('Issuer/a/x', n(PRIV, 'B'));
+    t.set('Issuer/a/x', n('https://other.internal/dir', 'B'));
+    expect(applied).toEqual([
+      ['https://acme.example', undefined],
+      ['https://ca.internal:14000', 'B\n'],
+      ['https://ca.internal:14000', undefined],
+      ['https://other.internal', 'B\n'],
+    ]);
+  });
 });

@@ -40,22 +40,44 @@ export function originTrust(entries: Iterable<TrustEntry>): Map<string, string |
   return out;
 }
 
-/** The live registry: one entry per issuer key, applied to the ACME client on every change. */
+/**
+ * The live registry: one entry per issuer key, applied to the ACME client on every change. Only
+ * the origins a change touches are worked out again, so a start with many Issuers stays linear.
+ */
 export class CaTrust {
-  private readonly entries = new Map<string, TrustEntry>();
-  private applied = new Map<string, string | undefined>();
+  private readonly byOrigin = new Map<string, Map<string, TrustEntry>>();
+  private readonly originOfKey = new Map<string, string>();
+  private readonly applied = new Map<string, string | undefined>();
 
   constructor(
     private readonly apply: (url: string, pem: string | undefined) => void = trustCaBundle,
   ) {}
 
   set(key: string, entry: TrustEntry | undefined): void {
-    if (entry) this.entries.set(key, entry);
-    else this.entries.delete(key);
-    const next = originTrust(this.entries.values());
-    for (const [origin, pem] of next)
-      if (!this.applied.has(origin) || this.applied.get(origin) !== pem) this.apply(origin, pem);
-    for (const origin of this.applied.keys()) if (!next.has(origin)) this.apply(origin, undefined);
-    this.applied = next;
+    const before = this.originOfKey.get(key);
+    const after = entry ? originOf(entry.server) : undefined;
+    if (before) this.byOrigin.get(before)?.delete(key);
+    this.originOfKey.delete(key);
+    if (after && entry) {
+      const list = this.byOrigin.get(after) ?? new Map<string, TrustEntry>();
+      list.set(key, entry);
+      this.byOrigin.set(after, list);
+      this.originOfKey.set(key, after);
+    }
+    for (const origin of new Set([before, after])) if (origin) this.refresh(origin);
+  }
+
+  private refresh(origin: string): void {
+    const list = this.byOrigin.get(origin);
+    if (!list || list.size === 0) {
+      this.byOrigin.delete(origin);
+      if (this.applied.has(origin)) this.apply(origin, undefined);
+      this.applied.delete(origin);
+      return;
+    }
+    const pem = originTrust(list.values()).get(origin);
+    if (this.applied.has(origin) && this.applied.get(origin) === pem) return;
+    this.applied.set(origin, pem);
+    this.apply(origin, pem);
   }
 }
