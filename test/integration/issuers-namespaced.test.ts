@@ -14,7 +14,7 @@ import { serviceAccountKubeConfig } from '../lab/kube.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { bin } from '../lab/paths.js';
 import { spawnManaged, type ManagedProcess } from '../lab/process.js';
-import { createZone } from '../lab/route53-helpers.js';
+import { createZone, record } from '../lab/route53-helpers.js';
 import { createTenant, deleteTenant, type Tenant } from '../lab/tenants.js';
 
 const env = labEnv();
@@ -32,8 +32,12 @@ let kcm: ManagedProcess | undefined;
 /** A ServiceAccount of tenant A bound to the built-in `admin` ClusterRole in A only. */
 let nsAdmin: k8s.KubeConfig;
 
-/** An Issuer for the lab's Pebble (its HTTPS CA as caBundle), HTTP-01. */
-function pebbleIssuer(namespace: string, name: string): Issuer {
+/** An Issuer for the lab's Pebble (its HTTPS CA as caBundle), HTTP-01 unless told. */
+function pebbleIssuer(
+  namespace: string,
+  name: string,
+  solvers: Issuer['spec']['acme']['solvers'] = [{ http01: {} }],
+): Issuer {
   return {
     apiVersion: `${group}/${version}`,
     kind: 'Issuer',
@@ -44,7 +48,7 @@ function pebbleIssuer(namespace: string, name: string): Issuer {
         email: 'team@example.com',
         privateKeySecretRef: { name: `${name}-account` },
         caBundle: readFileSync(env.acmeCaFile, 'utf8'),
-        solvers: [{ http01: {} }],
+        solvers,
       },
     },
   };
@@ -307,5 +311,43 @@ describe('a namespaced Issuer', () => {
       { timeoutMs: 45_000, intervalMs: 500 },
     );
     expect(cert.spec.issuerRef).toEqual({ name: 'late-ca', kind: 'Issuer' });
+  });
+
+  it("solves DNS-01 as a ClusterIssuer does: a wildcard Certificate written by the namespace's admin", async () => {
+    const custom = nsAdmin.makeApiClient(k8s.CustomObjectsApi);
+    await custom.createNamespacedCustomObject({
+      group,
+      version,
+      plural: 'issuers',
+      namespace: a.namespace,
+      body: pebbleIssuer(a.namespace, 'team-dns', [
+        { dns01: { route53: { region: env.awsRegion } } },
+      ]),
+    });
+    await custom.createNamespacedCustomObject({
+      group,
+      version,
+      plural: 'certificates',
+      namespace: a.namespace,
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'Certificate',
+        metadata: { name: 'wild', namespace: a.namespace },
+        spec: {
+          dnsNames: [`*.${zone.name}`],
+          issuerRef: { name: 'team-dns', kind: 'Issuer' },
+          secretName: 'wild-tls',
+        },
+      },
+    });
+    const cert = await eventually(
+      async () => {
+        const c = await getCertificate(kc, a.namespace, 'wild');
+        return conditionOf(c, 'Ready')?.status === 'True' && c;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(cert.status?.lastOrder?.result).toBe('valid');
+    expect(await record(r53, zone.id, `_acme-challenge.${zone.name}`, 'TXT')).toBeUndefined();
   });
 });
