@@ -7,9 +7,15 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Issuer } from '../../src/api/v1alpha1.js';
 import type { Operator } from '../../src/operator.js';
-import { ordersPlaced } from '../lab/acme-helpers.js';
+import {
+  createClusterIssuer,
+  deleteClusterIssuer,
+  labIssuer,
+  ordersPlaced,
+} from '../lab/acme-helpers.js';
 import { adminConfig, eventually, labEnv, labRoute53, uniqueName } from '../lab/context.js';
 import { conditionOf, eventsFor, getCertificate, ingress } from '../lab/k8s-helpers.js';
+import { apiServerCertFile } from '../lab/identity.js';
 import { serviceAccountKubeConfig } from '../lab/kube.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { bin } from '../lab/paths.js';
@@ -23,6 +29,7 @@ const r53 = labRoute53(env);
 const group = 'certroute.io';
 const version = 'v1alpha1';
 const issuerName = 'team-ca';
+const platformIssuer = uniqueName('platform');
 
 let a: Tenant;
 let b: Tenant;
@@ -60,6 +67,15 @@ async function getIssuer(namespace: string, name: string): Promise<Issuer> {
     version,
     plural: 'issuers',
     namespace,
+    name,
+  })) as Issuer;
+}
+
+async function getClusterIssuer(name: string): Promise<Issuer> {
+  return (await kc.makeApiClient(k8s.CustomObjectsApi).getClusterCustomObject({
+    group,
+    version,
+    plural: 'clusterissuers',
     name,
   })) as Issuer;
 }
@@ -137,6 +153,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await op?.stop();
+  await deleteClusterIssuer(kc, platformIssuer);
   await kcm?.stop();
   for (const t of [a, b]) if (t) await deleteTenant(env, t);
 });
@@ -349,5 +366,53 @@ describe('a namespaced Issuer', () => {
     );
     expect(cert.status?.lastOrder?.result).toBe('valid');
     expect(await record(r53, zone.id, `_acme-challenge.${zone.name}`, 'TXT')).toBeUndefined();
+  });
+
+  it("cannot change how a ClusterIssuer's ACME server is trusted", async () => {
+    await createClusterIssuer(kc, labIssuer(env, platformIssuer));
+    await eventually(
+      async () =>
+        (await getClusterIssuer(platformIssuer)).status?.conditions?.find(
+          (c) => c.type === 'Ready' && c.status === 'True',
+        ),
+      { timeoutMs: 45_000 },
+    );
+    // Then two tenant Issuers for the platform's CA: one trusting some other CA there (the API
+    // server's), one trusting the system roots there. Either would make every connection to
+    // Pebble fail, if an Issuer could set the trust of an origin a ClusterIssuer uses.
+    const otherCa = pebbleIssuer(a.namespace, 'other-ca');
+    otherCa.spec.acme.caBundle = readFileSync(apiServerCertFile(env.dir), 'utf8');
+    const systemRoots = pebbleIssuer(a.namespace, 'system-roots');
+    delete systemRoots.spec.acme.caBundle;
+    for (const body of [otherCa, systemRoots])
+      await nsAdmin.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
+        group,
+        version,
+        plural: 'issuers',
+        namespace: a.namespace,
+        body,
+      });
+    // They register all the same: for that origin, the ClusterIssuer's bundle decides.
+    for (const name of ['other-ca', 'system-roots']) {
+      const ready = await eventually(
+        async () =>
+          (await getIssuer(a.namespace, name)).status?.conditions?.find(
+            (c) => c.type === 'Ready' && c.status === 'True',
+          ),
+        { timeoutMs: 45_000 },
+      );
+      expect(ready.reason, name).toBe('Registered');
+    }
+    // And the platform's ClusterIssuer still issues.
+    await tenantIngress(a, 'platform', `platform.${zone.name}`, {
+      'certroute.io/issuer': platformIssuer,
+    });
+    await eventually(
+      async () => {
+        const c = await getCertificate(kc, a.namespace, 'platform-tls');
+        return conditionOf(c, 'Ready')?.status === 'True' && c;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
   });
 });
