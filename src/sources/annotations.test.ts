@@ -242,6 +242,19 @@ describe('parseAnnotations: issuer', () => {
     expect(keys).toEqual(problemKeys);
   });
 
+  it.each<[string, Record<string, string>, boolean]>([
+    ['no issuer annotation', {}, false],
+    ['a valid issuer', { [CM_NS_ISSUER]: 'team' }, false],
+    ['tls-acme without a default issuer', { [TLS_ACME]: 'true' }, false],
+    ['a kind with no issuer', { [ISSUER_KIND]: 'Issuer' }, false],
+    ['an invalid name', { [ISSUER]: 'Bad_Name' }, true],
+    ['an invalid kind', { [ISSUER]: 'le', [ISSUER_KIND]: 'Cluster' }, true],
+    ['issuer and cluster-issuer', { [CM_NS_ISSUER]: 'a', [CM_ISSUER]: 'b' }, true],
+    ['cluster-issuer of kind Issuer', { [CM_ISSUER]: 'b', [CM_ISSUER_KIND]: 'Issuer' }, true],
+  ])('issuerInvalid (keep the Certificates): %s -> %s', (_name, a, invalid) => {
+    expect(parseAnnotations(a, noDefaults).issuerInvalid).toBe(invalid);
+  });
+
   it.each<[string, boolean]>([
     ['a', true],
     ['letsencrypt-prod', true],

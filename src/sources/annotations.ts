@@ -74,17 +74,19 @@ type Step = (a: Record<string, string>, d: ParseDefaults, s: IngressSettings, ba
 
 /**
  * Reads an Ingress's annotations into settings. A malformed value is reported as a problem
- * and only the setting it concerns falls back; nothing else is affected.
+ * and only the setting it concerns falls back; nothing else is affected. `issuerInvalid`: the
+ * issuer annotations name an issuer but are malformed or conflict, so no issuer is known (the
+ * source then leaves its Certificates as they are rather than deleting them).
  */
 export function parseAnnotations(
   a: Record<string, string>,
   d: ParseDefaults,
-): { settings: IngressSettings; problems: AnnotationProblem[] } {
+): { settings: IngressSettings; problems: AnnotationProblem[]; issuerInvalid: boolean } {
   const problems: AnnotationProblem[] = [];
   const bad: Report = (annotation, message) => problems.push({ annotation, message });
   const s: IngressSettings = { dns: d.dnsDefault, target: 'secret', extraHostnames: [] };
   const issuer = parseIssuer(a, d, bad);
-  if (issuer) {
+  if (issuer && issuer !== 'invalid') {
     s.issuer = issuer.name;
     if (issuer.kind === 'Issuer') s.issuerKind = 'Issuer';
   }
@@ -99,7 +101,7 @@ export function parseAnnotations(
     parseDnsTarget,
   ];
   for (const step of steps) step(a, d, s, bad);
-  return { settings: s, problems };
+  return { settings: s, problems, issuerInvalid: issuer === 'invalid' };
 }
 
 const parseDns: Step = (a, _d, s, bad) => {
@@ -199,18 +201,18 @@ function parseIssuer(
   a: Record<string, string>,
   d: ParseDefaults,
   bad: Report,
-): { name: string; kind: IssuerKind } | undefined {
+): { name: string; kind: IssuerKind } | 'invalid' | undefined {
   const kind = parseIssuerKind(a, bad);
   const named = (key: string, name: string, k: IssuerKind) => {
     if (issuerNameRe.test(name) && name.length <= 253) return { name, kind: k };
     bad(key, `"${name}" is not a valid ${k} name`);
-    return undefined;
+    return 'invalid' as const;
   };
   const ours = a[annotations.issuer];
   const cmIssuer = a[annotations.cmIssuer];
   const cmCluster = a[annotations.cmClusterIssuer];
   if (ours !== undefined) {
-    if (kind === 'invalid') return undefined;
+    if (kind === 'invalid') return 'invalid';
     return named(annotations.issuer, ours, kind ?? 'ClusterIssuer');
   }
   if (cmIssuer !== undefined && cmCluster !== undefined) {
@@ -218,20 +220,20 @@ function parseIssuer(
       annotations.cmIssuer,
       `conflicts with ${annotations.cmClusterIssuer}: set only one (or ${annotations.issuer}, which wins)`,
     );
-    return undefined;
+    return 'invalid';
   }
   if (cmIssuer !== undefined) {
-    if (kind === 'invalid') return undefined;
+    if (kind === 'invalid') return 'invalid';
     return named(annotations.cmIssuer, cmIssuer, kind ?? 'Issuer');
   }
   if (cmCluster !== undefined) {
-    if (kind === 'invalid') return undefined;
+    if (kind === 'invalid') return 'invalid';
     if (kind === 'Issuer') {
       bad(
         annotations.cmClusterIssuer,
         `names a ClusterIssuer but the issuer-kind annotation says Issuer; use ${annotations.cmIssuer} for an Issuer`,
       );
-      return undefined;
+      return 'invalid';
     }
     return named(annotations.cmClusterIssuer, cmCluster, 'ClusterIssuer');
   }
@@ -266,13 +268,16 @@ function parseIssuerKind(
   const theirs = a[annotations.cmIssuerKind];
   const valid = (key: string, v: string): IssuerKind | 'invalid' => {
     if (v === 'Issuer' || v === 'ClusterIssuer') return v;
-    bad(key, `must be "Issuer" or "ClusterIssuer", got "${v}"; no certificates until it is fixed`);
+    bad(
+      key,
+      `must be "Issuer" or "ClusterIssuer", got "${v}"; Certificates are left as they are until it is fixed`,
+    );
     return 'invalid';
   };
   if (ours !== undefined && theirs !== undefined && ours !== theirs) {
     bad(
       annotations.issuerKind,
-      `"${ours}" conflicts with ${annotations.cmIssuerKind} "${theirs}"; no certificates until they agree`,
+      `"${ours}" conflicts with ${annotations.cmIssuerKind} "${theirs}"; Certificates are left as they are until they agree`,
     );
     return 'invalid';
   }

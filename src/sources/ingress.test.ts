@@ -336,12 +336,21 @@ describe('desiredFor: Certificates', () => {
     ['tls-acme without a default issuer', { 'kubernetes.io/tls-acme': 'true' }, opts],
     ['tls-acme false', { 'kubernetes.io/tls-acme': 'false' }, { ...opts, defaultIssuer: 'd' }],
     ['an invalid issuer', { 'certroute.io/issuer': 'Bad_Issuer' }, opts],
-  ])('makes no Certificates with %s', (_name, annotations, o) => {
+    [
+      'conflicting issuer annotations',
+      { 'cert-manager.io/issuer': 'a', 'cert-manager.io/cluster-issuer': 'b' },
+      opts,
+    ],
+  ])('makes no Certificates with %s', (name, annotations, o) => {
     const d = desiredFor(
       ingress({ annotations, tls: [{ secretName: 's', hosts: ['example.com'] }] }),
       o,
     );
     expect(d.certificates).toEqual([]);
+    // Only a malformed issuer keeps the Certificates there are; no issuer at all removes them.
+    expect(d.holdCertificates).toBe(
+      name.startsWith('an invalid') || name.startsWith('conflicting') ? true : undefined,
+    );
     // TLS blocks are not even looked at: no InvalidTLS/InvalidHost about them
     expect(d.problems.every((p) => p.reason === 'InvalidAnnotation')).toBe(true);
   });

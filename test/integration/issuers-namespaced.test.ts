@@ -260,6 +260,49 @@ describe('a namespaced Issuer', () => {
     expect(tls.metadata?.annotations?.['certroute.io/issuer-kind']).toBe('Issuer');
   });
 
+  it('keeps its Certificate when the issuer annotations start to conflict, and says so', async () => {
+    const net = a.kube.makeApiClient(k8s.NetworkingV1Api);
+    const before = await getCertificate(kc, a.namespace, 'app-tls');
+    const patch = (annotations: Record<string, string | null>) =>
+      net.patchNamespacedIngress(
+        { namespace: a.namespace, name: 'app', body: { metadata: { annotations } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    const dnsHas = (host: string) =>
+      eventually(async () => {
+        const e = (await kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({
+          group,
+          version,
+          plural: 'dnsendpoints',
+          namespace: a.namespace,
+          name: 'app',
+        })) as { spec: { endpoints: { dnsName: string }[] } };
+        return e.spec.endpoints.some((x) => x.dnsName === host);
+      });
+    await patch({
+      'cert-manager.io/cluster-issuer': 'someone-elses',
+      'certroute.io/hostname': `marker1.${zone.name}`,
+    });
+    const events = await eventually(async () => {
+      const list = await a.kube
+        .makeApiClient(k8s.CoreV1Api)
+        .listNamespacedEvent({ namespace: a.namespace, fieldSelector: 'involvedObject.name=app' });
+      return list.items.filter((e) => e.reason === 'InvalidAnnotation');
+    });
+    expect(events[0]?.message).toMatch(
+      /^cert-manager\.io\/issuer: conflicts with cert-manager\.io\/cluster-issuer/,
+    );
+    await dnsHas(`marker1.${zone.name}`);
+    // A later reconcile of the same Ingress has begun only when this one has ended.
+    await patch({ 'certroute.io/hostname': `marker2.${zone.name}` });
+    await dnsHas(`marker2.${zone.name}`);
+    const after = await getCertificate(kc, a.namespace, 'app-tls');
+    expect(after?.metadata.uid).toBe(before?.metadata.uid);
+    expect(after?.spec).toEqual(before?.spec);
+    expect(conditionOf(after, 'Ready')?.status).toBe('True');
+    await patch({ 'cert-manager.io/cluster-issuer': null, 'certroute.io/hostname': null });
+  });
+
   it('is not usable from another namespace: IssuerNotFound, an Event, and no order', async () => {
     const before = ordersPlaced(env);
     await tenantIngress(b, 'steal', `steal.${zone.name}`, { 'cert-manager.io/issuer': issuerName });
