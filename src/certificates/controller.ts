@@ -244,7 +244,11 @@ export class CertificateController {
   ): Promise<ReconcileResult> {
     const valid = cert.status?.notAfter ? Date.parse(cert.status.notAfter) > Date.now() : false;
     const before = cert.status?.conditions?.find((c) => c.type === 'Issuing');
-    const news = before?.status !== 'False' || before.reason !== lookup.reason;
+    // A missing issuer is said once when it starts (the same fault until it changes). Not an
+    // unready one: every restart and change of leader shows that briefly.
+    const news =
+      lookup.reason === 'IssuerNotFound' &&
+      (before?.status !== 'False' || before.reason !== lookup.reason);
     const issuing = {
       type: 'Issuing',
       status: 'False' as const,
@@ -261,7 +265,6 @@ export class CertificateController {
             issuing,
           ],
     );
-    // Said once when it starts (a missing or unready issuer is the same fault until it changes).
     if (news) await this.reporter.event(cert, 'Warning', lookup.reason, lookup.message);
     // The issuer's Ready event re-enqueues; this is only the backstop.
     return { requeueAfterMs: 60_000 };
