@@ -139,7 +139,7 @@ export class Operator {
       metrics: this.metrics,
       events,
       isLeader: () => this.isLeader,
-      onReady: (name) => this.certificates.enqueueIssuer(name),
+      onReady: (key) => this.certificates.enqueueIssuer(key),
     });
     this.certificates = new CertificateController({
       kubeConfig,

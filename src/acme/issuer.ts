@@ -1,24 +1,42 @@
 import * as k8s from '@kubernetes/client-node';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import type * as acme from 'acme-client';
-import type { ClusterIssuer, ClusterIssuerSpec } from '../api/v1alpha1.js';
-import { isUnreachable, loadAcme, problemType, trustCaBundle } from './client.js';
+import {
+  issuerKinds,
+  type ClusterIssuer,
+  type ClusterIssuerSpec,
+  type Issuer as NamespacedIssuer,
+  type IssuerKind,
+} from '../api/v1alpha1.js';
+import { CaTrust } from './ca-trust.js';
+import { isUnreachable, loadAcme, problemType } from './client.js';
+import {
+  describeIssuer,
+  issuerKeyString,
+  issuerLabels,
+  keyOfIssuerObject,
+  parseIssuerKey,
+  secretNamespace,
+  type IssuerKey,
+} from './issuer-ref.js';
 import { generatePrivateKey } from './keys.js';
 import { jitteredBackoff } from '../kube/backoff.js';
 import { sameCondition, setCondition } from '../kube/conditions.js';
 import { isNotFound } from '../kube/crd-client.js';
 import { ResilientInformer, specChanges } from '../kube/informer.js';
+import { scopedInformer, type Informer } from '../kube/scoped-informer.js';
 import { describeError, Failure, reportFailure, type FailureReason } from '../errors.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import { canonical } from '../kube/canonical.js';
 import { managedLabels } from '../kube/ownership.js';
 
-type Issuer = ClusterIssuer & k8s.KubernetesObject;
+/** A ClusterIssuer or an Issuer: the same spec, told apart by kind (and namespace). */
+export type IssuerObject = (ClusterIssuer | NamespacedIssuer) & k8s.KubernetesObject;
 
 /** A registered ACME account, ready for orders. */
 export interface Account {
-  issuer: string;
+  issuer: IssuerKey;
   client: acme.Client;
   directoryUrl: string;
   profile: string | undefined;
@@ -31,136 +49,198 @@ export type AccountLookup =
 
 export interface IssuerDeps extends ControllerDeps {
   /** Called when an issuer becomes Ready, so its Certificates are looked at again. */
-  onReady?: (issuer: string) => void;
+  onReady?: (issuer: IssuerKey) => void;
 }
 
+const plurals = { ClusterIssuer: 'clusterissuers', Issuer: 'issuers' } as const;
+
 /**
- * ClusterIssuer → a registered ACME account. The account key lives in a Secret in the
- * operator's namespace (created when missing, never logged). Registration is idempotent: a
- * newAccount with a known key returns the existing account, so every leader re-registers
- * once on start and then serves from memory until the issuer's spec changes.
+ * ClusterIssuers and namespaced Issuers → registered ACME accounts: one core, two informers,
+ * everything keyed by {kind, namespace, name}. A ClusterIssuer's account key and EAB Secrets
+ * live in the operator's namespace, an Issuer's in its own (issuer-ref.ts decides). The account
+ * key Secret is created when missing, never logged. Registration is idempotent: a newAccount
+ * with a known key returns the existing account, so every leader re-registers once on start
+ * and then serves from memory until the issuer's spec changes.
  */
 export class IssuerController {
-  readonly informer: ResilientInformer<Issuer>;
+  readonly informers: Record<IssuerKind, Informer<IssuerObject>>;
   readonly queue: WorkQueue;
   private readonly core: k8s.CoreV1Api;
   private readonly log: Logger;
   private readonly accounts = new Map<string, { hash: string; account: Account }>();
   private readonly failures = new Map<string, number>();
+  private readonly trust: CaTrust;
 
-  constructor(private readonly d: IssuerDeps) {
+  constructor(
+    private readonly d: IssuerDeps,
+    trust?: CaTrust,
+  ) {
     this.log = d.log.child({ controller: 'issuer' });
     this.core = d.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    this.informer = new ResilientInformer<Issuer>({
-      kubeConfig: d.kubeConfig,
-      resource: 'clusterissuers',
-      path: d.crds.watchPath('clusterissuers'),
-      list: (options) => d.crds.list<Issuer>('clusterissuers', undefined, options),
-      compression: d.config.kubeApiCompression,
-      log: this.log,
-      metrics: d.metrics,
-    });
+    this.trust = trust ?? new CaTrust();
+    const informer = (kind: IssuerKind, ns?: string) =>
+      new ResilientInformer<IssuerObject>({
+        kubeConfig: d.kubeConfig,
+        resource: ns ? `${plurals[kind]}/${ns}` : plurals[kind],
+        path: d.crds.watchPath(plurals[kind], ns),
+        list: (options) => d.crds.list<IssuerObject>(plurals[kind], ns, options),
+        compression: d.config.kubeApiCompression,
+        log: this.log,
+        metrics: d.metrics,
+      });
+    // Issuers are namespaced: with --watch-namespaces, one informer per watched namespace and
+    // none cluster-wide (the chart grants them in those namespaces only).
+    this.informers = {
+      ClusterIssuer: informer('ClusterIssuer'),
+      Issuer: scopedInformer(d.config.watchNamespaces, (ns) => informer('Issuer', ns)),
+    };
     this.queue = new WorkQueue({
       name: 'issuers',
       concurrency: 2,
-      reconcile: (k) => this.reconcile(k),
+      reconcile: (k) => this.reconcileKey(k),
       log: this.log,
       metrics: d.metrics,
     });
     // The controller's own status writes keep the generation. Requeueing on them looped as fast
     // as the API server answered whenever the status message differed between attempts (an API
     // error's audit id): failures are retried by the backoff the reconcile returns instead.
-    const changed = specChanges();
-    this.informer.on((ev, o) => {
-      // Trust the issuer's CA at once: renewal-info lookups need no account.
-      if (ev !== 'delete') trustCaBundle(o.spec.acme.server, o.spec.acme.caBundle);
-      if (changed(ev, o)) this.queue.add(o.metadata?.name ?? '');
-    });
+    for (const kind of issuerKinds) {
+      const changed = specChanges();
+      this.informers[kind].on((ev, o) => {
+        const key = keyOfIssuerObject(kind, o.metadata);
+        // Trust the issuer's CA at once: renewal-info lookups need no account.
+        this.trust.set(
+          issuerKeyString(key),
+          ev === 'delete'
+            ? undefined
+            : {
+                cluster: kind === 'ClusterIssuer',
+                server: o.spec.acme.server,
+                caBundle: o.spec.acme.caBundle,
+              },
+        );
+        if (changed(ev, o)) this.queue.add(issuerKeyString(key));
+      });
+    }
   }
 
   get synced(): boolean {
-    return this.informer.synced;
+    return this.informers.ClusterIssuer.synced && this.informers.Issuer.synced;
   }
 
-  start(): Promise<void> {
-    return this.informer.start();
+  async start(): Promise<void> {
+    await Promise.all(issuerKinds.map((k) => this.informers[k].start()));
   }
 
   async stop(): Promise<void> {
     await this.queue.shutdown();
-    await this.informer.stop();
+    await Promise.all(issuerKinds.map((k) => this.informers[k].stop()));
   }
 
   enqueueAll(): void {
-    for (const i of this.informer.list()) this.queue.add(i.metadata?.name ?? '');
+    for (const kind of issuerKinds)
+      for (const i of this.informers[kind].list())
+        this.queue.add(issuerKeyString(keyOfIssuerObject(kind, i.metadata)));
+  }
+
+  /** The issuer object, if it exists (an Issuer only in its own namespace). */
+  get(key: IssuerKey): IssuerObject | undefined {
+    return key.kind === 'Issuer'
+      ? this.informers.Issuer.get(key.name, key.namespace)
+      : this.informers.ClusterIssuer.get(key.name);
   }
 
   /** The issuer's ACME directory (ARI needs no account), if the issuer exists. */
-  directoryUrl(name: string): string | undefined {
-    return this.informer.get(name)?.spec.acme.server;
+  directoryUrl(key: IssuerKey): string | undefined {
+    return this.get(key)?.spec.acme.server;
   }
 
   /** The issuer's account, or why there is none (for the Certificate's condition). */
-  account(name: string): AccountLookup {
-    const hit = this.accounts.get(name);
-    const iss = this.informer.get(name);
-    if (!iss)
-      return { ok: false, reason: 'IssuerNotFound', message: `ClusterIssuer ${name} not found` };
+  account(key: IssuerKey): AccountLookup {
+    const k = issuerKeyString(key);
+    const hit = this.accounts.get(k);
+    const iss = this.get(key);
+    const what = describeIssuer(key);
+    if (!iss) {
+      const hint =
+        key.kind === 'Issuer'
+          ? ` (an Issuer is only usable from its own namespace; for a ClusterIssuer leave issuerRef.kind unset)`
+          : '';
+      return { ok: false, reason: 'IssuerNotFound', message: `${what} not found${hint}` };
+    }
     if (hit && hit.hash === canonical(iss.spec)) return { ok: true, account: hit.account };
     const ready = iss.status?.conditions?.find((c) => c.type === 'Ready');
     return {
       ok: false,
       reason: 'IssuerNotReady',
-      message: `ClusterIssuer ${name} is not ready${ready ? `: ${ready.reason}: ${ready.message}` : ''}`,
+      message: `${what} is not ready${ready ? `: ${ready.reason}: ${ready.message}` : ''}`,
     };
   }
 
-  async reconcile(name: string): Promise<{ requeueAfterMs?: number } | void> {
-    const iss = this.informer.get(name);
+  /** A queue key (`ClusterIssuer/name`, `Issuer/namespace/name`). */
+  reconcileKey(k: string): Promise<{ requeueAfterMs?: number } | void> {
+    const key = parseIssuerKey(k);
+    return key ? this.reconcile(key) : Promise.resolve();
+  }
+
+  async reconcile(key: IssuerKey): Promise<{ requeueAfterMs?: number } | void> {
+    const k = issuerKeyString(key);
+    const iss = this.get(key);
     if (!iss) {
-      this.accounts.delete(name);
-      this.failures.delete(name);
-      this.d.metrics.issuerReady.remove({ name });
+      this.accounts.delete(k);
+      this.failures.delete(k);
+      this.d.metrics.issuerReady.remove(issuerLabels(key));
       return;
     }
-    if (!this.d.isLeader()) return;
+    if (!this.d.isLeader() || !this.watched(key)) return;
     if (this.d.config.dryRun) {
       const message = '--dry-run is on: no ACME account is registered';
-      await this.writeStatus(iss, { status: 'False', reason: 'DryRun', message });
+      await this.writeStatus(key, iss, { status: 'False', reason: 'DryRun', message });
       return;
     }
     const hash = canonical(iss.spec);
-    const known = this.accounts.get(name);
+    const known = this.accounts.get(k);
     if (known?.hash === hash) {
-      await this.writeReady(iss, known.account);
+      await this.writeReady(key, iss, known.account);
       return;
     }
     try {
-      const account = await this.register(iss);
-      this.accounts.set(name, { hash, account });
-      this.failures.delete(name);
-      await this.writeReady(iss, account);
-      this.d.metrics.issuerReady.set({ name }, 1);
-      this.d.onReady?.(name);
+      const account = await this.register(key, iss);
+      this.accounts.set(k, { hash, account });
+      this.failures.delete(k);
+      await this.writeReady(key, iss, account);
+      this.d.onReady?.(key);
     } catch (err) {
-      this.accounts.delete(name);
-      const n = (this.failures.get(name) ?? 0) + 1;
-      this.failures.set(name, n);
+      this.accounts.delete(k);
+      const n = (this.failures.get(k) ?? 0) + 1;
+      this.failures.set(k, n);
       const { reason, message } = classifyIssuerError(err, !!iss.spec.acme.externalAccountBinding);
-      reportFailure(this.log, this.d.metrics.failures, 'issuer', reason, message, { issuer: name });
-      this.d.metrics.issuerReady.set({ name }, 0);
-      await this.writeStatus(iss, { status: 'False', reason, message });
-      await this.d.events.record(withKind(iss), 'Warning', reason, message);
+      reportFailure(this.log, this.d.metrics.failures, 'issuer', reason, message, {
+        issuer: describeIssuer(key),
+      });
+      this.d.metrics.issuerReady.set(issuerLabels(key), 0);
+      await this.writeStatus(key, iss, { status: 'False', reason, message });
+      await this.d.events.record(eventTarget(key, iss), 'Warning', reason, message);
       // Retry quickly at first (a CA restarting), then settle at 10 minutes.
       return { requeueAfterMs: jitteredBackoff(n, 5_000, 600_000) };
     }
   }
 
-  private async register(iss: Issuer): Promise<Account> {
+  /** --watch-namespaces limits Issuers as it limits Certificates. */
+  private watched(key: IssuerKey): boolean {
+    const w = this.d.config.watchNamespaces;
+    return key.kind === 'ClusterIssuer' || w.length === 0 || w.includes(key.namespace);
+  }
+
+  private async register(key: IssuerKey, iss: IssuerObject): Promise<Account> {
     const { acme: spec } = iss.spec;
-    trustCaBundle(spec.server, spec.caBundle);
-    const accountKey = await this.accountKey(iss);
-    const eab = await this.eab(iss);
+    this.trust.set(issuerKeyString(key), {
+      cluster: key.kind === 'ClusterIssuer',
+      server: spec.server,
+      caBundle: spec.caBundle,
+    });
+    const accountKey = await this.accountKey(key, iss);
+    const eab = await this.eab(key, iss);
     const { Client } = await loadAcme();
     const client = new Client({
       directoryUrl: spec.server,
@@ -172,7 +252,7 @@ export class IssuerController {
     });
     await ensureAccount(client, spec.email);
     return {
-      issuer: iss.metadata?.name ?? '',
+      issuer: key,
       client,
       directoryUrl: spec.server,
       profile: spec.profile,
@@ -182,17 +262,17 @@ export class IssuerController {
   }
 
   /** Reads the account key; creates the Secret with a fresh ECDSA P-256 key when missing. */
-  private async accountKey(iss: Issuer): Promise<string> {
+  private async accountKey(key: IssuerKey, iss: IssuerObject): Promise<string> {
     const ref = iss.spec.acme.privateKeySecretRef;
-    const key = ref.key ?? 'tls.key';
-    const namespace = this.d.config.namespace;
+    const field = ref.key ?? 'tls.key';
+    const namespace = secretNamespace(key, this.d.config.namespace);
     try {
       const s = await this.core.readNamespacedSecret({ name: ref.name, namespace });
-      const v = s.data?.[key];
+      const v = s.data?.[field];
       if (!v)
         throw new Failure(
           'AccountKeyInvalid',
-          `Secret ${namespace}/${ref.name} has no key "${key}"`,
+          `Secret ${namespace}/${ref.name} has no key "${field}"`,
         );
       return Buffer.from(v, 'base64').toString('utf8');
     } catch (err) {
@@ -206,21 +286,30 @@ export class IssuerController {
           name: ref.name,
           namespace,
           labels: managedLabels(),
-          annotations: { 'certroute.io/issuer': iss.metadata?.name ?? '' },
+          annotations: {
+            'certroute.io/issuer': key.name,
+            'certroute.io/issuer-kind': key.kind,
+          },
         },
         type: 'Opaque',
-        data: { [key]: Buffer.from(pem).toString('base64') },
+        data: { [field]: Buffer.from(pem).toString('base64') },
       },
     });
-    this.log.info({ issuer: iss.metadata?.name, secret: ref.name }, 'created ACME account key');
+    this.log.info(
+      { issuer: describeIssuer(key), secret: `${namespace}/${ref.name}` },
+      'created ACME account key',
+    );
     return pem;
   }
 
-  private async eab(iss: Issuer): Promise<{ kid: string; hmacKey: string } | undefined> {
+  private async eab(
+    key: IssuerKey,
+    iss: IssuerObject,
+  ): Promise<{ kid: string; hmacKey: string } | undefined> {
     const eab = iss.spec.acme.externalAccountBinding;
     if (!eab) return undefined;
-    const namespace = this.d.config.namespace;
-    const key = eab.keySecretRef.key ?? 'secret';
+    const namespace = secretNamespace(key, this.d.config.namespace);
+    const field = eab.keySecretRef.key ?? 'secret';
     let data: Record<string, string> | undefined;
     try {
       data = (await this.core.readNamespacedSecret({ name: eab.keySecretRef.name, namespace }))
@@ -228,18 +317,19 @@ export class IssuerController {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    const v = data?.[key];
+    const v = data?.[field];
     if (!v)
       throw new Failure(
         'ExternalAccountBindingSecretMissing',
-        `EAB key: Secret ${namespace}/${eab.keySecretRef.name} with key "${key}" not found`,
+        `EAB key: Secret ${namespace}/${eab.keySecretRef.name} with key "${field}" not found`,
       );
     return { kid: eab.keyID, hmacKey: Buffer.from(v, 'base64').toString('utf8').trim() };
   }
 
-  private async writeReady(iss: Issuer, account: Account): Promise<void> {
+  private async writeReady(key: IssuerKey, iss: IssuerObject, account: Account): Promise<void> {
     const uri = account.client.getAccountUrl();
     await this.writeStatus(
+      key,
       iss,
       {
         status: 'True',
@@ -248,11 +338,12 @@ export class IssuerController {
       },
       uri,
     );
-    this.d.metrics.issuerReady.set({ name: account.issuer }, 1);
+    this.d.metrics.issuerReady.set(issuerLabels(key), 1);
   }
 
   private async writeStatus(
-    iss: Issuer,
+    key: IssuerKey,
+    iss: IssuerObject,
     c: { status: 'True' | 'False'; reason: string; message: string },
     uri?: string,
   ): Promise<void> {
@@ -265,11 +356,16 @@ export class IssuerController {
       canonical(acmeStatus) === canonical(iss.status?.acme)
     )
       return;
-    await this.d.crds.patchStatus('clusterissuers', undefined, iss.metadata?.name ?? '', {
-      conditions: setCondition(iss.status?.conditions, cond),
-      observedGeneration: iss.metadata?.generation,
-      ...(acmeStatus ? { acme: acmeStatus } : {}),
-    });
+    await this.d.crds.patchStatus(
+      plurals[key.kind],
+      key.kind === 'Issuer' ? key.namespace : undefined,
+      key.name,
+      {
+        conditions: setCondition(iss.status?.conditions, cond),
+        observedGeneration: iss.metadata?.generation,
+        ...(acmeStatus ? { acme: acmeStatus } : {}),
+      },
+    );
   }
 }
 
@@ -294,8 +390,9 @@ async function ensureAccount(client: acme.Client, email: string | undefined): Pr
     await client.updateAccount({ contact });
 }
 
-function withKind(iss: Issuer) {
-  return { apiVersion: iss.apiVersion, kind: 'ClusterIssuer', metadata: iss.metadata };
+/** An Issuer's Events go to its own namespace (its team sees them), a ClusterIssuer's to default. */
+function eventTarget(key: IssuerKey, iss: IssuerObject) {
+  return { apiVersion: iss.apiVersion, kind: key.kind, metadata: iss.metadata };
 }
 
 /** A precise Ready reason for a failed registration. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderCrdFiles } from './render.js';
-import { structural } from './crds.js';
+import { crds, structural } from './crds.js';
 import { certificate, dnsEndpoint } from './v1alpha1.js';
 import type { z } from 'zod';
 
@@ -53,6 +53,27 @@ describe('generated YAML keeps every validation', () => {
       .algorithm;
     expect(alg?.default).toBe('ECDSA-P256');
     expect(alg?.enum).toContain('RSA-4096');
+  });
+
+  it('issuerRef.kind: ClusterIssuer or Issuer, optional (absent is a ClusterIssuer)', () => {
+    const ref = spec?.properties.issuerRef as {
+      required?: string[];
+      properties: Record<string, Record<string, unknown>>;
+    };
+    expect(ref.properties.kind?.enum).toEqual(['ClusterIssuer', 'Issuer']);
+    expect(ref.required).toEqual(['name']);
+  });
+});
+
+describe('the Issuer CRD', () => {
+  it("is namespaced, with the ClusterIssuer's spec and status", () => {
+    const spec = (c: Record<string, unknown>) => (c as { spec: Record<string, unknown> }).spec;
+    const issuers = spec(crds.issuers ?? {});
+    const cluster = spec(crds.clusterissuers ?? {});
+    expect(issuers.scope).toBe('Namespaced');
+    expect(cluster.scope).toBe('Cluster');
+    expect((issuers.names as { kind: string }).kind).toBe('Issuer');
+    expect(issuers.versions).toEqual(cluster.versions);
   });
 });
 

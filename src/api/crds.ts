@@ -9,6 +9,8 @@ import {
   domainPolicySpec,
   domainPolicyStatus,
   group,
+  issuerSpec,
+  issuerStatus,
   version,
 } from './v1alpha1.js';
 
@@ -132,6 +134,20 @@ export const crds: Record<string, Json> = {
       reason,
     ],
   }),
+  issuers: crd({
+    kind: 'Issuer',
+    plural: 'issuers',
+    singular: 'issuer',
+    shortNames: ['crnsissuer'],
+    scope: 'Namespaced',
+    spec: issuerSpec,
+    status: issuerStatus,
+    columns: [
+      ready(),
+      { name: 'Server', type: 'string', jsonPath: '.spec.acme.server', priority: 1 },
+      reason,
+    ],
+  }),
   certificates: crd({
     kind: 'Certificate',
     plural: 'certificates',
@@ -144,6 +160,7 @@ export const crds: Record<string, Json> = {
       ready(),
       { name: 'Secret', type: 'string', jsonPath: '.spec.secretName' },
       { name: 'Issuer', type: 'string', jsonPath: '.spec.issuerRef.name', priority: 1 },
+      { name: 'Kind', type: 'string', jsonPath: '.spec.issuerRef.kind', priority: 1 },
       { name: 'Expires', type: 'date', jsonPath: '.status.notAfter' },
       { name: 'Renews', type: 'date', jsonPath: '.status.renewalTime', priority: 1 },
       reason,

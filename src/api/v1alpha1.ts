@@ -18,7 +18,12 @@ const dnsName = z
   .regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
   .describe('a lower-case DNS name; a leading "*." makes it a wildcard');
 const secretKeyRef = z.object({
-  name: z.string().min(1).describe('Secret name, in the operator namespace'),
+  name: z
+    .string()
+    .min(1)
+    .describe(
+      "Secret name: in the operator namespace for a ClusterIssuer, in the Issuer's own namespace for an Issuer",
+    ),
   key: z.string().optional().describe('key inside the Secret'),
 });
 
@@ -136,6 +141,27 @@ export const clusterIssuer = z.object({
 });
 export type ClusterIssuer = z.infer<typeof clusterIssuer>;
 
+// ---------------------------------------------------------------- Issuer
+
+/**
+ * A namespaced issuer: the same spec and status as a ClusterIssuer, but its Secrets (account
+ * key, EAB key) are in its own namespace and only Certificates in that namespace can use it.
+ */
+export const issuerSpec = clusterIssuerSpec;
+export const issuerStatus = clusterIssuerStatus;
+
+export const issuer = z.object({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('Issuer'),
+  metadata: metadataShape,
+  spec: issuerSpec,
+  status: issuerStatus.optional(),
+});
+export type Issuer = z.infer<typeof issuer>;
+
+export const issuerKinds = ['ClusterIssuer', 'Issuer'] as const;
+export type IssuerKind = (typeof issuerKinds)[number];
+
 // ---------------------------------------------------------------- Certificate
 
 export const keyAlgorithms = [
@@ -156,9 +182,9 @@ export const certificateSpec = z
         kind: z
           .enum(['ClusterIssuer', 'Issuer'])
           .optional()
-          .describe('ClusterIssuer (the default) or an Issuer in the same namespace'),
+          .describe("ClusterIssuer (the default) or Issuer (in the Certificate's own namespace)"),
       })
-      .describe('the issuer'),
+      .describe('the ClusterIssuer or Issuer'),
     secretName: z.string().optional().describe('kubernetes.io/tls Secret to write'),
     acm: z
       .object({

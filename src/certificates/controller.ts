@@ -3,6 +3,7 @@ import { CronJob } from 'cron';
 import { Challenges } from '../acme/challenges.js';
 import { fetchRenewalInfo } from '../acme/client.js';
 import type { Account, AccountLookup, IssuerController } from '../acme/issuer.js';
+import { issuerKeyOf, sameIssuer, type IssuerKey } from '../acme/issuer-ref.js';
 import type { Dns01Solver } from '../acme/solvers/dns01.js';
 import type { TokenServer } from '../acme/solvers/http01.js';
 import { describeError, reportFailure } from '../errors.js';
@@ -177,10 +178,11 @@ export class CertificateController {
     return w.length === 0 || w.includes(namespace);
   }
 
-  /** Certificates of this issuer, after it became Ready. */
-  enqueueIssuer(issuer: string): void {
+  /** Certificates of this issuer (a ClusterIssuer, or an Issuer in their namespace), after it became Ready. */
+  enqueueIssuer(issuer: IssuerKey): void {
     for (const c of this.d.certificates.list())
-      if (c.spec.issuerRef.name === issuer) this.queue.add(keyOf(c));
+      if (sameIssuer(issuerKeyOf(c.metadata?.namespace, c.spec.issuerRef), issuer))
+        this.queue.add(keyOf(c));
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -192,8 +194,7 @@ export class CertificateController {
     const log = this.log.child({ namespace, name });
     const current = await this.target(cert);
     if (!current) return;
-    const issuer = cert.spec.issuerRef.name;
-    const lookup = this.d.issuers.account(issuer);
+    const lookup = this.d.issuers.account(issuerKeyOf(namespace, cert.spec.issuerRef));
     let status: Status = cert.status ?? {};
     if (status.order && !sameNames(status.order.dnsNames, cert.spec.dnsNames)) {
       log.info('dnsNames changed: abandoning the order in flight');
@@ -225,7 +226,9 @@ export class CertificateController {
     log: Logger,
   ): Promise<{ wait: ReconcileResult } | { status: Status }> {
     // A valid certificate needs no account: a restart or an issuer hiccup never flaps Ready.
-    const directoryUrl = this.d.issuers.directoryUrl(cert.spec.issuerRef.name);
+    const directoryUrl = this.d.issuers.directoryUrl(
+      issuerKeyOf(cert.metadata?.namespace, cert.spec.issuerRef),
+    );
     const next = await this.idle(cert, status, current, directoryUrl, log);
     if (next) return { wait: next };
     const denied = await this.denied(cert);
@@ -311,6 +314,12 @@ export class CertificateController {
     lookup: Extract<AccountLookup, { ok: false }>,
   ): Promise<ReconcileResult> {
     const valid = cert.status?.notAfter ? Date.parse(cert.status.notAfter) > Date.now() : false;
+    const before = cert.status?.conditions?.find((c) => c.type === 'Issuing');
+    // A missing issuer is said once when it starts (the same fault until it changes). Not an
+    // unready one: every restart and change of leader shows that briefly.
+    const news =
+      lookup.reason === 'IssuerNotFound' &&
+      (before?.status !== 'False' || before.reason !== lookup.reason);
     const issuing = {
       type: 'Issuing',
       status: 'False' as const,
@@ -327,6 +336,7 @@ export class CertificateController {
             issuing,
           ],
     );
+    if (news) await this.reporter.event(cert, 'Warning', lookup.reason, lookup.message);
     // The issuer's Ready event re-enqueues; this is only the backstop.
     return { requeueAfterMs: 60_000 };
   }

@@ -3,6 +3,7 @@ import type * as acme from 'acme-client';
 import type { ChallengeTarget, Challenges } from '../acme/challenges.js';
 import { problemType, retryAfterOf } from '../acme/client.js';
 import type { Account, IssuerController } from '../acme/issuer.js';
+import { issuerKeyOf } from '../acme/issuer-ref.js';
 import { createOrder, describeAuthorizations, whyInvalid } from '../acme/orders.js';
 import { Dns01ConfigError } from '../acme/solvers/dns01.js';
 import type { TokenServer } from '../acme/solvers/http01.js';
@@ -284,7 +285,9 @@ export class Issuance {
   }
 
   private async cleanup(cert: Cert, log: Logger, order?: Order): Promise<void> {
-    const lookup = this.d.issuers.account(cert.spec.issuerRef.name);
+    const lookup = this.d.issuers.account(
+      issuerKeyOf(cert.metadata?.namespace, cert.spec.issuerRef),
+    );
     await this.d.challenges.cleanup(
       cert.metadata?.namespace ?? '',
       cert.metadata?.name ?? '',

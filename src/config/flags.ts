@@ -85,7 +85,8 @@ export const flags = {
   namespace: spec({
     flag: 'namespace',
     env: 'CERTROUTE_NAMESPACE',
-    description: "the operator's own namespace: account key Secrets and the leader Lease live here",
+    description:
+      "the operator's own namespace: ClusterIssuers' account key Secrets and the leader Lease live here",
     default: 'certroute',
     schema: namespaceName,
   }),

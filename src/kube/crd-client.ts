@@ -2,7 +2,8 @@ import * as k8s from '@kubernetes/client-node';
 import { group, version } from '../api/v1alpha1.js';
 import type { ListOptions } from './informer.js';
 
-export type Plural = 'certificates' | 'dnsendpoints' | 'clusterissuers' | 'domainpolicies';
+export type Plural =
+  'certificates' | 'dnsendpoints' | 'clusterissuers' | 'issuers' | 'domainpolicies';
 
 /** The cluster-scoped kinds: listed with the cluster call, status patched without a namespace. */
 const clusterScoped = new Set<Plural>(['clusterissuers', 'domainpolicies']);

@@ -138,8 +138,8 @@ export function createMetrics() {
     }),
     issuerReady: new Gauge({
       name: 'certroute_issuer_ready_status',
-      help: '1 while the ClusterIssuer is Ready, else 0',
-      labelNames: ['name'],
+      help: '1 while the ClusterIssuer or Issuer is Ready, else 0',
+      labelNames: ['kind', 'namespace', 'name'],
       registers: r,
     }),
     tlsSecretExpiry: new Gauge({

@@ -10,6 +10,9 @@ import type { IngressSettings, ParseDefaults } from './annotations.js';
 
 const ISSUER = 'certroute.io/issuer';
 const CM_ISSUER = 'cert-manager.io/cluster-issuer';
+const ISSUER_KIND = 'certroute.io/issuer-kind';
+const CM_NS_ISSUER = 'cert-manager.io/issuer';
+const CM_ISSUER_KIND = 'cert-manager.io/issuer-kind';
 const TLS_ACME = 'kubernetes.io/tls-acme';
 const DNS = 'certroute.io/dns';
 const TARGET = 'certroute.io/target';
@@ -43,6 +46,7 @@ describe('annotation names', () => {
   it('match the documented keys', () => {
     expect(annotations).toEqual({
       issuer: ISSUER,
+      issuerKind: ISSUER_KIND,
       dns: DNS,
       target: TARGET,
       acmRegion: ACM_REGION,
@@ -53,6 +57,8 @@ describe('annotation names', () => {
       hostname: HOSTNAME,
       dnsTarget: DNS_TARGET,
       cmClusterIssuer: CM_ISSUER,
+      cmIssuer: CM_NS_ISSUER,
+      cmIssuerKind: CM_ISSUER_KIND,
       tlsAcme: TLS_ACME,
       edHostname: [ED_HOSTNAME_ALPHA, ED_HOSTNAME],
       edTtl: [ED_TTL_ALPHA, ED_TTL],
@@ -136,6 +142,119 @@ describe('parseAnnotations: issuer', () => {
     expect(keys).toEqual(problemKeys);
   });
 
+  it.each<[string, Record<string, string>, string | undefined, 'Issuer' | undefined, string[]]>([
+    ['certroute.io/issuer alone: a ClusterIssuer', { [ISSUER]: 'le' }, 'le', undefined, []],
+    [
+      'certroute.io/issuer-kind Issuer',
+      { [ISSUER]: 'le', [ISSUER_KIND]: 'Issuer' },
+      'le',
+      'Issuer',
+      [],
+    ],
+    [
+      'certroute.io/issuer-kind ClusterIssuer (the default, left unset)',
+      { [ISSUER]: 'le', [ISSUER_KIND]: 'ClusterIssuer' },
+      'le',
+      undefined,
+      [],
+    ],
+    [
+      "cert-manager.io/issuer: cert-manager's Issuer",
+      { [CM_NS_ISSUER]: 'team' },
+      'team',
+      'Issuer',
+      [],
+    ],
+    [
+      'cert-manager.io/issuer with issuer-kind ClusterIssuer',
+      { [CM_NS_ISSUER]: 'le', [CM_ISSUER_KIND]: 'ClusterIssuer' },
+      'le',
+      undefined,
+      [],
+    ],
+    [
+      "cert-manager's issuer-kind read for certroute.io/issuer too",
+      { [ISSUER]: 'team', [CM_ISSUER_KIND]: 'Issuer' },
+      'team',
+      'Issuer',
+      [],
+    ],
+    [
+      'certroute.io/issuer beats cert-manager.io/issuer',
+      { [ISSUER]: 'ours', [CM_NS_ISSUER]: 'theirs' },
+      'ours',
+      undefined,
+      [],
+    ],
+    [
+      'cert-manager.io/issuer and cluster-issuer both: a conflict, no certificates',
+      { [CM_NS_ISSUER]: 'a', [CM_ISSUER]: 'b' },
+      undefined,
+      undefined,
+      [CM_NS_ISSUER],
+    ],
+    [
+      'cluster-issuer with issuer-kind Issuer: a conflict',
+      { [CM_ISSUER]: 'b', [ISSUER_KIND]: 'Issuer' },
+      undefined,
+      undefined,
+      [CM_ISSUER],
+    ],
+    [
+      'the two issuer-kind annotations disagree: a conflict',
+      { [ISSUER]: 'le', [ISSUER_KIND]: 'Issuer', [CM_ISSUER_KIND]: 'ClusterIssuer' },
+      undefined,
+      undefined,
+      [ISSUER_KIND],
+    ],
+    [
+      'an unknown kind (an external issuer): no certificates',
+      { [CM_NS_ISSUER]: 'pca', [CM_ISSUER_KIND]: 'AWSPCAClusterIssuer' },
+      undefined,
+      undefined,
+      [CM_ISSUER_KIND],
+    ],
+    [
+      'a kind spelled differently',
+      { [ISSUER]: 'le', [ISSUER_KIND]: 'issuer' },
+      undefined,
+      undefined,
+      [ISSUER_KIND],
+    ],
+    [
+      'a kind with no issuer: reported, tls-acme still uses the default',
+      { [ISSUER_KIND]: 'Issuer', [TLS_ACME]: 'true' },
+      'default-issuer',
+      undefined,
+      [ISSUER_KIND],
+    ],
+    [
+      'an invalid Issuer name',
+      { [CM_NS_ISSUER]: 'Bad_Name' },
+      undefined,
+      undefined,
+      [CM_NS_ISSUER],
+    ],
+  ])('kind: %s', (_name, a, issuer, kind, problemKeys) => {
+    const { settings, keys } = parse(a);
+    expect(settings.issuer).toBe(issuer);
+    expect(settings.issuerKind).toBe(kind);
+    expect(keys).toEqual(problemKeys);
+  });
+
+  it.each<[string, Record<string, string>, boolean]>([
+    ['no issuer annotation', {}, false],
+    ['a valid issuer', { [CM_NS_ISSUER]: 'team' }, false],
+    ['tls-acme without a default issuer', { [TLS_ACME]: 'true' }, false],
+    ['a kind with no issuer', { [ISSUER_KIND]: 'Issuer' }, false],
+    ['an invalid name', { [ISSUER]: 'Bad_Name' }, true],
+    ['an invalid kind', { [ISSUER]: 'le', [ISSUER_KIND]: 'Cluster' }, true],
+    ['issuer and cluster-issuer', { [CM_NS_ISSUER]: 'a', [CM_ISSUER]: 'b' }, true],
+    ['cluster-issuer of kind Issuer', { [CM_ISSUER]: 'b', [CM_ISSUER_KIND]: 'Issuer' }, true],
+  ])('issuerInvalid (keep the Certificates): %s -> %s', (_name, a, invalid) => {
+    expect(parseAnnotations(a, noDefaults).issuerInvalid).toBe(invalid);
+  });
+
   it.each<[string, boolean]>([
     ['a', true],
     ['letsencrypt-prod', true],
@@ -153,7 +272,7 @@ describe('parseAnnotations: issuer', () => {
     ['with space', false],
     ['letsencrypt/prod', false],
   ])('issuer name %j valid: %s', (name, valid) => {
-    for (const key of [ISSUER, CM_ISSUER]) {
+    for (const key of [ISSUER, CM_ISSUER, CM_NS_ISSUER]) {
       const { settings, problems } = parse({ [key]: name });
       expect(settings.issuer).toBe(valid ? name : undefined);
       if (valid) expect(problems).toEqual([]);

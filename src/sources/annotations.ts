@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import { parseDuration } from '../config/index.js';
-import { keyAlgorithms, type KeyAlgorithm } from '../api/v1alpha1.js';
+import { keyAlgorithms, type IssuerKind, type KeyAlgorithm } from '../api/v1alpha1.js';
 
 export const prefix = 'certroute.io/';
 export const annotations = {
   issuer: `${prefix}issuer`,
+  issuerKind: `${prefix}issuer-kind`,
   dns: `${prefix}dns`,
   target: `${prefix}target`,
   acmRegion: `${prefix}acm-region`,
@@ -16,6 +17,8 @@ export const annotations = {
   dnsTarget: `${prefix}dns-target`,
   // read for migration
   cmClusterIssuer: 'cert-manager.io/cluster-issuer',
+  cmIssuer: 'cert-manager.io/issuer',
+  cmIssuerKind: 'cert-manager.io/issuer-kind',
   tlsAcme: 'kubernetes.io/tls-acme',
   edHostname: ['external-dns.alpha.kubernetes.io/hostname', 'external-dns.kubernetes.io/hostname'],
   edTtl: ['external-dns.alpha.kubernetes.io/ttl', 'external-dns.kubernetes.io/ttl'],
@@ -23,8 +26,10 @@ export const annotations = {
 } as const;
 
 export interface IngressSettings {
-  /** The ClusterIssuer; undefined means no certificates for this Ingress. */
+  /** The issuer's name; undefined means no certificates for this Ingress. */
   issuer?: string;
+  /** Set when the issuer is a namespaced Issuer (in the Ingress's namespace); absent: a ClusterIssuer. */
+  issuerKind?: 'Issuer';
   dns: boolean;
   target: 'secret' | 'acm';
   acmRegion?: string;
@@ -69,16 +74,22 @@ type Step = (a: Record<string, string>, d: ParseDefaults, s: IngressSettings, ba
 
 /**
  * Reads an Ingress's annotations into settings. A malformed value is reported as a problem
- * and only the setting it concerns falls back; nothing else is affected.
+ * and only the setting it concerns falls back; nothing else is affected. `issuerInvalid`: the
+ * issuer annotations name an issuer but are malformed or conflict, so no issuer is known (the
+ * source then leaves its Certificates as they are rather than deleting them).
  */
 export function parseAnnotations(
   a: Record<string, string>,
   d: ParseDefaults,
-): { settings: IngressSettings; problems: AnnotationProblem[] } {
+): { settings: IngressSettings; problems: AnnotationProblem[]; issuerInvalid: boolean } {
   const problems: AnnotationProblem[] = [];
   const bad: Report = (annotation, message) => problems.push({ annotation, message });
   const s: IngressSettings = { dns: d.dnsDefault, target: 'secret', extraHostnames: [] };
-  s.issuer = parseIssuer(a, d, bad);
+  const issuer = parseIssuer(a, d, bad);
+  if (issuer && issuer !== 'invalid') {
+    s.issuer = issuer.name;
+    if (issuer.kind === 'Issuer') s.issuerKind = 'Issuer';
+  }
   const steps: Step[] = [
     parseDns,
     parseTarget,
@@ -90,7 +101,7 @@ export function parseAnnotations(
     parseDnsTarget,
   ];
   for (const step of steps) step(a, d, s, bad);
-  return { settings: s, problems };
+  return { settings: s, problems, issuerInvalid: issuer === 'invalid' };
 }
 
 const parseDns: Step = (a, _d, s, bad) => {
@@ -175,23 +186,103 @@ function splitList(v: string | undefined): string[] {
     .filter(Boolean);
 }
 
+const issuerNameRe = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/**
+ * Which issuer an Ingress names, with cert-manager's meanings read for migration:
+ * `certroute.io/issuer` is a ClusterIssuer unless `certroute.io/issuer-kind` (or cert-manager's
+ * `cert-manager.io/issuer-kind`) says Issuer; `cert-manager.io/cluster-issuer` is a
+ * ClusterIssuer; `cert-manager.io/issuer` is an Issuer in the Ingress's namespace unless the
+ * kind annotation says ClusterIssuer. certroute's own annotation wins over cert-manager's. A
+ * conflict or an unknown kind is a problem and means no certificates: guessing the other kind
+ * could use an issuer nobody chose.
+ */
 function parseIssuer(
   a: Record<string, string>,
   d: ParseDefaults,
-  bad: (a: string, m: string) => void,
-): string | undefined {
-  const direct = a[annotations.issuer] ?? a[annotations.cmClusterIssuer];
-  if (direct !== undefined) {
-    const key =
-      a[annotations.issuer] !== undefined ? annotations.issuer : annotations.cmClusterIssuer;
-    if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(direct) && direct.length <= 253) return direct;
-    bad(key, `"${direct}" is not a valid ClusterIssuer name`);
-    return undefined;
+  bad: Report,
+): { name: string; kind: IssuerKind } | 'invalid' | undefined {
+  const kind = parseIssuerKind(a, bad);
+  const named = (key: string, name: string, k: IssuerKind) => {
+    if (issuerNameRe.test(name) && name.length <= 253) return { name, kind: k };
+    bad(key, `"${name}" is not a valid ${k} name`);
+    return 'invalid' as const;
+  };
+  const ours = a[annotations.issuer];
+  const cmIssuer = a[annotations.cmIssuer];
+  const cmCluster = a[annotations.cmClusterIssuer];
+  if (ours !== undefined) {
+    if (kind === 'invalid') return 'invalid';
+    return named(annotations.issuer, ours, kind ?? 'ClusterIssuer');
   }
+  if (cmIssuer !== undefined && cmCluster !== undefined) {
+    bad(
+      annotations.cmIssuer,
+      `conflicts with ${annotations.cmClusterIssuer}: set only one (or ${annotations.issuer}, which wins)`,
+    );
+    return 'invalid';
+  }
+  if (cmIssuer !== undefined) {
+    if (kind === 'invalid') return 'invalid';
+    return named(annotations.cmIssuer, cmIssuer, kind ?? 'Issuer');
+  }
+  if (cmCluster !== undefined) {
+    if (kind === 'invalid') return 'invalid';
+    if (kind === 'Issuer') {
+      bad(
+        annotations.cmClusterIssuer,
+        `names a ClusterIssuer but the issuer-kind annotation says Issuer; use ${annotations.cmIssuer} for an Issuer`,
+      );
+      return 'invalid';
+    }
+    return named(annotations.cmClusterIssuer, cmCluster, 'ClusterIssuer');
+  }
+  return defaultIssuer(a, d, kind, bad);
+}
+
+/** No issuer named: `kubernetes.io/tls-acme` uses --default-issuer (a ClusterIssuer). */
+function defaultIssuer(
+  a: Record<string, string>,
+  d: ParseDefaults,
+  kind: IssuerKind | 'invalid' | undefined,
+  bad: Report,
+): { name: string; kind: IssuerKind } | undefined {
+  if (kind && kind !== 'invalid')
+    bad(
+      a[annotations.issuerKind] !== undefined ? annotations.issuerKind : annotations.cmIssuerKind,
+      `has no effect without ${annotations.issuer} or ${annotations.cmIssuer}; ignored`,
+    );
   if (a[annotations.tlsAcme] === 'true') {
-    if (d.defaultIssuer) return d.defaultIssuer;
+    if (d.defaultIssuer) return { name: d.defaultIssuer, kind: 'ClusterIssuer' };
     bad(annotations.tlsAcme, 'is "true" but the operator has no --default-issuer');
   }
+  return undefined;
+}
+
+/** The issuer-kind annotation (certroute's, else cert-manager's), 'invalid' when unusable. */
+function parseIssuerKind(
+  a: Record<string, string>,
+  bad: Report,
+): IssuerKind | 'invalid' | undefined {
+  const ours = a[annotations.issuerKind];
+  const theirs = a[annotations.cmIssuerKind];
+  const valid = (key: string, v: string): IssuerKind | 'invalid' => {
+    if (v === 'Issuer' || v === 'ClusterIssuer') return v;
+    bad(
+      key,
+      `must be "Issuer" or "ClusterIssuer", got "${v}"; Certificates are left as they are until it is fixed`,
+    );
+    return 'invalid';
+  };
+  if (ours !== undefined && theirs !== undefined && ours !== theirs) {
+    bad(
+      annotations.issuerKind,
+      `"${ours}" conflicts with ${annotations.cmIssuerKind} "${theirs}"; Certificates are left as they are until they agree`,
+    );
+    return 'invalid';
+  }
+  if (ours !== undefined) return valid(annotations.issuerKind, ours);
+  if (theirs !== undefined) return valid(annotations.cmIssuerKind, theirs);
   return undefined;
 }
 

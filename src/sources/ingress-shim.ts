@@ -271,14 +271,17 @@ export class IngressShim {
     const uid = ing.metadata.uid;
     // DNS and certificates are independent: a failure in one must not hold back the other.
     const results = await Promise.allSettled([
-      this.applyChildren(
-        ing,
-        'certificates',
-        desired.certificates,
-        this.certificates.list(namespace),
-        uid,
-        log,
-      ),
+      // Malformed or conflicting issuer annotations leave the Certificates as they are.
+      'holdCertificates' in desired && desired.holdCertificates
+        ? Promise.resolve()
+        : this.applyChildren(
+            ing,
+            'certificates',
+            desired.certificates,
+            this.certificates.list(namespace),
+            uid,
+            log,
+          ),
       this.applyChildren(
         ing,
         'dnsendpoints',

@@ -336,26 +336,50 @@ describe('desiredFor: Certificates', () => {
     ['tls-acme without a default issuer', { 'kubernetes.io/tls-acme': 'true' }, opts],
     ['tls-acme false', { 'kubernetes.io/tls-acme': 'false' }, { ...opts, defaultIssuer: 'd' }],
     ['an invalid issuer', { 'certroute.io/issuer': 'Bad_Issuer' }, opts],
-  ])('makes no Certificates with %s', (_name, annotations, o) => {
+    [
+      'conflicting issuer annotations',
+      { 'cert-manager.io/issuer': 'a', 'cert-manager.io/cluster-issuer': 'b' },
+      opts,
+    ],
+  ])('makes no Certificates with %s', (name, annotations, o) => {
     const d = desiredFor(
       ingress({ annotations, tls: [{ secretName: 's', hosts: ['example.com'] }] }),
       o,
     );
     expect(d.certificates).toEqual([]);
+    // Only a malformed issuer keeps the Certificates there are; no issuer at all removes them.
+    expect(d.holdCertificates).toBe(
+      name.startsWith('an invalid') || name.startsWith('conflicting') ? true : undefined,
+    );
     // TLS blocks are not even looked at: no InvalidTLS/InvalidHost about them
     expect(d.problems.every((p) => p.reason === 'InvalidAnnotation')).toBe(true);
   });
 
-  it.each<[string, Record<string, string>, string]>([
-    ['certroute.io/issuer', { 'certroute.io/issuer': 'ours' }, 'ours'],
-    ['cert-manager.io/cluster-issuer', { 'cert-manager.io/cluster-issuer': 'cm' }, 'cm'],
-    ['tls-acme with the default issuer', { 'kubernetes.io/tls-acme': 'true' }, 'the-default'],
-  ])('uses the issuer from %s', (_name, annotations, issuer) => {
+  it.each<[string, Record<string, string>, { name: string; kind?: 'Issuer' }]>([
+    ['certroute.io/issuer', { 'certroute.io/issuer': 'ours' }, { name: 'ours' }],
+    ['cert-manager.io/cluster-issuer', { 'cert-manager.io/cluster-issuer': 'cm' }, { name: 'cm' }],
+    [
+      'tls-acme with the default issuer',
+      { 'kubernetes.io/tls-acme': 'true' },
+      { name: 'the-default' },
+    ],
+    [
+      'cert-manager.io/issuer',
+      { 'cert-manager.io/issuer': 'team' },
+      { name: 'team', kind: 'Issuer' },
+    ],
+    [
+      'certroute.io/issuer with issuer-kind Issuer',
+      { 'certroute.io/issuer': 'team', 'certroute.io/issuer-kind': 'Issuer' },
+      { name: 'team', kind: 'Issuer' },
+    ],
+  ])('uses the issuer from %s', (_name, annotations, issuerRef) => {
     const d = desiredFor(
       ingress({ annotations, tls: [{ secretName: 's', hosts: ['example.com'] }] }),
       { ...opts, defaultIssuer: 'the-default' },
     );
-    expect(d.certificates.map((c) => c.spec.issuerRef.name)).toEqual([issuer]);
+    // A ClusterIssuer's Certificate has no kind: its spec is what it was before Issuers existed.
+    expect(d.certificates.map((c) => c.spec.issuerRef)).toEqual([issuerRef]);
   });
 
   it('makes no Certificates for an Ingress without TLS', () => {

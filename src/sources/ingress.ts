@@ -20,6 +20,11 @@ export interface Problem {
 
 export interface Desired {
   certificates: Certificate[];
+  /**
+   * The issuer annotations are malformed or conflict: the Certificates the source already has
+   * are left as they are (bad input loses nothing), and `certificates` is empty.
+   */
+  holdCertificates?: true;
   dnsEndpoint?: DNSEndpoint;
   problems: Problem[];
 }
@@ -54,10 +59,11 @@ function normalizeHost(h: string): string {
  * Anything malformed becomes a Problem and is left out; the rest is still produced.
  */
 export function desiredFor(ing: k8s.V1Ingress, opts: ShimOptions): Desired {
-  const { settings, problems: annotationProblems } = parseAnnotations(
-    ing.metadata?.annotations ?? {},
-    opts,
-  );
+  const {
+    settings,
+    problems: annotationProblems,
+    issuerInvalid,
+  } = parseAnnotations(ing.metadata?.annotations ?? {}, opts);
   const problems: Problem[] = annotationProblems.map((p) => ({
     reason: 'InvalidAnnotation',
     message: `${p.annotation}: ${p.message}`,
@@ -69,7 +75,12 @@ export function desiredFor(ing: k8s.V1Ingress, opts: ShimOptions): Desired {
     ? certificatesFor(ing, settings, settings.issuer ?? '', problems)
     : [];
   const dnsEndpoint = settings.dns ? dnsEndpointFor(ing, settings, problems) : undefined;
-  return { certificates, ...(dnsEndpoint ? { dnsEndpoint } : {}), problems };
+  return {
+    certificates,
+    ...(issuerInvalid ? { holdCertificates: true as const } : {}),
+    ...(dnsEndpoint ? { dnsEndpoint } : {}),
+    problems,
+  };
 }
 
 /**
@@ -128,7 +139,7 @@ function certificatesFor(
       },
       spec: {
         dnsNames: [...hosts].sort(),
-        issuerRef: { name: issuer },
+        issuerRef: { name: issuer, ...(s.issuerKind ? { kind: s.issuerKind } : {}) },
         ...(s.target === 'acm' ? { acm: { region: s.acmRegion ?? '' } } : { secretName }),
         ...(s.keyAlgorithm ? { privateKey: { algorithm: s.keyAlgorithm } } : {}),
         ...(s.renewBefore ? { renewBefore: s.renewBefore } : {}),

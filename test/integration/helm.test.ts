@@ -231,6 +231,7 @@ describe('helm lint and template', () => {
         'CustomResourceDefinition',
         'CustomResourceDefinition',
         'CustomResourceDefinition',
+        'CustomResourceDefinition',
         'Deployment',
         'Pod',
         'PodDisruptionBudget',
@@ -245,7 +246,7 @@ describe('helm lint and template', () => {
     );
     expect(find(defaults, 'Pod').every(isHook)).toBe(true);
     // The chart's CRDs are the top-level crds/ files (through the symlinks), not copies.
-    const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints', 'domainpolicies'].map(
+    const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints', 'domainpolicies', 'issuers'].map(
       (p) => parse(readFileSync(join(repoRoot, 'crds', `certroute.io_${p}.yaml`), 'utf8')) as Obj,
     );
     expect(find(defaults, 'CustomResourceDefinition')).toEqual(expect.arrayContaining(fromFiles));
@@ -629,8 +630,8 @@ describe('values for platform teams, rendered with and without each', () => {
     });
   });
 
-  it('crds.install: the four CRDs by default; false leaves them out and nothing else', () => {
-    expect(find(defaults, 'CustomResourceDefinition')).toHaveLength(4);
+  it('crds.install: the five CRDs by default; false leaves them out and nothing else', () => {
+    expect(find(defaults, 'CustomResourceDefinition')).toHaveLength(5);
     const objs = render('cr', 'ns', ['--set', 'crds.install=false']);
     expect(find(objs, 'CustomResourceDefinition')).toEqual([]);
     const again = render('cr', 'ns');
@@ -667,12 +668,12 @@ describe('values for platform teams, rendered with and without each', () => {
       named(objs, 'ClusterRole', name)?.metadata?.labels ?? {};
     const agg = (r: string) => `rbac.authorization.k8s.io/aggregate-to-${r}`;
 
-    it('by default: view (read) aggregates into view, edit and admin; edit (Certificates only) into edit and admin', () => {
+    it('by default: view (read) aggregates into view, edit and admin; edit (Certificates and Issuers) into edit and admin', () => {
       const objs = render('rel', 'ns');
       expect(rulesOf(objs, 'rel-certroute-view')).toEqual([
         {
           apiGroups: ['certroute.io'],
-          resources: ['certificates', 'dnsendpoints'],
+          resources: ['certificates', 'dnsendpoints', 'issuers'],
           verbs: ['get', 'list', 'watch'],
         },
       ]);
@@ -684,7 +685,7 @@ describe('values for platform teams, rendered with and without each', () => {
       expect(rulesOf(objs, 'rel-certroute-edit')).toEqual([
         {
           apiGroups: ['certroute.io'],
-          resources: ['certificates'],
+          resources: ['certificates', 'issuers'],
           verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'],
         },
       ]);
@@ -697,12 +698,17 @@ describe('values for platform teams, rendered with and without each', () => {
       ).toEqual([]);
     });
 
-    it('editDNSEndpoints adds DNSEndpoints to edit; enabled=false or rbac.create=false leaves them out', () => {
+    it('editDNSEndpoints adds DNSEndpoints to edit; editIssuers=false takes Issuers out; enabled=false or rbac.create=false leaves them out', () => {
       const dns = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.editDNSEndpoints=true']);
       expect(rulesOf(dns, 'rel-certroute-edit')?.[0]?.resources).toEqual([
         'certificates',
+        'issuers',
         'dnsendpoints',
       ]);
+      const noIssuers = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.editIssuers=false']);
+      expect(rulesOf(noIssuers, 'rel-certroute-edit')?.[0]?.resources).toEqual(['certificates']);
+      // Reading them stays: a team sees the Issuers the platform made in its namespace.
+      expect(rulesOf(noIssuers, 'rel-certroute-view')?.[0]?.resources).toContain('issuers');
       const off = render('rel', 'ns', ['--set', 'rbac.aggregatedRoles.enabled=false']);
       expect(find(off, 'ClusterRole').map((r) => r.metadata?.name)).toEqual(['rel-certroute']);
       const none = render('rel', 'ns', ['--set', 'rbac.create=false']);
@@ -898,7 +904,7 @@ describe('applied to the lab: the NetworkPolicy, the CRD switch and the test Pod
 
   it('the CRDs crds.install renders are accepted as they are (server-side apply, dry run)', async () => {
     const crds = find(defaults, 'CustomResourceDefinition');
-    expect(crds).toHaveLength(4);
+    expect(crds).toHaveLength(5);
     for (const crd of crds) {
       const res = await requestJson(
         'PATCH',
@@ -1002,6 +1008,8 @@ const namespaced = [
   ]),
   'certroute.io/certificates/status:patch',
   'certroute.io/dnsendpoints/status:patch',
+  ...['get', 'list', 'watch'].map((v) => `certroute.io/issuers:${v}`),
+  'certroute.io/issuers/status:patch',
 ];
 /** The default ClusterRole's rules but the HTTP-01 solver's, as a rules review lists them. */
 const clusterWide = [...namespaced, ...clusterScoped];
@@ -1122,6 +1130,10 @@ describe('RBAC is minimal', () => {
     { verb: 'update', group: 'certroute.io', resource: 'clusterissuers' },
     { verb: 'create', group: 'certroute.io', resource: 'domainpolicies' },
     { verb: 'update', group: 'certroute.io', resource: 'domainpolicies' },
+    // Issuers belong to their namespace's team: the operator reads them and writes status only.
+    { verb: 'create', group: 'certroute.io', resource: 'issuers', namespace: 'x' },
+    { verb: 'update', group: 'certroute.io', resource: 'issuers', namespace: 'x' },
+    { verb: 'delete', group: 'certroute.io', resource: 'issuers', namespace: 'x' },
     {
       verb: 'update',
       group: 'certroute.io',
@@ -1191,6 +1203,7 @@ describe('RBAC is minimal', () => {
       { verb, group: 'certroute.io', resource: 'certificates' },
       { verb, group: 'certroute.io', resource: 'dnsendpoints' },
       { verb, group: 'certroute.io', resource: 'clusterissuers' },
+      { verb, group: 'certroute.io', resource: 'issuers' },
     ]),
     { verb: 'get', group: 'certroute.io', resource: 'clusterissuers' },
     ...['get', 'list', 'watch'].map((verb) => ({
@@ -1200,6 +1213,14 @@ describe('RBAC is minimal', () => {
     })),
     { verb: 'patch', group: 'certroute.io', resource: 'domainpolicies', subresource: 'status' },
     ...['list', 'watch'].map((verb) => ({ verb, resource: 'namespaces' })),
+    { verb: 'get', group: 'certroute.io', resource: 'issuers', namespace: 'any' },
+    {
+      verb: 'patch',
+      group: 'certroute.io',
+      resource: 'issuers',
+      subresource: 'status',
+      namespace: 'any',
+    },
     {
       verb: 'patch',
       group: 'certroute.io',
@@ -1646,13 +1667,38 @@ describe('aggregated view and edit roles', () => {
     ).toBe(403);
   });
 
-  it('a user bound to edit writes Certificates, but not DNSEndpoints (editDNSEndpoints is off) or status', async () => {
+  it('a user bound to edit writes Certificates and Issuers, but not DNSEndpoints (editDNSEndpoints is off) or status', async () => {
     const cert = { group: 'certroute.io', resource: 'certificates', namespace: appNs };
     await eventually(async () => userMay(user('edit'), { ...cert, verb: 'create' }), {
       timeoutMs: 30_000,
     });
-    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'])
+    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) {
       expect(await userMay(user('edit'), { ...cert, verb }), verb).toBe(true);
+      expect(await userMay(user('edit'), { ...cert, resource: 'issuers', verb }), verb).toBe(true);
+    }
+    expect(
+      await userMay(user('edit'), {
+        ...cert,
+        resource: 'issuers',
+        verb: 'create',
+        namespace: otherNs,
+      }),
+    ).toBe(false);
+    expect(
+      await userMay(user('edit'), {
+        ...cert,
+        resource: 'issuers',
+        subresource: 'status',
+        verb: 'patch',
+      }),
+    ).toBe(false);
+    expect(
+      await userMay(user('edit'), {
+        group: 'certroute.io',
+        resource: 'clusterissuers',
+        verb: 'create',
+      }),
+    ).toBe(false);
     expect(await userMay(user('edit'), { ...cert, resource: 'dnsendpoints', verb: 'list' })).toBe(
       true,
     );

@@ -113,4 +113,12 @@ operator then lists and watches them per namespace). Why each verb: docs/rbac.md
 - apiGroups: [certroute.io]
   resources: [certificates/status, dnsendpoints/status]
   verbs: [patch]
+# Issuers (namespaced): read, and their status (Ready, account URI) written. Their account key
+# and EAB Secrets are in their own namespace: the secrets rule above.
+- apiGroups: [certroute.io]
+  resources: [issuers]
+  verbs: [get, list, watch]
+- apiGroups: [certroute.io]
+  resources: [issuers/status]
+  verbs: [patch]
 {{- end -}}

@@ -21,6 +21,8 @@ import {
 /** Annotations on the TLS Secrets certroute writes. */
 export const certificateNameAnnotation = 'certroute.io/certificate-name';
 export const issuerAnnotation = 'certroute.io/issuer-name';
+/** Set only for a namespaced Issuer (absent: a ClusterIssuer). */
+export const issuerKindAnnotation = 'certroute.io/issuer-kind';
 /** On the Secret that keeps the private key of an order in flight (see PendingKeys). */
 export const nextKeyLabel = 'certroute.io/next-private-key';
 
@@ -98,6 +100,7 @@ export class SecretStore implements CertificateStore {
     const annotations = {
       [certificateNameAnnotation]: cert.metadata?.name ?? '',
       [issuerAnnotation]: cert.spec.issuerRef.name,
+      ...(cert.spec.issuerRef.kind === 'Issuer' ? { [issuerKindAnnotation]: 'Issuer' } : {}),
     };
     const cacheKey = `${namespace}/${name}`;
     try {
