@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { CronJob } from 'cron';
 import { Challenges } from '../acme/challenges.js';
 import { fetchRenewalInfo } from '../acme/client.js';
+import { CaLimits } from '../acme/limits.js';
 import type { Account, AccountLookup, IssuerController } from '../acme/issuer.js';
 import type { Dns01Solver } from '../acme/solvers/dns01.js';
 import type { TokenServer } from '../acme/solvers/http01.js';
@@ -121,6 +122,10 @@ export class CertificateController {
       onIssued: (key) => this.ariNext.delete(key),
       pollMs: this.opts.pollMs,
       retryBaseMs: this.opts.retryBaseMs,
+      limits: new CaLimits({
+        newOrders: d.config.acmeLimitNewOrders,
+        failedValidations: d.config.acmeLimitFailedValidations,
+      }),
     });
     this.queue = new WorkQueue({
       name: 'certificates',
