@@ -1,6 +1,8 @@
 // The CA's rate limits, end to end (issue 22): a proxy in front of Pebble answers newOrder with
 // 429 rateLimited and a Retry-After; certroute waits at least that long, says RateLimited on
 // the Certificate while it waits, backs off only the scope the CA named, and issues everything.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operator } from '../../src/operator.js';
@@ -75,6 +77,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (watching) clearInterval(watching);
+  // What the proxy saw, for whoever reads the lab's directory after a failure.
+  if (proxy) writeFileSync(join(env.dir, 'acme-proxy-calls.json'), JSON.stringify(proxy.calls));
   await op?.stop();
   await proxy?.stop();
   for (const name of [issuer, issuer2]) await deleteClusterIssuer(kc, name);
