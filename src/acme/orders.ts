@@ -56,21 +56,33 @@ export async function describeAuthorizations(
 
 /** Why an order turned invalid: the CA's words for each invalid challenge. */
 export async function whyInvalid(account: Account, order: acme.Order): Promise<string> {
+  return (await describeInvalid(account, order)).message;
+}
+
+/**
+ * Why an order turned invalid, and the hostnames whose validation failed (each counts against
+ * the CA's failed-validation limit).
+ */
+export async function describeInvalid(
+  account: Account,
+  order: acme.Order,
+): Promise<{ message: string; hosts: string[] }> {
   try {
     const authzs = await account.client.getAuthorizations(order);
-    const bad = authzs
-      .flatMap((a) =>
-        a.challenges
-          .filter((c) => c.status === 'invalid')
-          .map(
-            (c) =>
-              `${a.identifier.value}: ${(c.error as { detail?: string } | undefined)?.detail ?? 'challenge invalid'}`,
-          ),
-      )
-      .join('; ');
-    return bad || `order ${order.url} is ${order.status}`;
+    const bad = authzs.flatMap((a) =>
+      a.challenges
+        .filter((c) => c.status === 'invalid')
+        .map((c) => ({
+          host: a.identifier.value,
+          why: `${a.identifier.value}: ${(c.error as { detail?: string } | undefined)?.detail ?? 'challenge invalid'}`,
+        })),
+    );
+    return {
+      message: bad.map((b) => b.why).join('; ') || `order ${order.url} is ${order.status}`,
+      hosts: [...new Set(bad.map((b) => b.host))],
+    };
   } catch {
-    return `order ${order.url} is ${order.status}`;
+    return { message: `order ${order.url} is ${order.status}`, hosts: [] };
   }
 }
 

@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { CronJob } from 'cron';
 import { Challenges } from '../acme/challenges.js';
 import { fetchRenewalInfo } from '../acme/client.js';
+import { CaLimits } from '../acme/limits.js';
 import type { Account, AccountLookup, IssuerController } from '../acme/issuer.js';
 import { issuerKeyOf, sameIssuer, type IssuerKey } from '../acme/issuer-ref.js';
 import type { Dns01Solver } from '../acme/solvers/dns01.js';
@@ -122,6 +123,10 @@ export class CertificateController {
       onIssued: (key) => this.ariNext.delete(key),
       pollMs: this.opts.pollMs,
       retryBaseMs: this.opts.retryBaseMs,
+      limits: new CaLimits({
+        newOrders: d.config.acmeLimitNewOrders,
+        failedValidations: d.config.acmeLimitFailedValidations,
+      }),
     });
     this.queue = new WorkQueue({
       name: 'certificates',

@@ -4,7 +4,8 @@ import type { ChallengeTarget, Challenges } from '../acme/challenges.js';
 import { problemType, retryAfterOf } from '../acme/client.js';
 import type { Account, IssuerController } from '../acme/issuer.js';
 import { issuerKeyOf } from '../acme/issuer-ref.js';
-import { createOrder, describeAuthorizations, whyInvalid } from '../acme/orders.js';
+import { orderer, type CaLimits } from '../acme/limits.js';
+import { createOrder, describeAuthorizations, describeInvalid } from '../acme/orders.js';
 import { Dns01ConfigError } from '../acme/solvers/dns01.js';
 import type { TokenServer } from '../acme/solvers/http01.js';
 import { parseDuration } from '../config/index.js';
@@ -13,7 +14,14 @@ import type { ReconcileResult } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createCsr } from '../acme/keys.js';
-import { failedStatus, issuedStatus, orderStep, pollDelayMs, tokensOfOrder } from './machine.js';
+import {
+  failedStatus,
+  heldStatus,
+  issuedStatus,
+  orderStep,
+  pollDelayMs,
+  tokensOfOrder,
+} from './machine.js';
 import type { PendingKeys } from './pending-key.js';
 import { renewalTime } from './renewal.js';
 import type { CertificateReporter } from './status.js';
@@ -39,6 +47,8 @@ export interface IssuanceDeps {
   onIssued: (key: string) => void;
   pollMs: number;
   retryBaseMs: number;
+  /** certroute's own count of the CA's limits, shared by every Certificate (in memory). */
+  limits: CaLimits;
 }
 
 /**
@@ -60,11 +70,31 @@ export class Issuance {
     const info = current.kind === 'managed' ? current.info : undefined;
     const replaces =
       status.ari && info?.ariCertID === status.ari.certID ? info.ariCertID : undefined;
+    // The CA's limits as certroute counts them: when one would be crossed, no newOrder.
+    const who = orderer(account);
+    const verdict = this.d.limits.take(who, dnsNames, Date.now());
+    if (!verdict.ok) {
+      await this.hold(cert, status, verdict.limit, verdict.message, verdict.untilMs);
+      return { ...status, order: undefined };
+    }
     let order: acme.Order;
     try {
       order = await createOrder(account, dnsNames, replaces);
     } catch (err) {
-      const reason = problemType(err) === 'rateLimited' ? 'RateLimited' : 'OrderFailed';
+      const limited = problemType(err) === 'rateLimited';
+      if (limited) {
+        // Per scope: every Certificate in it waits too, others go ahead.
+        const wait = retryAfterOf(err) ?? this.d.retryBaseMs;
+        const scope = this.d.limits.rateLimited(
+          who,
+          dnsNames,
+          describeError(err),
+          wait,
+          Date.now(),
+        );
+        this.d.metrics.acmeRateLimited.inc({ scope: scope.kind });
+      }
+      const reason = limited ? 'RateLimited' : 'OrderFailed';
       await this.fail(cert, status, reason, `newOrder: ${describeError(err)}`, undefined);
       return { ...status, order: undefined };
     }
@@ -127,9 +157,13 @@ export class Issuance {
       case 'store':
         await this.store(cert, status, account, order, log);
         return { requeueAfterMs: 100 };
-      case 'fail':
-        await this.fail(cert, status, 'OrderInvalid', await whyInvalid(account, order), o);
+      case 'fail': {
+        const invalid = await describeInvalid(account, order);
+        for (const host of invalid.hosts)
+          this.d.limits.failedValidation(orderer(account), host, Date.now());
+        await this.fail(cert, status, 'OrderInvalid', invalid.message, o);
         return;
+      }
     }
   }
 
@@ -266,6 +300,34 @@ export class Issuance {
       'Warning',
       reason,
       `${message} (retry at ${failed.nextRetryTime})`,
+    );
+  }
+
+  /**
+   * A CA limit certroute counts would be crossed: no order, nothing failed (the backoff does
+   * not grow); the Certificate says why and is looked at again when the limit frees.
+   */
+  private async hold(
+    cert: Cert,
+    status: Status,
+    limit: string,
+    message: string,
+    untilMs: number,
+  ): Promise<void> {
+    this.d.metrics.acmeLocalLimit.inc({ limit });
+    const held = heldStatus(status, 'RateLimited', message, new Date(), untilMs);
+    reportFailure(this.d.log, this.d.metrics.failures, 'certificates', 'RateLimited', message, {
+      namespace: cert.metadata?.namespace,
+      name: cert.metadata?.name,
+      limit,
+      nextRetryTime: held.nextRetryTime,
+    });
+    await this.d.reporter.write(cert, held.fields, held.conditions);
+    await this.d.reporter.event(
+      cert,
+      'Warning',
+      'RateLimited',
+      `${message} (next attempt at ${held.nextRetryTime})`,
     );
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   failedStatus,
+  heldStatus,
   idleStep,
   isCurrent,
   issuedStatus,
@@ -247,5 +248,67 @@ describe('sameNames and tokensOfOrder', () => {
   it('serves the HTTP-01 tokens of an order, not its DNS-01 values', () => {
     expect([...tokensOfOrder(order)]).toEqual([['t1', 't1.k']]);
     expect(tokensOfOrder(undefined).size).toBe(0);
+  });
+});
+
+describe('heldStatus (a local CA limit holds the order back)', () => {
+  const until = now.getTime() + 90 * 60_000;
+  it.each([
+    [
+      'no certificate: Ready=False RateLimited',
+      {},
+      { type: 'Ready', status: 'False', reason: 'RateLimited', message: 'local limit: x' },
+    ],
+    [
+      'a valid certificate: Ready stays True',
+      { notAfter: '2030-08-30T00:00:00.000Z' },
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Issued',
+        message: 'current certificate valid until 2030-08-30T00:00:00.000Z; renewal waiting',
+      },
+    ],
+  ])('%s', (_name, status, ready) => {
+    const s = heldStatus(
+      { ...status, failedAttempts: 2 },
+      'RateLimited',
+      'local limit: x',
+      now,
+      until,
+    );
+    expect(s.failedAttempts).toBe(2);
+    expect(s.nextRetryTime).toBe('2030-06-10T01:30:00.000Z');
+    expect(s.fields).toEqual({
+      lastFailure: 'RateLimited: local limit: x',
+      nextRetryTime: '2030-06-10T01:30:00.000Z',
+    });
+    expect(s.conditions).toEqual([
+      ready,
+      {
+        type: 'Issuing',
+        status: 'False',
+        reason: 'RateLimited',
+        message: 'local limit: x; next attempt at 2030-06-10T01:30:00.000Z',
+      },
+    ]);
+  });
+
+  it('never sets the next attempt in the past', () => {
+    expect(heldStatus({}, 'RateLimited', 'x', now, 0).nextRetryTime).toBe(now.toISOString());
+  });
+
+  it('the idle step then waits until the limit frees, with no order', () => {
+    const s = heldStatus({}, 'RateLimited', 'x', now, until);
+    expect(
+      idleStep({
+        info: undefined,
+        dnsNames: ['a.example'],
+        renewal: undefined,
+        nextRetryTime: s.nextRetryTime,
+        ariNextAt: undefined,
+        now,
+      }),
+    ).toEqual({ kind: 'backoff', requeueAfterMs: 90 * 60_000 + 100 });
   });
 });

@@ -181,6 +181,44 @@ export function failedStatus(
   };
 }
 
+/**
+ * Status while certroute holds an order back itself (a CA limit it keeps count of): no order
+ * was placed, so nothing failed and the backoff does not grow; the next attempt is when the
+ * limit frees (`untilMs`), and Ready stays True while the current certificate is valid.
+ */
+export function heldStatus(
+  status: Status,
+  reason: FailureReason,
+  message: string,
+  now: Date,
+  untilMs: number,
+): FailedStatus {
+  const nextRetryTime = new Date(Math.max(untilMs, now.getTime())).toISOString();
+  const validNow = status.notAfter ? Date.parse(status.notAfter) > now.getTime() : false;
+  const failedAttempts = status.failedAttempts ?? 0;
+  return {
+    fields: { lastFailure: `${reason}: ${message}`, nextRetryTime },
+    conditions: [
+      validNow
+        ? {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Issued',
+            message: `current certificate valid until ${status.notAfter}; renewal waiting`,
+          }
+        : { type: 'Ready', status: 'False', reason, message },
+      {
+        type: 'Issuing',
+        status: 'False',
+        reason,
+        message: `${message}; next attempt at ${nextRetryTime}`,
+      },
+    ],
+    failedAttempts,
+    nextRetryTime,
+  };
+}
+
 /** Status once the order's certificate is stored: the order is done and the backoff reset. */
 export function issuedStatus(
   status: Status,

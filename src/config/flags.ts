@@ -265,6 +265,22 @@ export const flags = {
     default: '8',
     schema: z.coerce.number().int().min(1).max(256),
   }),
+  acmeLimitNewOrders: spec({
+    flag: 'acme-limit-new-orders',
+    env: 'CERTROUTE_ACME_LIMIT_NEW_ORDERS',
+    description:
+      "new orders per ACME account in a sliding 3 hours before certroute waits instead of asking the CA (Let's Encrypt's limit is 300); 0 counts nothing",
+    default: '300',
+    schema: z.coerce.number().int().min(0),
+  }),
+  acmeLimitFailedValidations: spec({
+    flag: 'acme-limit-failed-validations',
+    env: 'CERTROUTE_ACME_LIMIT_FAILED_VALIDATIONS',
+    description:
+      "failed validations per ACME account per hostname in a sliding hour before certroute orders for that hostname no more until the hour frees (Let's Encrypt's limit is 5); 0 counts nothing",
+    default: '5',
+    schema: z.coerce.number().int().min(0),
+  }),
   logLevel: spec({
     flag: 'log-level',
     env: 'CERTROUTE_LOG_LEVEL',

@@ -136,6 +136,18 @@ export function createMetrics() {
       labelNames: ['result'],
       registers: r,
     }),
+    acmeLocalLimit: new Counter({
+      name: 'certroute_acme_local_limit_total',
+      help: "new orders certroute did not place because a CA limit it keeps count of would be crossed, by limit (new-orders, failed-validations, or ca-<scope> for a rateLimited answer's backoff)",
+      labelNames: ['limit'],
+      registers: r,
+    }),
+    acmeRateLimited: new Counter({
+      name: 'certroute_acme_rate_limited_total',
+      help: "newOrder answers of rateLimited from the CA, by the scope read from the problem's detail (account, registered-domain, hostname, identifier-set)",
+      labelNames: ['scope'],
+      registers: r,
+    }),
     issuerReady: new Gauge({
       name: 'certroute_issuer_ready_status',
       help: '1 while the ClusterIssuer or Issuer is Ready, else 0',

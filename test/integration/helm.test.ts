@@ -246,7 +246,13 @@ describe('helm lint and template', () => {
     );
     expect(find(defaults, 'Pod').every(isHook)).toBe(true);
     // The chart's CRDs are the top-level crds/ files (through the symlinks), not copies.
-    const fromFiles = ['certificates', 'clusterissuers', 'dnsendpoints', 'domainpolicies', 'issuers'].map(
+    const fromFiles = [
+      'certificates',
+      'clusterissuers',
+      'dnsendpoints',
+      'domainpolicies',
+      'issuers',
+    ].map(
       (p) => parse(readFileSync(join(repoRoot, 'crds', `certroute.io_${p}.yaml`), 'utf8')) as Obj,
     );
     expect(find(defaults, 'CustomResourceDefinition')).toEqual(expect.arrayContaining(fromFiles));
@@ -776,7 +782,10 @@ describe('values for platform teams, rendered with and without each', () => {
         // Nothing namespaced in the ClusterRole: no Secret, Ingress or Event anywhere else.
         expect(cr?.rules?.map((x) => [x.apiGroups, x.resources, x.verbs])).toEqual([
           [['certroute.io'], ['clusterissuers'], ['get', 'list', 'watch']],
-          [['certroute.io'], ['clusterissuers/status'], ['patch']],
+          [['certroute.io'], ['domainpolicies'], ['get', 'list', 'watch']],
+          [['certroute.io'], ['clusterissuers/status', 'domainpolicies/status'], ['patch']],
+          [[''], ['namespaces'], ['list', 'watch']],
+          [[''], ['namespaces'], ['get']],
         ]);
         const roles = find(objs, 'Role').filter(
           (r) => r.metadata?.name === 'rel-certroute-watched',
@@ -798,6 +807,8 @@ describe('values for platform teams, rendered with and without each', () => {
               ['get', 'list', 'watch', 'create', 'update', 'delete'],
             ],
             [['certificates/status', 'dnsendpoints/status'], ['patch']],
+            [['issuers'], ['get', 'list', 'watch']],
+            [['issuers/status'], ['patch']],
           ]);
         }
         // The release namespace: account key Secrets (read, created) and ClusterIssuer Events.
@@ -1103,7 +1114,6 @@ describe('RBAC is minimal', () => {
     { verb: 'update', resource: 'configmaps', namespace: 'RELEASE', name: 'other' },
     { verb: 'list', resource: 'configmaps', namespace: 'RELEASE' },
     { verb: 'get', resource: 'namespaces', name: 'default' },
-    { verb: 'list', resource: 'namespaces' },
     { verb: 'list', resource: 'nodes' },
     { verb: 'delete', resource: 'namespaces' },
     { verb: 'update', group: 'networking.k8s.io', resource: 'ingresses', namespace: 'x' },
