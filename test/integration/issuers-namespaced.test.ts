@@ -287,7 +287,9 @@ describe('a namespaced Issuer', () => {
       const list = await a.kube
         .makeApiClient(k8s.CoreV1Api)
         .listNamespacedEvent({ namespace: a.namespace, fieldSelector: 'involvedObject.name=app' });
-      return list.items.filter((e) => e.reason === 'InvalidAnnotation');
+      const found = list.items.filter((e) => e.reason === 'InvalidAnnotation');
+      // An empty list is truthy: wait for the Event itself.
+      return found.length > 0 && found;
     });
     expect(events[0]?.message).toMatch(
       /^cert-manager\.io\/issuer: conflicts with cert-manager\.io\/cluster-issuer/,
