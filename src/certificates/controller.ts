@@ -267,8 +267,9 @@ export class CertificateController {
       ],
     });
     if (v.allowed) return undefined;
-    if (await this.holdBack(cert, 'Denied', v.message))
-      this.d.metrics.policyDenials.inc({ kind: 'certificate', reason: v.rule ?? 'unknown' });
+    await this.holdBack(cert, 'Denied', v.message, () =>
+      this.d.metrics.policyDenials.inc({ kind: 'certificate', reason: v.rule ?? 'unknown' }),
+    );
     // A policy change re-enqueues every Certificate; this is only the backstop.
     return { requeueAfterMs: this.d.config.resyncInterval };
   }
@@ -280,23 +281,27 @@ export class CertificateController {
     if (!take || take.ok) return undefined;
     const minutes = Math.ceil(take.retryAfterMs / 60_000);
     const message = `namespace ${namespace} has used its ${take.limit ?? 0} new orders per hour (DomainPolicy ${take.policy ?? '?'}, spec.budgets.ordersPerHour); the next one is allowed in about ${minutes} min`;
-    if (await this.holdBack(cert, 'OrderBudgetExhausted', message))
-      this.d.metrics.orderBudgetExhausted.inc({ namespace });
+    await this.holdBack(cert, 'OrderBudgetExhausted', message, () =>
+      this.d.metrics.orderBudgetExhausted.inc({ namespace }),
+    );
     return { requeueAfterMs: take.retryAfterMs };
   }
 
   /**
    * No order, and why: Issuing=False with the reason, Ready=False too unless the current
-   * certificate is still valid. An Event (and the failure log and metric) when the reason or
-   * message is new; returns whether it was.
+   * certificate is still valid. An Event (and the failure log and metrics) when the reason or
+   * message is new; `count` is called then, before anything is written, so a reader who sees
+   * the status or the Event also sees the metric.
    */
   private async holdBack(
     cert: Cert,
     reason: 'Denied' | 'OrderBudgetExhausted',
     message: string,
-  ): Promise<boolean> {
+    count: () => void,
+  ): Promise<void> {
     const prior = cert.status?.conditions?.find((c) => c.type === 'Issuing');
     const fresh = prior?.reason !== reason || prior.message !== message;
+    if (fresh) count();
     const valid = cert.status?.notAfter ? Date.parse(cert.status.notAfter) > Date.now() : false;
     const issuing = { type: 'Issuing', status: 'False' as const, reason, message };
     await this.reporter.write(
@@ -304,13 +309,12 @@ export class CertificateController {
       {},
       valid ? [issuing] : [{ type: 'Ready', status: 'False', reason, message }, issuing],
     );
-    if (!fresh) return false;
+    if (!fresh) return;
     reportFailure(this.log, this.d.metrics.failures, 'certificates', reason, message, {
       namespace: cert.metadata?.namespace,
       name: cert.metadata?.name,
     });
     await this.reporter.event(cert, 'Warning', reason, message);
-    return true;
   }
 
   /** No account: Ready stays as the current certificate allows; Issuing says why. */

@@ -346,9 +346,14 @@ describe('the order budget', () => {
       ),
     );
     expect(ordersPlaced(env)).toBe(before);
-    const metric = await op.metrics.registry.getSingleMetricAsString(
-      'certroute_order_budget_exhausted_total',
-    );
+    // Counted once the hold is reported: after its Events (on the Certificate, then the
+    // Ingress), so it may land a moment after the first one is visible.
+    const metric = await eventually(async () => {
+      const m = await op.metrics.registry.getSingleMetricAsString(
+        'certroute_order_budget_exhausted_total',
+      );
+      return m.includes(`namespace="${b.namespace}"}`) && m;
+    });
     expect(metric).toContain(`namespace="${b.namespace}"} 1`);
   });
 });
