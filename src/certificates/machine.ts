@@ -161,14 +161,7 @@ export function failedStatus(
       nextRetryTime,
     },
     conditions: [
-      validNow
-        ? {
-            type: 'Ready',
-            status: 'True',
-            reason: 'Issued',
-            message: `current certificate valid until ${status.notAfter}; renewal failing`,
-          }
-        : { type: 'Ready', status: 'False', reason, message },
+      readyWhileNotIssuing(status, validNow, reason, message, 'renewal failing'),
       {
         type: 'Issuing',
         status: 'False',
@@ -179,6 +172,24 @@ export function failedStatus(
     failedAttempts,
     nextRetryTime,
   };
+}
+
+/** Ready while no order goes ahead: True while the current certificate is valid, else why. */
+function readyWhileNotIssuing(
+  status: Status,
+  validNow: boolean,
+  reason: FailureReason,
+  message: string,
+  renewal: string,
+): NewCondition {
+  return validNow
+    ? {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Issued',
+        message: `current certificate valid until ${status.notAfter}; ${renewal}`,
+      }
+    : { type: 'Ready', status: 'False', reason, message };
 }
 
 /**
@@ -199,14 +210,7 @@ export function heldStatus(
   return {
     fields: { lastFailure: `${reason}: ${message}`, nextRetryTime },
     conditions: [
-      validNow
-        ? {
-            type: 'Ready',
-            status: 'True',
-            reason: 'Issued',
-            message: `current certificate valid until ${status.notAfter}; renewal waiting`,
-          }
-        : { type: 'Ready', status: 'False', reason, message },
+      readyWhileNotIssuing(status, validNow, reason, message, 'renewal waiting'),
       {
         type: 'Issuing',
         status: 'False',
