@@ -1,4 +1,4 @@
-import { describeError, reportFailure } from '../errors.js';
+import { describeError } from '../errors.js';
 import { canonical } from '../kube/canonical.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import type { InformerEvent } from '../kube/informer.js';
@@ -7,12 +7,6 @@ import { ownedByIngress, sameController } from '../kube/ownership.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import { ChangeSender, setGroupStatus } from './apply.js';
-import {
-  approveCommand,
-  DeletionApprovals,
-  deletionsConfigMap,
-  describeBlocked,
-} from './approvals.js';
 import { EndpointStatusWriter } from './endpoint-status.js';
 import {
   addressSeenAnnotation,
@@ -23,7 +17,7 @@ import {
   type DerivedEndpoints,
   type Endpoint,
 } from './endpoints.js';
-import { capDeletions, type BlockedDeletions } from './guards.js';
+import { DeletionGuard } from './deletion-guard.js';
 import { InSyncWatcher } from './insync.js';
 import { plan, statusKey } from './plan.js';
 import { applyPolicy } from './policy.js';
@@ -32,13 +26,11 @@ import { RecordStates } from './records.js';
 import { ownerOfTxt } from './registry.js';
 import type { Tenancy } from '../tenancy/controller.js';
 import type { RecordStatus } from './plan.js';
-import type { ChangeGroup, DesiredRecord, RecordSet, Zone } from './types.js';
+import type { DesiredRecord, RecordSet, Zone } from './types.js';
 import { ZoneCache } from './zone-cache.js';
 
 /** Events within this window are synced together: one plan, few Route53 calls. */
 const debounceMs = 50;
-/** While a zone's deletions are blocked, how often it is synced again to notice an approval. */
-const blockedRecheckMs = 10_000;
 
 export interface DnsDeps extends ControllerDeps {
   provider: DnsProvider;
@@ -86,8 +78,8 @@ export class DnsController {
    * process's clock (a restart starts every count again: it errs on keeping).
    */
   private readonly unwanted = new Map<string, Map<string, number>>();
-  /** The ConfigMap of blocked deletions and their approvals. */
-  private readonly approvals: DeletionApprovals;
+  /** The per-zone deletion cap and its approvals. */
+  private readonly guard: DeletionGuard;
 
   constructor(private readonly d: DnsDeps) {
     this.log = d.log.child({ controller: 'dns' });
@@ -102,7 +94,11 @@ export class DnsController {
         d.config.watchNamespaces,
       );
     this.zones = new ZoneCache(d.provider, d.config, this.log);
-    this.approvals = new DeletionApprovals(d.kubeConfig, d.config.namespace, this.log);
+    this.guard = new DeletionGuard({
+      ...d,
+      log: this.log,
+      recheck: (zoneId, ms) => this.queue.addAfter(zoneId, ms),
+    });
     this.sender = new ChangeSender(d.provider, d.config, d.metrics, {
       applied: (zone, changes) => this.zones.applied(zone.id, changes),
       again: (zone, relist) => {
@@ -403,7 +399,7 @@ export class DnsController {
           state: 'Published',
           message: `existing record left as it is (policy ${config.policy})`,
         });
-      const allowed = await this.deletionCap(zone, byPolicy, log);
+      const allowed = await this.guard.apply(zone, byPolicy, log);
       const groups = this.sender.notRejected(zone, allowed, p.statuses);
       const sent =
         groups.length > 0 ? await this.sender.apply(zone, groups, p.statuses, seen, log) : [];
@@ -418,65 +414,6 @@ export class DnsController {
       this.zones.drop(zone.id);
       throw new Error(`[zone ${zone.name}] sync: ${describeError(err)}`, { cause: err });
     }
-  }
-
-  /**
-   * The deletion cap: past --max-deletions-per-zone a sync deletes nothing (creates and
-   * updates still go out) until the cap is raised or a human approves exactly this set on the
-   * ConfigMap certroute-deletions. Approvals are read only while deletions are blocked.
-   */
-  private async deletionCap(
-    zone: Zone,
-    groups: ChangeGroup[],
-    log: Logger,
-  ): Promise<ChangeGroup[]> {
-    const max = this.d.config.maxDeletionsPerZone;
-    let res = capDeletions(groups, max);
-    let consumed: string | undefined;
-    if (res.blocked) {
-      const token = res.blocked.token;
-      const approved = await this.approvals.approved().catch((err: unknown) => {
-        log.warn({ err: describeError(err) }, 'could not read deletion approvals');
-        return new Set<string>();
-      });
-      res = capDeletions(groups, max, approved);
-      if (!res.blocked) {
-        consumed = token;
-        log.info({ token, zone: zone.name }, 'blocked deletions approved; deleting them');
-      }
-    }
-    this.d.metrics.dnsDeletionsBlocked.set({ zone: zone.name }, res.blocked?.count ?? 0);
-    if (res.blocked) await this.reportBlocked(zone, res.blocked, log);
-    // No entry left for this zone (and a used approval token taken out), once per process.
-    else if (consumed || !this.approvals.isWritten(zone.name, undefined))
-      await this.approvals.report(zone.name, undefined, consumed);
-    return res.allowed;
-  }
-
-  private async reportBlocked(zone: Zone, b: BlockedDeletions, log: Logger): Promise<void> {
-    const { config } = this.d;
-    this.queue.addAfter(zone.id, blockedRecheckMs);
-    if (this.approvals.isWritten(zone.name, b.token)) return;
-    const message = `zone ${zone.name}: ${b.count} records would be deleted, more than --max-deletions-per-zone=${config.maxDeletionsPerZone}; none is deleted. First: ${b.sample.join(', ')}. To delete exactly these: ${approveCommand(config.namespace, b.token)} (or raise the cap)`;
-    reportFailure(log, this.d.metrics.failures, 'dns', 'DeletionsBlocked', message, {
-      zone: zone.name,
-      count: b.count,
-      token: b.token,
-    });
-    await this.approvals.report(zone.name, {
-      token: b.token,
-      text: describeBlocked(config.namespace, b, config.maxDeletionsPerZone),
-    });
-    await this.d.events.record(
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: deletionsConfigMap, namespace: config.namespace },
-      },
-      'Warning',
-      'DeletionsBlocked',
-      message,
-    );
   }
 
   private enqueueStatusOf(resources: Set<string>): void {
