@@ -15,6 +15,7 @@ import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Tenancy } from '../tenancy/controller.js';
 import { ingressClassOf } from '../sources/ingress.js';
+import { OrderGates } from './gates.js';
 import { Issuance, renewBefore } from './issuance.js';
 import {
   idleStep,
@@ -81,6 +82,7 @@ export class CertificateController {
     ariRecheckMs?: number;
   };
   private readonly reporter: CertificateReporter;
+  private readonly gates: OrderGates;
   private readonly secretStore: SecretStore;
   private readonly acmStore: AcmStore;
   private readonly issuance: Issuance;
@@ -101,6 +103,7 @@ export class CertificateController {
       ...(d.options?.ariRecheckMs !== undefined ? { ariRecheckMs: d.options.ariRecheckMs } : {}),
     };
     this.reporter = new CertificateReporter(d);
+    this.gates = new OrderGates({ ...d, log: this.log, reporter: this.reporter });
     this.secretStore = new SecretStore({ ...d, log: this.log });
     this.secrets = this.secretStore.secrets;
     this.acmStore = new AcmStore({
@@ -210,7 +213,7 @@ export class CertificateController {
       if ('wait' in step) return step.wait;
       status = step.status;
     }
-    if (!lookup.ok) return this.waitForIssuer(cert, lookup);
+    if (!lookup.ok) return this.gates.waitForIssuer(cert, lookup);
     return this.issuance.advance(cert, status, lookup.account, log);
   }
 
@@ -236,118 +239,17 @@ export class CertificateController {
     );
     const next = await this.idle(cert, status, current, directoryUrl, log);
     if (next) return { wait: next };
-    const denied = await this.denied(cert);
+    const denied = await this.gates.denied(cert);
     if (denied) return { wait: denied };
-    if (!lookup.ok) return { wait: await this.waitForIssuer(cert, lookup) };
+    if (!lookup.ok) return { wait: await this.gates.waitForIssuer(cert, lookup) };
     if (this.d.config.dryRun) return { wait: await this.dryRun(cert, log) };
-    const budget = await this.overBudget(cert);
+    const budget = await this.gates.overBudget(cert);
     if (budget) return { wait: budget };
     // Before anything lands in ACM, make sure deletion will find it.
     if (cert.spec.acm) await this.setFinalizer(cert, true);
     log.info({ why: this.orderReason.get(keyOf(cert)) }, 'placing an ACME order');
     const placed = await this.issuance.place(cert, status, current, lookup.account, log);
     return placed.order ? { status: placed } : { wait: { requeueAfterMs: 1000 } };
-  }
-
-  /**
-   * An order is due: does a DomainPolicy allow it? Denied: no order, and the conditions and
-   * an Event say which policy and rule; a valid certificate is kept, just not renewed.
-   */
-  private async denied(cert: Cert): Promise<ReconcileResult | undefined> {
-    const tenancy = this.d.tenancy;
-    if (!tenancy) return undefined;
-    const { issuerRef } = cert.spec;
-    const v = tenancy.checkCertificate({
-      namespace: cert.metadata?.namespace ?? '',
-      dnsNames: cert.spec.dnsNames,
-      issuer: { ...(issuerRef.kind ? { kind: issuerRef.kind } : {}), name: issuerRef.name },
-      targets: [
-        ...(writesSecret(cert) ? ['secret' as const] : []),
-        ...(cert.spec.acm ? ['acm' as const] : []),
-      ],
-    });
-    if (v.allowed) return undefined;
-    await this.holdBack(cert, 'Denied', v.message, () =>
-      this.d.metrics.policyDenials.inc({ kind: 'certificate', reason: v.rule ?? 'unknown' }),
-    );
-    // A policy change re-enqueues every Certificate; this is only the backstop.
-    return { requeueAfterMs: this.d.config.resyncInterval };
-  }
-
-  /** The namespace's ordersPerHour is used up: no order until the window frees one. */
-  private async overBudget(cert: Cert): Promise<ReconcileResult | undefined> {
-    const namespace = cert.metadata?.namespace ?? '';
-    const take = this.d.tenancy?.takeOrder(namespace);
-    if (!take || take.ok) return undefined;
-    const minutes = Math.ceil(take.retryAfterMs / 60_000);
-    const message = `namespace ${namespace} has used its ${take.limit ?? 0} new orders per hour (DomainPolicy ${take.policy ?? '?'}, spec.budgets.ordersPerHour); the next one is allowed in about ${minutes} min`;
-    await this.holdBack(cert, 'OrderBudgetExhausted', message, () =>
-      this.d.metrics.orderBudgetExhausted.inc({ namespace }),
-    );
-    return { requeueAfterMs: take.retryAfterMs };
-  }
-
-  /**
-   * No order, and why: Issuing=False with the reason, Ready=False too unless the current
-   * certificate is still valid. An Event (and the failure log and metrics) when the reason or
-   * message is new; `count` is called then, before anything is written, so a reader who sees
-   * the status or the Event also sees the metric.
-   */
-  private async holdBack(
-    cert: Cert,
-    reason: 'Denied' | 'OrderBudgetExhausted',
-    message: string,
-    count: () => void,
-  ): Promise<void> {
-    const prior = cert.status?.conditions?.find((c) => c.type === 'Issuing');
-    const fresh = prior?.reason !== reason || prior.message !== message;
-    if (fresh) count();
-    const valid = cert.status?.notAfter ? Date.parse(cert.status.notAfter) > Date.now() : false;
-    const issuing = { type: 'Issuing', status: 'False' as const, reason, message };
-    await this.reporter.write(
-      cert,
-      {},
-      valid ? [issuing] : [{ type: 'Ready', status: 'False', reason, message }, issuing],
-    );
-    if (!fresh) return;
-    reportFailure(this.log, this.d.metrics.failures, 'certificates', reason, message, {
-      namespace: cert.metadata?.namespace,
-      name: cert.metadata?.name,
-    });
-    await this.reporter.event(cert, 'Warning', reason, message);
-  }
-
-  /** No account: Ready stays as the current certificate allows; Issuing says why. */
-  private async waitForIssuer(
-    cert: Cert,
-    lookup: Extract<AccountLookup, { ok: false }>,
-  ): Promise<ReconcileResult> {
-    const valid = cert.status?.notAfter ? Date.parse(cert.status.notAfter) > Date.now() : false;
-    const before = cert.status?.conditions?.find((c) => c.type === 'Issuing');
-    // A missing issuer is said once when it starts (the same fault until it changes). Not an
-    // unready one: every restart and change of leader shows that briefly.
-    const news =
-      lookup.reason === 'IssuerNotFound' &&
-      (before?.status !== 'False' || before.reason !== lookup.reason);
-    const issuing = {
-      type: 'Issuing',
-      status: 'False' as const,
-      reason: lookup.reason,
-      message: lookup.message,
-    };
-    await this.reporter.write(
-      cert,
-      {},
-      valid
-        ? [issuing]
-        : [
-            { type: 'Ready', status: 'False', reason: lookup.reason, message: lookup.message },
-            issuing,
-          ],
-    );
-    if (news) await this.reporter.event(cert, 'Warning', lookup.reason, lookup.message);
-    // The issuer's Ready event re-enqueues; this is only the backstop.
-    return { requeueAfterMs: 60_000 };
   }
 
   private async dryRun(cert: Cert, log: Logger): Promise<ReconcileResult> {
