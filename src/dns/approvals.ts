@@ -44,6 +44,8 @@ export class DeletionApprovals {
   private client: k8s.CoreV1Api | undefined;
   /** Per zone name: the token last written, undefined for no entry (not written again). */
   private readonly written = new Map<string, string | undefined>();
+  /** The ConfigMap as this process first read it (null: the read failed). */
+  private firstRead: Promise<k8s.V1ConfigMap | undefined | null> | undefined;
 
   constructor(
     private readonly kubeConfig: k8s.KubeConfig,
@@ -59,16 +61,8 @@ export class DeletionApprovals {
 
   /** The tokens approved now; none when the ConfigMap does not exist. */
   async approved(): Promise<Set<string>> {
-    try {
-      const cm = await this.api.readNamespacedConfigMap({
-        name: deletionsConfigMap,
-        namespace: this.namespace,
-      });
-      return parseApprovals(cm.metadata?.annotations?.[approveAnnotation]);
-    } catch (err) {
-      if (isNotFound(err)) return new Set();
-      throw err;
-    }
+    const cm = await this.read();
+    return parseApprovals(cm?.metadata?.annotations?.[approveAnnotation]);
   }
 
   /**
@@ -90,6 +84,16 @@ export class DeletionApprovals {
     consumed?: string,
   ): Promise<void> {
     if (this.isWritten(zone, entry?.token) && !consumed) return;
+    // A zone's first "nothing blocked" in this process: one read of the ConfigMap for all
+    // zones says whether an earlier process left an entry to clear (none, mostly).
+    if (!entry && !consumed && !this.written.has(zone)) {
+      this.firstRead ??= this.read().catch(() => null);
+      const first = await this.firstRead;
+      if (first !== null && first?.data?.[zone] === undefined) {
+        this.written.set(zone, undefined);
+        return;
+      }
+    }
     try {
       await this.update((cm) => {
         const data = { ...(cm?.data ?? {}) };
