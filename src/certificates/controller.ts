@@ -243,12 +243,22 @@ export class CertificateController {
     if (denied) return { wait: denied };
     if (!lookup.ok) return { wait: await this.gates.waitForIssuer(cert, lookup) };
     if (this.d.config.dryRun) return { wait: await this.dryRun(cert, log) };
-    const budget = await this.gates.overBudget(cert);
-    if (budget) return { wait: budget };
     // Before anything lands in ACM, make sure deletion will find it.
     if (cert.spec.acm) await this.setFinalizer(cert, true);
     log.info({ why: this.orderReason.get(keyOf(cert)) }, 'placing an ACME order');
-    const placed = await this.issuance.place(cert, status, current, lookup.account, log);
+    let budget: ReconcileResult | undefined;
+    const placed = await this.issuance.place(
+      cert,
+      status,
+      current,
+      lookup.account,
+      log,
+      async () => {
+        budget = await this.gates.overBudget(cert);
+        return budget === undefined;
+      },
+    );
+    if (budget) return { wait: budget };
     return placed.order ? { status: placed } : { wait: { requeueAfterMs: 1000 } };
   }
 

@@ -59,14 +59,21 @@ export interface IssuanceDeps {
 export class Issuance {
   constructor(private readonly d: IssuanceDeps) {}
 
-  async place(cert: Cert, status: Status, current: Current, account: Account, log: Logger) {
+  /**
+   * `admit` runs once the preflight passed, before the CA's limits are counted: the namespace's
+   * order budget, taken only by an order that could go ahead. False: no order (admit said why).
+   */
+  async place(
+    cert: Cert,
+    status: Status,
+    current: Current,
+    account: Account,
+    log: Logger,
+    admit: () => Promise<boolean> = () => Promise.resolve(true),
+  ) {
     const dnsNames = cert.spec.dnsNames;
-    // Every name must have a solver, and every DNS-01 name a zone, before an order exists.
-    const problem = await this.d.challenges.preflight(account, dnsNames, cert.spec.challenge);
-    if (problem) {
-      await this.fail(cert, status, problem.reason, problem.message, undefined);
+    if (!(await this.admitted(cert, status, account, admit)))
       return { ...status, order: undefined };
-    }
     const info = current.kind === 'managed' ? current.info : undefined;
     const replaces =
       status.ari && info?.ariCertID === status.ari.certID ? info.ariCertID : undefined;
@@ -264,6 +271,22 @@ export class Issuance {
       arn = r.arn ?? arn;
     }
     return { ok: true as const, ...(arn ? { arn } : {}) };
+  }
+
+  /** Every name has a solver, and every DNS-01 name a zone (else a failure), and admit agrees. */
+  private async admitted(
+    cert: Cert,
+    status: Status,
+    account: Account,
+    admit: () => Promise<boolean>,
+  ): Promise<boolean> {
+    const { dnsNames, challenge } = cert.spec;
+    const problem = await this.d.challenges.preflight(account, dnsNames, challenge);
+    if (problem) {
+      await this.fail(cert, status, problem.reason, problem.message, undefined);
+      return false;
+    }
+    return admit();
   }
 
   /** A failed attempt: cleaned up, counted, said in status and Events, retried with backoff. */
