@@ -39,7 +39,13 @@ export const failureReasons = {
   WildcardNeedsDNS01: 'configuration',
   NoZoneForChallenge: 'configuration',
   Route53RegionMissing: 'configuration',
+  // The preflight before an order (acme/challenges.ts): no order until these pass.
+  WaitingForAddress: 'transient',
+  WaitingForDNS: 'transient',
+  SolverUnreachable: 'transient',
   OrderFailed: 'transient',
+  // An order still not valid --order-timeout after it was placed: abandoned, retried later.
+  OrderTimedOut: 'transient',
   // The CA's rateLimited problem (RFC 8555 §6.6): retried no sooner than its Retry-After.
   RateLimited: 'transient',
   OrderInvalid: 'transient',

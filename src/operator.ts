@@ -172,6 +172,11 @@ export class Operator {
       ...(options.certificates ? { options: options.certificates } : {}),
     });
     this.tenancy.onChange(() => this.certificates.enqueueAll());
+    // An Ingress getting its address ends its Certificates' preflight wait at once.
+    for (const inf of this.shim.ingresses)
+      inf.on((_ev, ing) =>
+        this.certificates.ingressChanged(ing.metadata?.namespace ?? '', ing.metadata?.name ?? ''),
+      );
     this.tlsSecrets = new TlsSecretMonitor({
       kubeConfig,
       ingresses: this.shim.ingresses,

@@ -6,8 +6,16 @@ import type { Logger } from '../observability/logger.js';
 import type { Account } from './issuer.js';
 import { route53Of, type Authz } from './orders.js';
 import { Dns01ConfigError, type Dns01Solver } from './solvers/dns01.js';
-import { checkDns, Http01Objects, Lookup, selfCheck, type SolverTarget } from './solvers/http01.js';
-import { selectSolver } from './solvers/select.js';
+import {
+  checkDns,
+  Http01Objects,
+  Lookup,
+  probeAnswer,
+  probeToken,
+  selfCheck,
+  type SolverTarget,
+} from './solvers/http01.js';
+import { selectSolver, type Selection } from './solvers/select.js';
 
 export interface ChallengeDeps {
   kubeConfig: k8s.KubeConfig;
@@ -18,7 +26,27 @@ export interface ChallengeDeps {
 }
 
 /** Where an HTTP-01 solver's objects go: the Certificate's namespace, owner and class. */
-export type ChallengeTarget = Omit<SolverTarget, 'host' | 'token'>;
+export type ChallengeTarget = Omit<SolverTarget, 'host'>;
+
+/** What the HTTP-01 preflight checks a host against. */
+export interface Http01Preflight {
+  /** The Ingress the Certificate came from; undefined for a Certificate made by hand. */
+  ingress: { namespace: string; name: string } | undefined;
+  /** The Ingress's addresses (IPs and hostnames) the host must resolve to; [] when none. */
+  want: string[];
+  target: ChallengeTarget;
+}
+
+export type PreflightWaitReason = 'WaitingForAddress' | 'WaitingForDNS' | 'SolverUnreachable';
+
+/**
+ * The preflight's verdict: go ahead; a failure the user must fix (no solver, no zone); or a
+ * wait for something that comes by itself (an address, DNS, the solver route).
+ */
+export type PreflightResult =
+  | { ok: true }
+  | { ok: false; failure: Failure }
+  | { ok: false; wait: { reason: PreflightWaitReason; message: string } };
 
 /**
  * The challenges of an order, in PRODUCT order: each name gets its solver (selection), each
@@ -34,26 +62,80 @@ export class Challenges {
     this.lookup = new Lookup(d.config.recursiveNameservers);
   }
 
-  /** Every name has a solver, and every DNS-01 name a writable zone; else why not. */
+  /**
+   * Before an order: every name has a solver; every DNS-01 name a zone certroute can write;
+   * every HTTP-01 host's Ingress has an address, the host resolves to it, and a probe token
+   * fetched through the host's solver Ingress, as the CA will fetch the real one, comes back.
+   * Until then no order exists (an order that cannot validate costs a failed validation).
+   */
   async preflight(
     account: Account,
     dnsNames: readonly string[],
     forced: 'http01' | 'dns01' | undefined,
-  ): Promise<Failure | undefined> {
+    http: Http01Preflight,
+  ): Promise<PreflightResult> {
+    const http01: { host: string; sel: Extract<Selection, { ok: true }> }[] = [];
     for (const name of dnsNames) {
       const wildcard = name.startsWith('*.');
       const host = name.replace(/^\*\./, '');
       const sel = selectSolver(account.spec.acme.solvers, host, wildcard, forced);
-      if (!sel.ok) return new Failure(sel.reason, sel.message);
-      if (sel.type !== 'dns-01' || !sel.solver.dns01) continue;
+      if (!sel.ok) return { ok: false, failure: new Failure(sel.reason, sel.message) };
+      if (sel.type === 'http-01') {
+        http01.push({ host, sel });
+        continue;
+      }
+      if (!sel.solver.dns01) continue;
       try {
         await this.d.dns01.place(sel.solver.dns01.route53, host);
       } catch (err) {
-        if (err instanceof Dns01ConfigError) return err;
+        if (err instanceof Dns01ConfigError) return { ok: false, failure: err };
         throw err;
       }
     }
-    return undefined;
+    for (const { host, sel } of http01) {
+      const wait = await this.http01Ready(host, sel, http);
+      if (wait) return { ok: false, wait };
+    }
+    return { ok: true };
+  }
+
+  /** One HTTP-01 host's preflight: undefined when the CA could validate it now. */
+  private async http01Ready(
+    host: string,
+    sel: Extract<Selection, { ok: true }>,
+    http: Http01Preflight,
+  ): Promise<{ reason: PreflightWaitReason; message: string } | undefined> {
+    const ing = http.ingress;
+    if (ing && http.want.length === 0)
+      return {
+        reason: 'WaitingForAddress',
+        message: `${host}: Ingress ${ing.namespace}/${ing.name} has no address yet (status.loadBalancer is empty); no order is placed until its ingress controller publishes one`,
+      };
+    const dns = await checkDns(this.lookup, host, http.want);
+    if (!dns.ok)
+      return {
+        reason: 'WaitingForDNS',
+        message: `${dns.message}; no order is placed until it does (certroute publishes the record when the host is in a zone it manages; otherwise point the host at the Ingress)`,
+      };
+    await this.objects.present({
+      ...http.target,
+      ingressClassName: sel.solver.http01?.ingressClassName ?? http.target.ingressClassName,
+      host,
+    });
+    const token = probeToken(http.target.certificate.uid, host);
+    const address = dns.addresses[0] ?? host;
+    const check = await selfCheck(
+      address,
+      this.d.config.http01Port,
+      host,
+      token,
+      probeAnswer(token),
+    );
+    if (check.ok) return undefined;
+    return {
+      reason: 'SolverUnreachable',
+      message: `${host}: a probe through the solver Ingress failed (${check.message}); the CA would fail the same way, so no order is placed`,
+    };
   }
 
   /**
@@ -73,8 +155,8 @@ export class Challenges {
   }
 
   /**
-   * HTTP-01: DNS points at the Ingress, the token is served, the self-check passes, and only
-   * then the challenge is accepted.
+   * HTTP-01: DNS points at the Ingress, the host's solver objects are there (the preflight
+   * made them), the token's self-check passes, and only then the challenge is accepted.
    */
   private async solveHttp01(
     account: Account,
@@ -94,7 +176,6 @@ export class Challenges {
       ...target,
       ingressClassName: solverIngressClass(account, mine, target.ingressClassName),
       host,
-      token: ch.token,
     });
     const address = dns.addresses[0] ?? host;
     const port = this.d.config.http01Port;

@@ -123,6 +123,15 @@ export class CertificateController {
       stores: (c) => this.stores(c),
       solverTarget: (c, account) => solverTarget(c, account, this.reporter.ownerIngress(c)),
       addresses: (c) => ingressAddresses(this.reporter.ownerIngress(c)),
+      sourceIngress: (c) => {
+        const ing = this.reporter.ownerIngress(c);
+        return ing
+          ? { namespace: ing.metadata?.namespace ?? '', name: ing.metadata?.name ?? '' }
+          : undefined;
+      },
+      waitForPreflight: (c, wait) => this.gates.waitForPreflight(c, wait),
+      preflightDone: (key) => this.gates.preflightDone(key),
+      orderTimeoutMs: d.config.orderTimeout,
       onIssued: (key) => this.ariNext.delete(key),
       pollMs: this.opts.pollMs,
       retryBaseMs: this.opts.retryBaseMs,
@@ -184,6 +193,19 @@ export class CertificateController {
   private watched(namespace: string): boolean {
     const w = this.d.config.watchNamespaces;
     return w.length === 0 || w.includes(namespace);
+  }
+
+  /**
+   * An Ingress changed (its address, say): its Certificates that wait on their preflight are
+   * looked at now, not at the end of their backoff. Others are not disturbed.
+   */
+  ingressChanged(namespace: string, name: string): void {
+    for (const c of this.d.certificates.list()) {
+      if (c.metadata?.namespace !== namespace) continue;
+      const key = keyOf(c);
+      if (!this.gates.waitingForPreflight(key)) continue;
+      if (this.reporter.ownerIngress(c)?.metadata?.name === name) this.queue.add(key);
+    }
   }
 
   /** Certificates of this issuer (a ClusterIssuer, or an Issuer in their namespace), after it became Ready. */
@@ -259,7 +281,8 @@ export class CertificateController {
       },
     );
     if (budget) return { wait: budget };
-    return placed.order ? { status: placed } : { wait: { requeueAfterMs: 1000 } };
+    if ('wait' in placed) return placed;
+    return placed.status.order ? placed : { wait: { requeueAfterMs: 1000 } };
   }
 
   private async dryRun(cert: Cert, log: Logger): Promise<ReconcileResult> {
@@ -426,6 +449,7 @@ export class CertificateController {
 
   private forget(key: string, cert: Cert): void {
     this.ariNext.delete(key);
+    this.gates.preflightDone(key);
     this.orderReason.delete(key);
     this.reporter.forget(key, cert);
   }

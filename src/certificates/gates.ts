@@ -1,10 +1,20 @@
+import type { PreflightWaitReason } from '../acme/challenges.js';
 import type { AccountLookup } from '../acme/issuer.js';
 import { reportFailure, type FailureReason } from '../errors.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import type { ReconcileResult } from '../kube/queue.js';
 import type { Tenancy } from '../tenancy/controller.js';
 import type { CertificateReporter } from './status.js';
-import { writesSecret, type Cert } from './types.js';
+import { keyOf, writesSecret, type Cert } from './types.js';
+
+/** First wait after a failed preflight; doubles per try up to preflightMaxDelayMs. */
+export const preflightDelayMs = 2_000;
+export const preflightMaxDelayMs = 60_000;
+
+/** The n-th consecutive wait (0-based) of a preflight: 2 s, 4 s, ... up to a minute. */
+export function preflightBackoffMs(tries: number): number {
+  return Math.min(preflightMaxDelayMs, preflightDelayMs * 2 ** Math.min(tries, 16));
+}
 
 export interface OrderGatesDeps extends Pick<ControllerDeps, 'config' | 'log' | 'metrics'> {
   tenancy?: Tenancy | undefined;
@@ -13,11 +23,42 @@ export interface OrderGatesDeps extends Pick<ControllerDeps, 'config' | 'log' | 
 
 /**
  * Why an order that is due is not placed: a DomainPolicy denies it, the namespace's order
- * budget is used up, or the issuer has no account. Each says so in Issuing (and in Ready,
+ * budget is used up, the issuer has no account, or the preflight waits. Each says so in Issuing (and in Ready,
  * unless the current certificate is still valid), and with an Event when it starts.
  */
 export class OrderGates {
+  /** Consecutive failed preflights per Certificate key (the backoff's exponent). */
+  private readonly preflightTries = new Map<string, number>();
+
   constructor(private readonly d: OrderGatesDeps) {}
+
+  /**
+   * The preflight said wait (no address, no DNS, the solver route not answering): no order.
+   * The conditions say which host and check, an Event says it when it changes, and the
+   * Certificate is looked at again with a backoff (and at once when its Ingress changes).
+   */
+  async waitForPreflight(
+    cert: Cert,
+    wait: { reason: PreflightWaitReason; message: string },
+  ): Promise<ReconcileResult> {
+    const key = keyOf(cert);
+    const tries = this.preflightTries.get(key) ?? 0;
+    this.preflightTries.set(key, tries + 1);
+    await this.holdBack(cert, wait.reason, wait.message, () =>
+      this.d.metrics.acmePreflightWaits.inc({ reason: wait.reason }),
+    );
+    return { requeueAfterMs: preflightBackoffMs(tries) };
+  }
+
+  /** Is this Certificate waiting on its preflight? (Its Ingress changing may end the wait.) */
+  waitingForPreflight(key: string): boolean {
+    return this.preflightTries.has(key);
+  }
+
+  /** The preflight passed (or the Certificate is gone): the next wait starts from 2 s again. */
+  preflightDone(key: string): void {
+    this.preflightTries.delete(key);
+  }
 
   /**
    * Does a DomainPolicy allow the order? Denied: no order, and the conditions and an Event say
@@ -81,7 +122,7 @@ export class OrderGates {
    */
   private async holdBack(
     cert: Cert,
-    reason: 'Denied' | 'OrderBudgetExhausted',
+    reason: 'Denied' | 'OrderBudgetExhausted' | PreflightWaitReason,
     message: string,
     count: () => void,
   ): Promise<void> {

@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type * as acme from 'acme-client';
-import type { ChallengeTarget, Challenges } from '../acme/challenges.js';
+import type { ChallengeTarget, Challenges, PreflightResult } from '../acme/challenges.js';
 import { problemType, retryAfterOf } from '../acme/client.js';
 import type { Account, IssuerController } from '../acme/issuer.js';
 import { issuerKeyOf } from '../acme/issuer-ref.js';
@@ -19,6 +19,7 @@ import {
   heldStatus,
   issuedStatus,
   orderStep,
+  orderTimedOut,
   pollDelayMs,
   tokensOfOrder,
 } from './machine.js';
@@ -43,6 +44,17 @@ export interface IssuanceDeps {
   solverTarget: (cert: Cert, account: Account) => ChallengeTarget;
   /** The addresses the Certificate's hosts must resolve to before HTTP-01 is attempted. */
   addresses: (cert: Cert) => string[];
+  /** The Ingress a Certificate came from (its address gates HTTP-01); undefined if by hand. */
+  sourceIngress: (cert: Cert) => { namespace: string; name: string } | undefined;
+  /** The preflight says wait: no order; returns when to look again. */
+  waitForPreflight: (
+    cert: Cert,
+    wait: Extract<PreflightResult, { wait: unknown }>['wait'],
+  ) => Promise<ReconcileResult>;
+  /** The preflight passed: its backoff starts over. */
+  preflightDone: (key: string) => void;
+  /** An order not valid this long after it was placed is abandoned (--order-timeout). */
+  orderTimeoutMs: number;
   /** A new certificate was stored: cached renewal advice for it is stale. */
   onIssued: (key: string) => void;
   pollMs: number;
@@ -62,6 +74,8 @@ export class Issuance {
   /**
    * `admit` runs once the preflight passed, before the CA's limits are counted: the namespace's
    * order budget, taken only by an order that could go ahead. False: no order (admit said why).
+   * Returns the status (with the order when one was placed), or when to look again while the
+   * preflight waits.
    */
   async place(
     cert: Cert,
@@ -70,10 +84,22 @@ export class Issuance {
     account: Account,
     log: Logger,
     admit: () => Promise<boolean> = () => Promise.resolve(true),
-  ) {
+  ): Promise<{ status: Status } | { wait: ReconcileResult }> {
+    const admitted = await this.admitted(cert, status, account, admit);
+    if (admitted !== true)
+      return admitted ? { wait: admitted } : { status: { ...status, order: undefined } };
+    return { status: await this.order(cert, status, current, account, log) };
+  }
+
+  /** newOrder, once everything before it passed: the CA's limits, then the CA. */
+  private async order(
+    cert: Cert,
+    status: Status,
+    current: Current,
+    account: Account,
+    log: Logger,
+  ): Promise<Status> {
     const dnsNames = cert.spec.dnsNames;
-    if (!(await this.admitted(cert, status, account, admit)))
-      return { ...status, order: undefined };
     const info = current.kind === 'managed' ? current.info : undefined;
     const replaces =
       status.ari && info?.ariCertID === status.ari.certID ? info.ariCertID : undefined;
@@ -150,7 +176,10 @@ export class Issuance {
       }
       throw err;
     }
-    switch (orderStep(order.status)) {
+    const step = orderStep(order.status);
+    if (orderTimedOut(step, o.createdAt, Date.now(), this.d.orderTimeoutMs))
+      return this.timedOut(cert, status, account, order, log);
+    switch (step) {
       case 'authorize':
         return this.authorize(cert, status, account, order, log);
       case 'finalize': {
@@ -273,20 +302,58 @@ export class Issuance {
     return { ok: true as const, ...(arn ? { arn } : {}) };
   }
 
-  /** Every name has a solver, and every DNS-01 name a zone (else a failure), and admit agrees. */
+  /**
+   * The preflight (acme/challenges.ts) and then admit: true to go ahead; false when something
+   * failed or admit refused (already said); a ReconcileResult while the preflight waits.
+   */
   private async admitted(
     cert: Cert,
     status: Status,
     account: Account,
     admit: () => Promise<boolean>,
-  ): Promise<boolean> {
+  ): Promise<boolean | ReconcileResult> {
     const { dnsNames, challenge } = cert.spec;
-    const problem = await this.d.challenges.preflight(account, dnsNames, challenge);
-    if (problem) {
-      await this.fail(cert, status, problem.reason, problem.message, undefined);
+    const pre = await this.d.challenges.preflight(account, dnsNames, challenge, {
+      ingress: this.d.sourceIngress(cert),
+      want: this.d.addresses(cert),
+      target: this.d.solverTarget(cert, account),
+    });
+    if (!pre.ok && 'wait' in pre) return this.d.waitForPreflight(cert, pre.wait);
+    this.d.preflightDone(keyOf(cert));
+    if (!pre.ok) {
+      await this.fail(cert, status, pre.failure.reason, pre.failure.message, undefined);
       return false;
     }
     return admit();
+  }
+
+  /**
+   * The order ran past --order-timeout: its pending authorizations are deactivated (RFC 8555
+   * §7.5.2, so the CA stops holding them), then it fails as any attempt does: solver objects
+   * and TXT values removed, the reason said, the retry backed off.
+   */
+  private async timedOut(
+    cert: Cert,
+    status: Status,
+    account: Account,
+    order: acme.Order,
+    log: Logger,
+  ): Promise<void> {
+    const o = status.order as Order;
+    let deactivated = 0;
+    for (const a of await account.client.getAuthorizations(order)) {
+      if (a.status !== 'pending') continue;
+      try {
+        await account.client.deactivateAuthorization(a);
+        deactivated++;
+      } catch (err) {
+        log.warn({ authz: a.url, err: describeError(err) }, 'deactivating an authorization failed');
+      }
+    }
+    this.d.metrics.acmeOrdersTimedOut.inc();
+    const age = Math.round((Date.now() - Date.parse(o.createdAt)) / 1000);
+    const message = `order ${o.url} still ${order.status} ${age}s after it was placed (--order-timeout ${Math.round(this.d.orderTimeoutMs / 1000)}s): abandoned, ${deactivated} pending authorization(s) deactivated`;
+    await this.fail(cert, status, 'OrderTimedOut', message, o);
   }
 
   /** A failed attempt: cleaned up, counted, said in status and Events, retried with backoff. */

@@ -6,6 +6,7 @@ import {
   isCurrent,
   issuedStatus,
   orderStep,
+  orderTimedOut,
   pollDelayMs,
   sameNames,
   tokensOfOrder,
@@ -310,5 +311,21 @@ describe('heldStatus (a local CA limit holds the order back)', () => {
         now,
       }),
     ).toEqual({ kind: 'backoff', requeueAfterMs: 90 * 60_000 + 100 });
+  });
+});
+
+describe('orderTimedOut', () => {
+  const placed = '2026-12-07T10:00:00.000Z';
+  const at = (s: number) => Date.parse(placed) + s * 1000;
+  it.each([
+    ['pending, before the bound', 'authorize', placed, at(59), false],
+    ['pending, at the bound', 'authorize', placed, at(60), true],
+    ['ready, past the bound', 'finalize', placed, at(61), true],
+    ['processing, past the bound', 'poll', placed, at(3600), true],
+    ['valid is stored however old', 'store', placed, at(3600), false],
+    ['invalid fails on its own', 'fail', placed, at(3600), false],
+    ['an unreadable creation time never times out', 'authorize', 'yesterday-ish', at(3600), false],
+  ] as const)('%s', (_name, step, createdAt, now, expected) => {
+    expect(orderTimedOut(step, createdAt, now, 60_000)).toBe(expected);
   });
 });

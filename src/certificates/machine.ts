@@ -115,6 +115,22 @@ export function pollDelayMs(waiting: boolean, orderAgeMs: number, pollMs: number
   return waiting ? Math.min(10_000, Math.max(pollMs, orderAgeMs / 10)) : pollMs;
 }
 
+/**
+ * Has an order in flight run past its bound? Only orders the CA has not finished (pending,
+ * ready, processing) time out; a valid order is stored however old, and an invalid one fails
+ * on its own. An unreadable creation time never times out (status from an older version).
+ */
+export function orderTimedOut(
+  step: OrderStep,
+  createdAt: string,
+  nowMs: number,
+  timeoutMs: number,
+): boolean {
+  if (step === 'store' || step === 'fail') return false;
+  const at = Date.parse(createdAt);
+  return Number.isFinite(at) && nowMs - at >= timeoutMs;
+}
+
 export interface FailedStatus {
   fields: Record<string, unknown>;
   conditions: NewCondition[];

@@ -281,6 +281,14 @@ export const flags = {
     default: '5',
     schema: z.coerce.number().int().min(0),
   }),
+  orderTimeout: spec({
+    flag: 'order-timeout',
+    env: 'CERTROUTE_ORDER_TIMEOUT',
+    description:
+      'an ACME order still not valid this long after it was placed (its preflight passed) is abandoned: its pending authorizations are deactivated, the solver removed, and the retry backs off',
+    default: '1h',
+    schema: duration.refine((ms) => ms >= 1000, 'at least 1s'),
+  }),
   logLevel: spec({
     flag: 'log-level',
     env: 'CERTROUTE_LOG_LEVEL',

@@ -148,6 +148,17 @@ export function createMetrics() {
       labelNames: ['scope'],
       registers: r,
     }),
+    acmePreflightWaits: new Counter({
+      name: 'certroute_acme_preflight_waits_total',
+      help: 'orders not placed because the preflight waits, counted when the wait starts or changes, by reason (WaitingForAddress, WaitingForDNS, SolverUnreachable)',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    acmeOrdersTimedOut: new Counter({
+      name: 'certroute_acme_orders_timed_out_total',
+      help: 'orders abandoned because they were still not valid --order-timeout after being placed (their pending authorizations deactivated)',
+      registers: r,
+    }),
     issuerReady: new Gauge({
       name: 'certroute_issuer_ready_status',
       help: '1 while the ClusterIssuer or Issuer is Ready, else 0',

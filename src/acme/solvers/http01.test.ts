@@ -6,7 +6,17 @@ import { Route53Double } from '../../../test/doubles/route53.js';
 import { invalidateZoneCache, startLabDns, type LabDns } from '../../../test/lab/dns-server.js';
 import { Route53Provider } from '../../dns/providers/route53.js';
 import { createMetrics } from '../../observability/metrics.js';
-import { challengePath, checkDns, Lookup, selfCheck, TokenServer } from './http01.js';
+import {
+  challengePath,
+  checkDns,
+  isProbeToken,
+  Lookup,
+  probeAnswer,
+  probeToken,
+  selfCheck,
+  solverName,
+  TokenServer,
+} from './http01.js';
 
 const tokens = new TokenServer();
 let port = 0;
@@ -63,6 +73,18 @@ describe('TokenServer', () => {
       body: '',
     });
     expect((await get(`${challengePath}tok-1`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('answers a probe token on any replica, with no state, and only in the probe form', async () => {
+    const fresh = new TokenServer();
+    const t = probeToken('uid-1', 'shop.example.test');
+    expect(isProbeToken(t)).toBe(true);
+    expect(fresh.lookup(t)).toBe(probeAnswer(t));
+    expect(await get(`${challengePath}${t}`)).toEqual({ status: 200, body: probeAnswer(t) });
+    // Near misses are ordinary unknown tokens.
+    for (const bad of [`${t}0`, t.slice(0, -1), t.toUpperCase(), 'certroute-probe-'])
+      expect(fresh.lookup(bad)).toBeUndefined();
+    expect((await get(`${challengePath}${t}x`)).status).toBe(404);
   });
 
   it('refuses a request with a body', async () => {
@@ -158,5 +180,21 @@ describe('checkDns', () => {
     ],
   ])('%s', async (_name, host, want, expected) => {
     expect(await checkDns(lookup(), host, want)).toEqual(expected);
+  });
+});
+
+describe('probe tokens and solver names', () => {
+  it.each([
+    ['same Certificate and host', ['u1', 'a.test'], ['u1', 'a.test'], true],
+    ['another host', ['u1', 'a.test'], ['u1', 'b.test'], false],
+    ['another Certificate', ['u1', 'a.test'], ['u2', 'a.test'], false],
+  ] as const)('%s', (_name, a, b, same) => {
+    expect(probeToken(a[0], a[1]) === probeToken(b[0], b[1])).toBe(same);
+    expect(solverName(a[0], a[1]) === solverName(b[0], b[1])).toBe(same);
+  });
+
+  it('names objects as Kubernetes accepts (RFC 1123 label, at most 63 characters)', () => {
+    const n = solverName('0b1c7a52-2a4e-4c1d-9a57-5d0a3e2f9c11', 'x'.repeat(200) + '.test');
+    expect(n).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
   });
 });

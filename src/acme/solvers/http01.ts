@@ -13,6 +13,29 @@ export const solverLabel = 'certroute.io/solver';
 export const certificateLabel = 'certroute.io/certificate';
 
 /**
+ * Probe tokens: before an order, the preflight fetches one through the host's solver Ingress
+ * the way the CA will fetch the real token. Every replica answers a probe from the token alone
+ * (no shared state), so the probe proves the route, not which replica got it.
+ */
+const probePrefix = 'certroute-probe-';
+const probePattern = /^certroute-probe-[0-9a-f]{32}$/;
+
+/** The probe token of one Certificate's host: stable, so retries reuse it. */
+export function probeToken(certificateUid: string, host: string): string {
+  const h = createHash('sha256').update(`probe|${certificateUid}|${host}`).digest('hex');
+  return `${probePrefix}${h.slice(0, 32)}`;
+}
+
+export function isProbeToken(token: string): boolean {
+  return probePattern.test(token);
+}
+
+/** What every replica answers for a probe token. */
+export function probeAnswer(token: string): string {
+  return `certroute probe ${token}`;
+}
+
+/**
  * The HTTP-01 token server every replica runs. It answers GET (and HEAD) for known tokens
  * only, refuses request bodies, and bounds header size and request time; everything else is
  * a 404. Tokens come from Certificate.status, so any replica can answer for the leader.
@@ -34,7 +57,9 @@ export class TokenServer {
     return this.tokens.size;
   }
 
+  /** The key authorization of a token, or a probe's answer; undefined when unknown. */
   lookup(token: string): string | undefined {
+    if (isProbeToken(token)) return probeAnswer(token);
     return this.tokens.get(token);
   }
 
@@ -42,7 +67,7 @@ export class TokenServer {
     const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000 }, (req, res) => {
       const url = req.url ?? '';
       const token = url.startsWith(challengePath) ? url.slice(challengePath.length) : '';
-      const ka = tokenPattern.test(token) ? this.tokens.get(token) : undefined;
+      const ka = tokenPattern.test(token) ? this.lookup(token) : undefined;
       const hasBody =
         Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'];
       if (hasBody) {
@@ -79,20 +104,23 @@ export interface SolverTarget {
   namespace: string;
   certificate: { name: string; uid: string };
   host: string;
-  token: string;
   ingressClassName: string | undefined;
 }
 
-/** Deterministic object name per challenge, so a resumed order finds what it created. */
-export function solverName(host: string, token: string): string {
-  const h = createHash('sha256').update(`${host}|${token}`).digest('hex').slice(0, 10);
+/**
+ * Deterministic object name per Certificate and host: the preflight's probe and every later
+ * order's token go through the same objects, and a resumed order finds what it created.
+ */
+export function solverName(certificateUid: string, host: string): string {
+  const h = createHash('sha256').update(`${certificateUid}|${host}`).digest('hex').slice(0, 10);
   return `certroute-http01-${h}`;
 }
 
 /**
- * The Kubernetes objects that route one challenge to the operator: an Ingress (the host's
- * class) for /.well-known/acme-challenge/<token>, a selector-less Service, and its
- * EndpointSlice listing the operator's address. All carry the Certificate as owner, so the
+ * The Kubernetes objects that route one host's challenges to the operator: an Ingress (the
+ * host's solver class) for the prefix /.well-known/acme-challenge/ (the probe before the order,
+ * then the order's token), a selector-less Service, and its EndpointSlice listing the
+ * operator's address. All carry the Certificate as owner, so the
  * garbage collector removes them if cleanup itself never runs.
  */
 export class Http01Objects {
@@ -110,7 +138,7 @@ export class Http01Objects {
   }
 
   async present(t: SolverTarget): Promise<void> {
-    const name = solverName(t.host, t.token);
+    const name = solverName(t.certificate.uid, t.host);
     const { address, port } = this.endpoint();
     const metadata = {
       name,
@@ -177,8 +205,8 @@ export class Http01Objects {
                 http: {
                   paths: [
                     {
-                      path: `${challengePath}${t.token}`,
-                      pathType: 'Exact',
+                      path: challengePath,
+                      pathType: 'Prefix',
                       backend: { service: { name, port: { number: 80 } } },
                     },
                   ],
