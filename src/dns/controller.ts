@@ -10,6 +10,7 @@ import { ChangeSender, setGroupStatus } from './apply.js';
 import { EndpointStatusWriter } from './endpoint-status.js';
 import {
   addressSeenAnnotation,
+  problemsAnnotation,
   dnsEndpointInformer,
   endpointKey,
   resourceOf,
@@ -67,7 +68,7 @@ export class DnsController {
   private resync: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Generations of stored Ingress-owned DNSEndpoints (with `derived`), by uid. */
-  private readonly storedGenerations = new Map<string, number | undefined>();
+  private readonly storedGenerations = new Map<string, string>();
   /** Per DNSEndpoint uid: the spec generation last seen and the zones its hosts were in. */
   private readonly endpointZones = new Map<
     string,
@@ -235,8 +236,10 @@ export class DnsController {
       this.storedGenerations.delete(uid);
       return;
     }
-    this.storedGenerations.set(uid, e.metadata?.generation);
-    if (ev === 'add' || seen !== e.metadata?.generation) this.statusQueue.add(endpointKey(e));
+    // The generation, and the source's problems (an annotation: no new generation).
+    const now = `${e.metadata?.generation ?? ''}|${e.metadata?.annotations?.[problemsAnnotation] ?? ''}`;
+    this.storedGenerations.set(uid, now);
+    if (ev === 'add' || seen !== now) this.statusQueue.add(endpointKey(e));
   }
 
   /** An Ingress changed what it asks for: sync the zones of its old and new hosts now. */

@@ -6,7 +6,7 @@ import type { EventRecorder, EventTarget } from '../kube/events.js';
 import { controllerOf, ownedByIngress } from '../kube/ownership.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { resourceOf, type Endpoint } from './endpoints.js';
+import { problemsOf, resourceOf, type Endpoint } from './endpoints.js';
 import { statusKey } from './plan.js';
 import type { RecordStates } from './records.js';
 import type { Zone } from './types.js';
@@ -145,8 +145,31 @@ function endpointStatus(e: Endpoint, records: StatusRecord[]): DNSEndpointStatus
   return {
     observedGeneration: generation,
     endpoints: records,
-    conditions: [readyCondition(e, records)],
+    conditions: [readyCondition(e, records), ...sourceCondition(e)],
   };
+}
+
+/**
+ * What the source asks that certroute cannot do (problemsAnnotation), as `SourceValid=False`
+ * naming each problem; no condition when there is none.
+ */
+function sourceCondition(e: Endpoint): Condition[] {
+  const problems = problemsOf(e);
+  if (problems.length === 0) return [];
+  const reason = problems[0]?.reason ?? 'InvalidSource';
+  const message = problems.map((p) => `${p.reason}: ${p.message}`).join('; ');
+  const prior = e.status?.conditions?.find((c) => c.type === 'SourceValid');
+  const same = prior?.reason === reason && prior.message === message;
+  return [
+    {
+      type: 'SourceValid',
+      status: 'False',
+      reason,
+      message,
+      lastTransitionTime: same && prior ? prior.lastTransitionTime : new Date().toISOString(),
+      observedGeneration: e.metadata?.generation,
+    },
+  ];
 }
 
 function readyCondition(e: Endpoint, records: StatusRecord[]): Condition {

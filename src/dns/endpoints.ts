@@ -15,6 +15,35 @@ const defaultTtl = 300;
 /** Stamped by a source on DNSEndpoint writes: when the change was seen (the latency metric). */
 export const addressSeenAnnotation = 'certroute.io/address-seen-at';
 
+/**
+ * Stamped by a source on its DNSEndpoint: what it asks that certroute cannot do (a JSON list of
+ * `{reason, message}`), shown as the DNSEndpoint's `SourceValid` condition. Absent: nothing.
+ */
+export const problemsAnnotation = 'certroute.io/source-problems';
+
+export interface SourceProblem {
+  reason: string;
+  message: string;
+}
+
+/** The problems a DNSEndpoint carries; [] when none or unreadable. */
+export function problemsOf(e: {
+  metadata?: { annotations?: Record<string, string> };
+}): SourceProblem[] {
+  const raw = e.metadata?.annotations?.[problemsAnnotation];
+  if (!raw) return [];
+  try {
+    const list: unknown = JSON.parse(raw);
+    if (!Array.isArray(list)) return [];
+    return list.flatMap((p: unknown) => {
+      const { reason, message } = (p ?? {}) as Record<string, unknown>;
+      return typeof reason === 'string' && typeof message === 'string' ? [{ reason, message }] : [];
+    });
+  } catch {
+    return [];
+  }
+}
+
 /** What the Ingress shim derives, by namespace/name of the DNSEndpoint it writes. */
 export interface DerivedEndpoints {
   list(): Endpoint[];

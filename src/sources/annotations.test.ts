@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyAlgorithm } from '../api/v1alpha1.js';
 import {
+  hostnameProblem,
   annotations,
   isValidHostname,
   normalizeKeyAlgorithm,
@@ -858,5 +859,27 @@ describe('isValidHostname', () => {
 
   it('the 253-character case is really 253 characters', () => {
     expect(host253).toHaveLength(253);
+  });
+});
+
+describe('hostnameProblem', () => {
+  it.each([
+    ['shop.example.com', undefined],
+    ['*.example.com', undefined],
+    ['', 'empty'],
+    ['10.0.0.1', 'an IP address, not a hostname'],
+    ['localhost', 'a single label, not a fully qualified name'],
+    ['*.com', 'a single label, not a fully qualified name'],
+    ['a.*.example.com', 'a wildcard must be the whole leftmost label'],
+    ['w*.example.com', 'a wildcard must be the whole leftmost label'],
+    [`${'a'.repeat(64)}.example.com`, 'a label is longer than 63 characters'],
+    ['host.123', 'its last label is all digits'],
+    [`${'a.'.repeat(130)}com`, '263 characters long (at most 253)'],
+    [
+      'bad_host.example.com',
+      'not a valid hostname (letters, digits and hyphens in dot-separated labels)',
+    ],
+  ])('%s', (host, why) => {
+    expect(hostnameProblem(host)).toBe(why);
   });
 });

@@ -60,6 +60,25 @@ export function isValidHostname(h: string): boolean {
   return h.length <= 253 && hostnameRe.test(h);
 }
 
+/**
+ * Why a (normalised) host is not one certroute can publish or certify; undefined when it is.
+ * The most specific reason first, so the message tells the user what to change.
+ */
+export function hostnameProblem(h: string): string | undefined {
+  if (isValidHostname(h)) return undefined;
+  if (h === '') return 'empty';
+  if (isIP(h)) return 'an IP address, not a hostname';
+  if (h.length > 253) return `${h.length} characters long (at most 253)`;
+  const labels = h.split('.');
+  if (labels.length < 2 || (labels.length === 2 && labels[0] === '*'))
+    return 'a single label, not a fully qualified name';
+  if (labels.slice(1).includes('*') || (/\*/.test(labels[0] ?? '') && labels[0] !== '*'))
+    return 'a wildcard must be the whole leftmost label';
+  if (labels.some((l) => l.length > 63)) return 'a label is longer than 63 characters';
+  if (/^[0-9]+$/.test(labels.at(-1) ?? '')) return 'its last label is all digits';
+  return 'not a valid hostname (letters, digits and hyphens in dot-separated labels)';
+}
+
 /** The first of `keys` that is set, with its value: certroute's own annotation wins over compat ones. */
 function first(a: Record<string, string>, keys: readonly string[]): [string, string] | undefined {
   for (const k of keys) {

@@ -155,3 +155,33 @@ describe('planChildren', () => {
     expect(plan.conflicts).toEqual([{ name: 'clash', owner: 'Ingress/other' }]);
   });
 });
+
+describe('planChildren: owned annotations', () => {
+  const mine = { uid: 'u1', controller: true };
+  const key = 'certroute.io/source-problems';
+  it.each([
+    ['set where absent', {}, { [key]: '[1]' }, { [key]: '[1]', other: 'x' }],
+    ['changed', { [key]: '[1]' }, { [key]: '[2]' }, { [key]: '[2]', other: 'x' }],
+    ['removed', { [key]: '[1]' }, {}, { other: 'x' }],
+    ['the same: no update', { [key]: '[1]' }, { [key]: '[1]' }, undefined],
+  ])('%s', (_name, have, want, expected) => {
+    const plan = planChildren(
+      [child('a', { x: 1 }, undefined, { annotations: want })],
+      [child('a', { x: 1 }, mine, { annotations: { ...have, other: 'x' } })],
+      'u1',
+      [key],
+    );
+    expect(plan.update[0]?.metadata.annotations).toEqual(expected);
+    expect(plan.update.length).toBe(expected ? 1 : 0);
+  });
+
+  it('ignores annotations it does not own', () => {
+    const plan = planChildren(
+      [child('a', { x: 1 }, undefined, { annotations: { theirs: '2' } })],
+      [child('a', { x: 1 }, mine, { annotations: { theirs: '1' } })],
+      'u1',
+      [key],
+    );
+    expect(plan.update).toEqual([]);
+  });
+});

@@ -27,11 +27,15 @@ export interface ChildPlan<T extends Child> {
   conflicts: { name: string; owner: string }[];
 }
 
-/** What to create, update and delete so the children of `ownerUid` match `desired`. Pure. */
+/**
+ * What to create, update and delete so the children of `ownerUid` match `desired`. Pure.
+ * `ownedAnnotations` are the source's too: a child whose value of one differs is updated.
+ */
 export function planChildren<T extends Child>(
   desired: T[],
   existing: T[],
   ownerUid: string,
+  ownedAnnotations: readonly string[] = [],
 ): ChildPlan<T> {
   const plan: ChildPlan<T> = { create: [], update: [], delete: [], conflicts: [] };
   const byName = new Map(existing.map((e) => [e.metadata.name, e]));
@@ -47,10 +51,34 @@ export function planChildren<T extends Child>(
       plan.conflicts.push({ name: d.metadata.name ?? '', owner: describeOwner(e) });
       continue;
     }
-    if (canonical(e.spec) !== canonical(d.spec)) plan.update.push({ ...e, spec: d.spec });
+    const annotations = ownedAnnotationsOf(e, d, ownedAnnotations);
+    if (canonical(e.spec) !== canonical(d.spec) || annotations)
+      plan.update.push({
+        ...e,
+        spec: d.spec,
+        ...(annotations ? { metadata: { ...e.metadata, annotations } } : {}),
+      });
   }
   for (const e of existing) {
     if (controlledBy(e, ownerUid) && !wanted.has(e.metadata.name)) plan.delete.push(e);
   }
   return plan;
+}
+
+/** e's annotations with d's values of the owned keys, or undefined when they already agree. */
+function ownedAnnotationsOf(
+  e: Child,
+  d: Child,
+  owned: readonly string[],
+): Record<string, string> | undefined {
+  const have = e.metadata.annotations ?? {};
+  const want = d.metadata.annotations ?? {};
+  if (owned.every((k) => have[k] === want[k])) return undefined;
+  const out = { ...have };
+  for (const k of owned) {
+    const v = want[k];
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
 }

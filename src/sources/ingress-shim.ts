@@ -3,7 +3,11 @@ import type { ControllerDeps } from '../kube/controller-deps.js';
 import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
 import type { Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
-import { addressSeenAnnotation, type DerivedEndpoints } from '../dns/endpoints.js';
+import {
+  addressSeenAnnotation,
+  problemsAnnotation,
+  type DerivedEndpoints,
+} from '../dns/endpoints.js';
 import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
 import { scopedInformer, type Informer } from '../kube/scoped-informer.js';
 import { describeError, reportFailure } from '../errors.js';
@@ -306,7 +310,12 @@ export class IngressShim {
     uid: string,
     log: Logger,
   ): Promise<void> {
-    const plan = planChildren(desired, existing, uid);
+    const plan = planChildren(
+      desired,
+      existing,
+      uid,
+      plural === 'dnsendpoints' ? [problemsAnnotation] : [],
+    );
     if (plural === 'dnsendpoints') {
       const at = new Date(this.seenAt.get(keyOf(ing.metadata)) ?? Date.now()).toISOString();
       for (const o of [...plan.create, ...plan.update]) {

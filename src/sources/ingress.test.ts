@@ -7,6 +7,7 @@ import type {
 import { describe, expect, it } from 'vitest';
 import { certificate, dnsEndpoint } from '../api/v1alpha1.js';
 import type { Certificate, Endpoint } from '../api/v1alpha1.js';
+import { problemsAnnotation, problemsOf } from '../dns/endpoints.js';
 import { canonical } from '../kube/canonical.js';
 import { desiredDnsEndpoint, desiredFor, ingressClassOf, isWatchedClass } from './ingress.js';
 import type { ShimOptions } from './ingress.js';
@@ -104,8 +105,30 @@ describe('desiredDnsEndpoint', () => {
   ];
   for (const [name, ing, o] of cases)
     it(`is the DNSEndpoint of desiredFor: ${name}`, () => {
-      expect(desiredDnsEndpoint(ing, o)).toEqual(desiredFor(ing, o).dnsEndpoint);
+      // The same object but for the problems annotation, which only the reconcile writes.
+      const full = desiredFor(ing, o).dnsEndpoint;
+      const annotations = { ...full?.metadata.annotations };
+      delete annotations[problemsAnnotation];
+      const bare = full && {
+        ...full,
+        metadata: {
+          ...full.metadata,
+          ...(Object.keys(annotations).length > 0 ? { annotations } : { annotations: undefined }),
+        },
+      };
+      if (bare && !bare.metadata.annotations) delete bare.metadata.annotations;
+      expect(desiredDnsEndpoint(ing, o)).toEqual(bare);
     });
+
+  it('puts every problem on the DNSEndpoint as an annotation, and none when there is none', () => {
+    const [, bad, o] = cases.find(([n]) => n === 'a malformed annotation') ?? [];
+    const [, good, o0] = cases[0] ?? [];
+    const d = desiredFor(bad ?? ingress(), o ?? opts);
+    expect(problemsOf(d.dnsEndpoint ?? {})).toEqual(d.problems);
+    expect(d.problems.length).toBeGreaterThan(0);
+    const ok = desiredFor(good ?? ingress(), o0 ?? opts);
+    expect(ok.dnsEndpoint?.metadata.annotations?.[problemsAnnotation]).toBeUndefined();
+  });
 
   it('gives a DNSEndpoint for the first case and none when DNS is off', () => {
     const withDns = cases[0]?.[1] ?? ingress();
@@ -211,7 +234,9 @@ describe('desiredFor: Certificates', () => {
     expect(d.problems.filter((p) => p.reason === 'InvalidTLS')).toEqual([
       {
         reason: 'InvalidTLS',
-        message: 'spec.tls for Secret s lists no valid hosts; no certificate for it',
+        message: tls[0]?.hosts?.length
+          ? 'spec.tls for Secret s lists no valid hosts: "bad_host.example.com" (not a valid hostname (letters, digits and hyphens in dot-separated labels)), "single" (a single label, not a fully qualified name); no certificate for it'
+          : 'spec.tls for Secret s lists no hosts; no certificate for it',
       },
     ]);
   });
@@ -443,15 +468,16 @@ describe('desiredFor: DNSEndpoint', () => {
       {
         reason: 'InvalidHost',
         message:
-          'spec.rules[0].host: "bad_host.example.com" is not a valid hostname; no DNS record for it',
+          'spec.rules[0].host: "bad_host.example.com" is not a valid hostname: not a valid hostname (letters, digits and hyphens in dot-separated labels); no DNS record for it',
       },
       {
         reason: 'InvalidHost',
-        message: 'spec.rules[2].host: "" is not a valid hostname; no DNS record for it',
+        message: 'spec.rules[2].host: "" is not a valid hostname: empty; no DNS record for it',
       },
       {
         reason: 'InvalidHost',
-        message: 'spec.tls[0].hosts: "localhost" is not a valid hostname; no DNS record for it',
+        message:
+          'spec.tls[0].hosts: "localhost" is not a valid hostname: a single label, not a fully qualified name; no DNS record for it',
       },
     ]);
   });

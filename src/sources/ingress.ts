@@ -1,9 +1,10 @@
 import type * as k8s from '@kubernetes/client-node';
 import { apiVersion, type Certificate, type DNSEndpoint, type Endpoint } from '../api/v1alpha1.js';
+import { problemsAnnotation } from '../dns/endpoints.js';
 import { recordsForTargets } from '../dns/targets.js';
 import type { FailureReason } from '../errors.js';
 import { managedLabels } from '../kube/ownership.js';
-import { isValidHostname, parseAnnotations, type IngressSettings } from './annotations.js';
+import { hostnameProblem, parseAnnotations, type IngressSettings } from './annotations.js';
 
 export interface ShimOptions {
   dnsDefault: boolean;
@@ -75,6 +76,12 @@ export function desiredFor(ing: k8s.V1Ingress, opts: ShimOptions): Desired {
     ? certificatesFor(ing, settings, settings.issuer ?? '', problems)
     : [];
   const dnsEndpoint = settings.dns ? dnsEndpointFor(ing, settings, problems) : undefined;
+  // The problems are an Event each, and the DNSEndpoint's SourceValid condition lists them all.
+  if (dnsEndpoint && problems.length > 0)
+    dnsEndpoint.metadata.annotations = {
+      ...dnsEndpoint.metadata.annotations,
+      [problemsAnnotation]: JSON.stringify(problems),
+    };
   return {
     certificates,
     ...(issuerInvalid ? { holdCertificates: true as const } : {}),
@@ -99,6 +106,8 @@ function certificatesFor(
   problems: Problem[],
 ): Certificate[] {
   const bySecret = new Map<string, Set<string>>();
+  /** Per Secret, each host left out and why. */
+  const rejected = new Map<string, string[]>();
   (ing.spec?.tls ?? []).forEach((tls, i) => {
     if (!tls.secretName) {
       problems.push({
@@ -108,23 +117,33 @@ function certificatesFor(
       return;
     }
     const hosts = bySecret.get(tls.secretName) ?? new Set<string>();
+    const bad = rejected.get(tls.secretName) ?? [];
     for (const raw of tls.hosts ?? []) {
       const h = normalizeHost(raw);
-      if (isValidHostname(h)) hosts.add(h);
-      else
-        problems.push({
-          reason: 'InvalidHost',
-          message: `spec.tls[${i}]: "${raw}" is not a valid hostname; left out of ${tls.secretName}`,
-        });
+      const why = hostnameProblem(h);
+      if (!why) {
+        hosts.add(h);
+        continue;
+      }
+      bad.push(`"${raw}" (${why})`);
+      problems.push({
+        reason: 'InvalidHost',
+        message: `spec.tls[${i}]: "${raw}" is not a valid hostname: ${why}; left out of ${tls.secretName}`,
+      });
     }
     bySecret.set(tls.secretName, hosts);
+    rejected.set(tls.secretName, bad);
   });
   const certs: Certificate[] = [];
   for (const [secretName, hosts] of [...bySecret].sort(([a], [b]) => a.localeCompare(b))) {
     if (hosts.size === 0) {
+      const bad = rejected.get(secretName) ?? [];
       problems.push({
         reason: 'InvalidTLS',
-        message: `spec.tls for Secret ${secretName} lists no valid hosts; no certificate for it`,
+        message:
+          bad.length > 0
+            ? `spec.tls for Secret ${secretName} lists no valid hosts: ${bad.join(', ')}; no certificate for it`
+            : `spec.tls for Secret ${secretName} lists no hosts; no certificate for it`,
       });
       continue;
     }
@@ -154,11 +173,12 @@ function dnsHosts(ing: k8s.V1Ingress, s: IngressSettings, problems: Problem[]): 
   const hosts = new Set<string>(s.extraHostnames);
   const add = (raw: string, where: string) => {
     const h = normalizeHost(raw);
-    if (isValidHostname(h)) hosts.add(h);
+    const why = hostnameProblem(h);
+    if (!why) hosts.add(h);
     else
       problems.push({
         reason: 'InvalidHost',
-        message: `${where}: "${raw}" is not a valid hostname; no DNS record for it`,
+        message: `${where}: "${raw}" is not a valid hostname: ${why}; no DNS record for it`,
       });
   };
   (ing.spec?.rules ?? []).forEach(
