@@ -24,6 +24,7 @@ import {
 } from '../lab/context.js';
 import { conditionOf, getCertificate, ingress } from '../lab/k8s-helpers.js';
 import { ensureNamespace, spawnOperator, startOperator } from '../lab/operator.js';
+import { startAcmeProxy } from '../lab/acme-proxy.js';
 import { startPebble, type PebbleLab } from '../lab/pebble.js';
 import { createZone, put } from '../lab/route53-helpers.js';
 
@@ -120,39 +121,44 @@ describe('crash recovery', () => {
   it('a restarted operator completes the stored order and places no new one', async () => {
     const ns = await createNamespace(kc, 'crash');
     namespaces.push(ns);
-    const issuer = await newIssuer('crash');
+    // The CA answers the challenge POST with rateLimited for an hour: the order is placed
+    // (its preflight passed) and then waits, with its authorization pending.
+    const proxy = await startAcmeProxy(env.acmeDirectory, env.acmeCaFile);
+    proxy.refuse({ action: 'challenge', first: 1000, retryAfterSeconds: 3600 });
+    const issuer = await newIssuer('crash', { server: proxy.directory });
     const host = `crash.${zone.name}`;
     const logFile = join(env.dir, `operator-crash-${suffix}.log`);
+    await put(r53, zone.id, host, 'A', [env.ingressAddress]);
     const first = spawnOperator(env, logFile, flags(ns));
     let second: ReturnType<typeof spawnOperator> | undefined;
     try {
-      // No DNS for the host: the order is placed and then waits before any challenge.
       await tlsIngress(ns, 'crash', host, issuer, false);
       const pending = await eventually(
         async () => {
           const c = await getCertificate(kc, ns, 'crash-tls');
-          return conditionOf(c, 'Issuing')?.reason === 'WaitingForChallenge' && c;
+          return proxy.refused('challenge') > 0 && !!c?.status?.order?.url && c;
         },
         { timeoutMs: 40_000 },
       );
       const orderUrl = pending.status?.order?.url;
-      expect(orderUrl).toBeTruthy();
       expect(pending.status?.order?.authorizations[0]?.challenge?.token).toBeTruthy();
       const orders = ordersPlaced(env);
 
       process.kill(first.pid, 'SIGKILL');
       await first.exited;
-      await put(r53, zone.id, host, 'A', [env.ingressAddress]);
+      proxy.refuse(undefined);
 
       second = spawnOperator(env, logFile, flags(ns));
       const done = await readyCert(ns, 'crash-tls', 60_000);
       expect(done.status?.lastOrder).toMatchObject({ url: orderUrl, result: 'valid' });
       expect(ordersPlaced(env)).toBe(orders);
+      expect(proxy.forwarded('newOrder')).toBe(1);
       const leaf = new X509Certificate(await leafPem(ns, 'crash-tls'));
       expect(leaf.subjectAltName).toBe(`DNS:${host}`);
     } finally {
       await first.stop();
       await second?.stop();
+      await proxy.stop();
     }
   });
 });
