@@ -4,13 +4,18 @@
 // Run: npm run bench -- dns01   (uses dist/, built first by the script)
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { createClusterIssuer, labIssuer, ordersPlaced } from '../test/lab/acme-helpers.js';
+import {
+  createClusterIssuer,
+  failedValidations,
+  labIssuer,
+  ordersPlaced,
+} from '../test/lab/acme-helpers.js';
 import { adminKubeConfig } from '../test/lab/kube.js';
 import { route53For, startLab } from '../test/lab/lab.js';
 import { ensureNamespace, labFlags, operatorEnv, operatorIdentity } from '../test/lab/operator.js';
 import { freePort, spawnManaged } from '../test/lab/process.js';
 import { createZone, records } from '../test/lab/route53-helpers.js';
-import { operatorArgv, operatorRuntimeEnv, pool, scrape, sum } from './lib.js';
+import { operatorArgv, operatorRuntimeEnv, orderAccount, pool, scrape, sum } from './lib.js';
 
 const CERTS = Number(process.env.BENCH_CERTS ?? 50);
 const NS = 'bench-dns01';
@@ -49,6 +54,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const orders0 = ordersPlaced(env);
+    const failed0 = failedValidations(env);
     const t0 = performance.now();
     await pool([...Array(CERTS).keys()], 16, (i) =>
       custom.createNamespacedCustomObject({
@@ -95,7 +101,7 @@ async function main(): Promise<void> {
         certificates: CERTS,
         namesPerCertificate: 2,
         allReadyMs: Math.round(allReadyMs),
-        ordersPlaced: ordersPlaced(env) - orders0,
+        ...orderAccount(ordersPlaced(env) - orders0, CERTS, failedValidations(env) - failed0),
         route53Calls: sum(s, 'certroute_aws_api_calls_total', { service: 'route53' }),
         changes: op('ChangeResourceRecordSetsCommand'),
         lists: op('ListResourceRecordSetsCommand'),

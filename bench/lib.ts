@@ -185,3 +185,33 @@ export function waitUntil(
 ): Promise<void> {
   return waitFor(what, fn, { timeoutMs, intervalMs });
 }
+
+/**
+ * What a benchmark phase cost the CA, from Pebble's log: orders placed per certificate issued
+ * and failed validations. Both must be 1.0 and 0 (issue 22); anything else is `wasted`, and the
+ * benchmark exits non-zero so nobody reads its timings as a success.
+ */
+export interface OrderAccount {
+  ordersPlaced: number;
+  certificatesIssued: number;
+  ordersPerCertificate: number | null;
+  failedValidations: number;
+  wasted: boolean;
+}
+
+export function orderAccount(
+  orders: number,
+  issued: number,
+  failedValidations: number,
+): OrderAccount {
+  const perCert = issued > 0 ? Math.round((orders / issued) * 1000) / 1000 : null;
+  const wasted = failedValidations > 0 || (issued > 0 ? orders !== issued : orders > 0);
+  if (wasted) process.exitCode = 1;
+  return {
+    ordersPlaced: orders,
+    certificatesIssued: issued,
+    ordersPerCertificate: perCert,
+    failedValidations,
+    wasted,
+  };
+}

@@ -16,7 +16,17 @@ import { ensureNamespace, logLines, operatorEnv, operatorIdentity } from '../tes
 import type { LabEnv } from '../test/lab/types.js';
 import { repoRoot } from '../test/lab/paths.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../test/lab/process.js';
-import { cpuMs, operatorArgv, operatorRuntimeEnv, pool, rssKb, scrape, sum } from './lib.js';
+import {
+  cpuMs,
+  operatorArgv,
+  operatorRuntimeEnv,
+  orderAccount,
+  pool,
+  rssKb,
+  scrape,
+  sum,
+} from './lib.js';
+import { failedValidations, ordersPlaced } from '../test/lab/acme-helpers.js';
 
 const INGRESSES = Number(process.env.BENCH_INGRESSES ?? 5000);
 const SECRETS = Number(process.env.BENCH_SECRETS ?? 5000);
@@ -264,6 +274,8 @@ async function main(): Promise<void> {
     );
     if (!seeded) await seed(kc);
     const runs: Run[] = [];
+    const orders0 = ordersPlaced(lab.env);
+    const failed0 = failedValidations(lab.env);
     for (let i = 0; i <= RESTARTS; i++) {
       // The first run on a fresh lab creates every child; on a seeded running lab it restarts.
       const label = i === 0 && !seeded ? 'first' : `restart-${i}`;
@@ -276,6 +288,12 @@ async function main(): Promise<void> {
     }
     const ready = await readyCertificates(kc);
     console.log(`Certificates Ready: ${ready} of ${INGRESSES}`);
+    // Every certificate is valid and taken over: any order is a wasted one.
+    const orders = orderAccount(
+      ordersPlaced(lab.env) - orders0,
+      0,
+      failedValidations(lab.env) - failed0,
+    );
     console.log(
       JSON.stringify({
         bench: 'startup',
@@ -284,6 +302,7 @@ async function main(): Promise<void> {
         unrelatedSecrets: SECRETS,
         runtimeEnv: operatorRuntimeEnv(),
         certificatesReady: ready,
+        ...orders,
         runs: runs.map((r) => ({
           label: r.label,
           readyMs: Math.round(r.readyMs),

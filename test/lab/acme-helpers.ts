@@ -91,3 +91,9 @@ export function pebbleLog(env: LabEnv): string[] {
 export function ordersPlaced(env: LabEnv): number {
   return pebbleLog(env).filter((l) => l.includes('Added order')).length;
 }
+
+/** Validations Pebble failed so far: each authorization it set invalid on a completed challenge. */
+export function failedValidations(env: LabEnv): number {
+  return pebbleLog(env).filter((l) => / authz \S+ set INVALID by completed challenge /.test(l))
+    .length;
+}
