@@ -18,6 +18,7 @@ import { ResilientInformer } from './kube/informer.js';
 import { scopedInformer } from './kube/scoped-informer.js';
 import { Dns01Solver } from './acme/solvers/dns01.js';
 import { TokenServer } from './acme/solvers/http01.js';
+import { SolverMembers, type SolverAddress } from './acme/solvers/members.js';
 import { IngressShim } from './sources/ingress-shim.js';
 import { TenancyController } from './tenancy/controller.js';
 import { Route53Provider, route53Factory } from './dns/providers/route53.js';
@@ -48,6 +49,7 @@ export class Operator {
   readonly tokens = new TokenServer();
   readonly tlsSecrets: TlsSecretMonitor;
   readonly leader: LeaderElector | undefined;
+  private readonly members: SolverMembers | undefined;
   private servers: Server[] = [];
   private unobserveAcme: (() => void) | undefined;
   private leading: boolean;
@@ -164,10 +166,7 @@ export class Operator {
         defaultRegion: region,
       }),
       acm: new Acm(this.metrics, config.ownerId),
-      solverEndpoint: () => ({
-        address: config.solverPodIP || podAddress(),
-        port: this.tokens.port ?? 8089,
-      }),
+      solverEndpoints: () => this.solverEndpoints(),
       tenancy: this.tenancy,
       ...(options.certificates ? { options: options.certificates } : {}),
     });
@@ -186,6 +185,17 @@ export class Operator {
       isLeader: () => this.isLeader,
       intervalMs: config.resyncInterval,
     });
+    // With leader election there may be several replicas: each one serving tokens is a member.
+    this.members = config.leaderElection
+      ? new SolverMembers({
+          kubeConfig,
+          namespace: config.namespace,
+          identity,
+          self: () => this.solverSelf(),
+          log,
+          onChange: () => this.certificates.solversChanged(),
+        })
+      : undefined;
     this.leader = config.leaderElection
       ? new LeaderElector({
           kubeConfig,
@@ -215,6 +225,23 @@ export class Operator {
   get metricsUrl(): string | undefined {
     const a = this.servers[1]?.address();
     return a && typeof a === 'object' ? `http://127.0.0.1:${a.port}/metrics` : undefined;
+  }
+
+  /** This replica's token server as the solver slices list it. */
+  private solverSelf(): SolverAddress {
+    return { address: this.config.solverPodIP || podAddress(), port: this.tokens.port ?? 8089 };
+  }
+
+  /**
+   * What a solver EndpointSlice lists: every member serving on this replica's port (replicas of
+   * one Deployment share it), or this replica alone.
+   */
+  private solverEndpoints(): { port: number; addresses: string[] } {
+    const me = this.solverSelf();
+    const addresses = (this.members?.current() ?? [me])
+      .filter((m) => m.port === me.port)
+      .map((m) => m.address);
+    return { port: me.port, addresses: addresses.length > 0 ? addresses : [me.address] };
   }
 
   get isLeader(): boolean {
@@ -259,6 +286,8 @@ export class Operator {
       this.certificates.start(),
     ]);
     for (const q of this.queues()) q.release();
+    // Only now does this replica know every token: it joins the solver endpoints.
+    await this.members?.start();
     this.tlsSecrets.start();
     if (!this.leader) this.enqueueAll();
     void this.shim.deriveInBackground();
@@ -294,6 +323,9 @@ export class Operator {
 
   /** Stop intake, finish in-flight work, release the Lease, close servers. */
   async stop(): Promise<void> {
+    // Out of the solver endpoints first, while still serving tokens (see the drain below).
+    const leftAt = Date.now();
+    await this.members?.leave();
     await Promise.all([
       this.shim.queue.shutdown(),
       this.dns.queue.shutdown(),
@@ -311,12 +343,19 @@ export class Operator {
       this.certificates.stop(),
       this.tenancy.stop(),
     ]);
+    // A validation routed here just before the slices changed still finds the token: the
+    // ingress controller takes a moment to see the new endpoints.
+    const drain = this.members && this.tokens.size > 0 ? solverDrainMs - (Date.now() - leftAt) : 0;
+    if (drain > 0) await new Promise((r) => setTimeout(r, drain));
     await this.tokens.stop();
     this.unobserveAcme?.();
     for (const s of this.servers) await closeServer(s);
     this.servers = [];
   }
 }
+
+/** How long a replica that left the solver endpoints keeps serving tokens before it stops. */
+const solverDrainMs = 5000;
 
 export interface OperatorOptions {
   /** Certificate controller knobs (tests shorten retry and ARI intervals). */

@@ -21,8 +21,8 @@ export interface ChallengeDeps {
   kubeConfig: k8s.KubeConfig;
   config: Config;
   dns01: Dns01Solver;
-  /** The address and port written into solver EndpointSlices. */
-  solverEndpoint: () => { address: string; port: number };
+  /** The port and the addresses (every replica serving tokens) in solver EndpointSlices. */
+  solverEndpoints: () => { port: number; addresses: string[] };
 }
 
 /** Where an HTTP-01 solver's objects go: the Certificate's namespace, owner and class. */
@@ -58,7 +58,7 @@ export class Challenges {
   private readonly lookup: Lookup;
 
   constructor(private readonly d: ChallengeDeps) {
-    this.objects = new Http01Objects(d.kubeConfig, d.solverEndpoint);
+    this.objects = new Http01Objects(d.kubeConfig, d.solverEndpoints);
     this.lookup = new Lookup(d.config.recursiveNameservers);
   }
 
@@ -169,14 +169,16 @@ export class Challenges {
     const keyAuthorization = mine?.challenge?.keyAuthorization;
     const ch = a.challenges.find((c) => c.type === 'http-01');
     if (!ch || !keyAuthorization) return `${host}: the CA offered no http-01 challenge`;
-    if (ch.status === 'processing' || ch.status === 'valid') return undefined;
-    const dns = await checkDns(this.lookup, host, want);
-    if (!dns.ok) return dns.message;
+    // Also while the CA validates: a new leader adopts the objects and points them at the
+    // replicas serving now (free when nothing changed).
     await this.objects.present({
       ...target,
       ingressClassName: solverIngressClass(account, mine, target.ingressClassName),
       host,
     });
+    if (ch.status === 'processing' || ch.status === 'valid') return undefined;
+    const dns = await checkDns(this.lookup, host, want);
+    if (!dns.ok) return dns.message;
     const address = dns.addresses[0] ?? host;
     const port = this.d.config.http01Port;
     const check = await selfCheck(address, port, host, ch.token, keyAuthorization);
@@ -210,6 +212,11 @@ export class Challenges {
     if (!seen.ok) return seen.message;
     await account.client.completeChallenge(ch);
     return undefined;
+  }
+
+  /** The replicas serving tokens changed: every solver slice lists the new set. */
+  refreshSolvers(): Promise<void> {
+    return this.objects.refresh();
   }
 
   /** Solver objects and challenge TXT values go in every outcome; failures are only logged. */

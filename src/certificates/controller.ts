@@ -55,8 +55,8 @@ export interface CertificateDeps extends ControllerDeps {
   tokens: TokenServer;
   dns01: Dns01Solver;
   acm: Acm;
-  /** The address and port written into solver EndpointSlices. */
-  solverEndpoint: () => { address: string; port: number };
+  /** The port and the addresses (every replica serving tokens) in solver EndpointSlices. */
+  solverEndpoints: () => { port: number; addresses: string[] };
   options?: CertificateOptions;
   /** DomainPolicies: asked before every new order. Absent: all allowed, no budget. */
   tenancy?: Tenancy;
@@ -86,6 +86,7 @@ export class CertificateController {
   private readonly secretStore: SecretStore;
   private readonly acmStore: AcmStore;
   private readonly issuance: Issuance;
+  private readonly challenges: Challenges;
   private sweep: CronJob | undefined;
   /** Why the last idle check wanted an order (for the log line when one is placed). */
   private readonly orderReason = new Map<string, string>();
@@ -112,12 +113,13 @@ export class CertificateController {
       log: this.log,
       ownerIngress: (c) => this.reporter.ownerIngress(c),
     });
+    this.challenges = new Challenges(d);
     this.issuance = new Issuance({
       log: this.log,
       metrics: d.metrics,
       issuers: d.issuers,
       tokens: d.tokens,
-      challenges: new Challenges(d),
+      challenges: this.challenges,
       reporter: this.reporter,
       keys: new PendingKeys(d.kubeConfig),
       stores: (c) => this.stores(c),
@@ -193,6 +195,16 @@ export class CertificateController {
   private watched(namespace: string): boolean {
     const w = this.d.config.watchNamespaces;
     return w.length === 0 || w.includes(namespace);
+  }
+
+  /** The replicas serving HTTP-01 tokens changed: the leader rewrites its solver slices. */
+  async solversChanged(): Promise<void> {
+    if (!this.d.isLeader()) return;
+    try {
+      await this.challenges.refreshSolvers();
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, 'solver EndpointSlices not rewritten');
+    }
   }
 
   /**

@@ -1035,9 +1035,12 @@ const solverRules = [
   ),
 ];
 const leader = [
+  // Leader election and the solver members' Leases (src/acme/solvers/members.ts).
   'coordination.k8s.io/leases:create',
-  'coordination.k8s.io/leases:get[certroute-leader]',
-  'coordination.k8s.io/leases:update[certroute-leader]',
+  'coordination.k8s.io/leases:delete',
+  'coordination.k8s.io/leases:get',
+  'coordination.k8s.io/leases:list',
+  'coordination.k8s.io/leases:update',
   // Blocked deletions and their approvals (src/dns/approvals.ts).
   '/configmaps:create',
   '/configmaps:get[certroute-deletions]',
@@ -1152,14 +1155,9 @@ describe('RBAC is minimal', () => {
       namespace: 'x',
     },
     { verb: 'create', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
+    // Leases only in the release namespace.
     { verb: 'list', group: 'coordination.k8s.io', resource: 'leases' },
-    {
-      verb: 'delete',
-      group: 'coordination.k8s.io',
-      resource: 'leases',
-      namespace: 'RELEASE',
-      name: 'certroute-leader',
-    },
+    { verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', namespace: 'x' },
   ];
 
   it.each(
@@ -1261,6 +1259,13 @@ describe('RBAC is minimal', () => {
       namespace: 'RELEASE',
       name: 'certroute-leader',
     },
+    // The solver members: one Lease per replica, listed by the leader, deleted when it leaves.
+    ...['list', 'delete'].map((verb) => ({
+      verb,
+      group: 'coordination.k8s.io',
+      resource: 'leases',
+      namespace: 'RELEASE',
+    })),
     { verb: 'get', resource: 'namespaces', name: 'kube-system' },
     { verb: 'create', resource: 'configmaps', namespace: 'RELEASE' },
     ...['get', 'update'].map((verb) => ({
@@ -1528,29 +1533,32 @@ describe('with config.watchNamespaces: Roles in those namespaces (and the releas
         secretName: 'solver-tls',
       },
     } as k8s.KubernetesObject);
-    const objects = new Http01Objects(narrowSa, () => ({ address: '192.0.2.7', port: 8089 }));
+    const objects = new Http01Objects(narrowSa, () => ({ port: 8089, addresses: ['192.0.2.7'] }));
     const target = {
       namespace: narrowApp,
       certificate: { name: 'solver-owner', uid: cert.metadata?.uid ?? '' },
       host: 'solver.example.test',
-      token: 'tok-1',
       ingressClassName: undefined,
     };
     await objects.present(target);
-    const name = solverName(target.host, target.token);
+    const name = solverName(target.certificate.uid, target.host);
     const slice = await kc
       .makeApiClient(k8s.DiscoveryV1Api)
       .readNamespacedEndpointSlice({ namespace: narrowApp, name });
     expect(slice.endpoints?.[0]?.addresses).toEqual(['192.0.2.7']);
     // A resumed order on another replica re-points the slice (get, update).
-    await new Http01Objects(narrowSa, () => ({ address: '192.0.2.8', port: 8089 })).present(target);
+    // Every replica that serves tokens is listed.
+    await new Http01Objects(narrowSa, () => ({
+      port: 8089,
+      addresses: ['192.0.2.8', '192.0.2.9'],
+    })).present(target);
     expect(
       (
         await kc
           .makeApiClient(k8s.DiscoveryV1Api)
           .readNamespacedEndpointSlice({ namespace: narrowApp, name })
-      ).endpoints?.[0]?.addresses,
-    ).toEqual(['192.0.2.8']);
+      ).endpoints?.map((e) => e.addresses[0]),
+    ).toEqual(['192.0.2.8', '192.0.2.9']);
     expect(await objects.cleanup(narrowApp, 'solver-owner')).toBe(3);
 
     // Elsewhere: refused, the EndpointSlice itself included.

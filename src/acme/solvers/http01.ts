@@ -127,10 +127,20 @@ export class Http01Objects {
   private readonly core: k8s.CoreV1Api;
   private readonly net: k8s.NetworkingV1Api;
   private readonly disc: k8s.DiscoveryV1Api;
+  /**
+   * The solver objects this process made or adopted, by namespace/name, with the endpoints
+   * their slice lists: presenting again is free, and refresh() rewrites slices when the
+   * replicas serving tokens change.
+   */
+  private readonly presented = new Map<
+    string,
+    { namespace: string; name: string; certificate: string; endpoints: string }
+  >();
 
   constructor(
     kubeConfig: k8s.KubeConfig,
-    private readonly endpoint: () => { address: string; port: number },
+    /** The port every solver replica listens on, and the address of each ready one. */
+    private readonly endpoint: () => { port: number; addresses: string[] },
   ) {
     this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.net = kubeConfig.makeApiClient(k8s.NetworkingV1Api);
@@ -139,7 +149,10 @@ export class Http01Objects {
 
   async present(t: SolverTarget): Promise<void> {
     const name = solverName(t.certificate.uid, t.host);
-    const { address, port } = this.endpoint();
+    const key = `${t.namespace}/${name}`;
+    const want = this.endpoint();
+    const known = this.presented.get(key);
+    if (known?.endpoints === signature(want)) return;
     const metadata = {
       name,
       namespace: t.namespace,
@@ -157,70 +170,113 @@ export class Http01Objects {
         },
       ],
     };
-    await ignoreExists(
-      this.core.createNamespacedService({
-        namespace: t.namespace,
-        body: {
-          metadata,
-          spec: { ports: [{ name: 'http', port: 80, targetPort: port, protocol: 'TCP' }] },
-        },
-      }),
-    );
-    const slice: k8s.V1EndpointSlice = {
-      metadata: {
-        ...metadata,
-        labels: { ...metadata.labels, 'kubernetes.io/service-name': name },
-      },
-      addressType: isIP(address) === 6 ? 'IPv6' : 'IPv4',
-      endpoints: [{ addresses: [address], conditions: { ready: true } }],
-      ports: [{ name: 'http', port, protocol: 'TCP' }],
-    };
-    try {
-      await this.disc.createNamespacedEndpointSlice({ namespace: t.namespace, body: slice });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 409) throw err;
-      // A resumed order after the leader moved: point the slice at this replica.
-      const cur = await this.disc.readNamespacedEndpointSlice({ name, namespace: t.namespace });
-      const same = cur.endpoints?.[0]?.addresses[0] === address && cur.ports?.[0]?.port === port;
-      if (!same)
-        await this.disc.replaceNamespacedEndpointSlice({
-          name,
+    if (!known)
+      await ignoreExists(
+        this.core.createNamespacedService({
           namespace: t.namespace,
           body: {
-            ...slice,
-            metadata: { ...slice.metadata, resourceVersion: cur.metadata?.resourceVersion },
+            metadata,
+            spec: { ports: [{ name: 'http', port: 80, targetPort: want.port, protocol: 'TCP' }] },
           },
-        });
-    }
-    await ignoreExists(
-      this.net.createNamespacedIngress({
-        namespace: t.namespace,
-        body: {
-          metadata,
-          spec: {
-            ...(t.ingressClassName ? { ingressClassName: t.ingressClassName } : {}),
-            rules: [
-              {
-                host: t.host,
-                http: {
-                  paths: [
-                    {
-                      path: challengePath,
-                      pathType: 'Prefix',
-                      backend: { service: { name, port: { number: 80 } } },
-                    },
-                  ],
+        }),
+      );
+    await this.writeSlice(t.namespace, name, metadata, want);
+    if (!known)
+      await ignoreExists(
+        this.net.createNamespacedIngress({
+          namespace: t.namespace,
+          body: {
+            metadata,
+            spec: {
+              ...(t.ingressClassName ? { ingressClassName: t.ingressClassName } : {}),
+              rules: [
+                {
+                  host: t.host,
+                  http: {
+                    paths: [
+                      {
+                        path: challengePath,
+                        pathType: 'Prefix',
+                        backend: { service: { name, port: { number: 80 } } },
+                      },
+                    ],
+                  },
                 },
-              },
-            ],
+              ],
+            },
           },
-        },
-      }),
-    );
+        }),
+      );
+    this.presented.set(key, {
+      namespace: t.namespace,
+      name,
+      certificate: t.certificate.name,
+      endpoints: signature(want),
+    });
+  }
+
+  /** The serving replicas changed: every slice this process presented lists the new set. */
+  async refresh(): Promise<void> {
+    const want = this.endpoint();
+    for (const p of [...this.presented.values()]) {
+      if (p.endpoints === signature(want)) continue;
+      try {
+        await this.writeSlice(p.namespace, p.name, undefined, want);
+        p.endpoints = signature(want);
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+        this.presented.delete(`${p.namespace}/${p.name}`);
+      }
+    }
+  }
+
+  /**
+   * Creates the slice, or points an existing one at `want` (a resumed order after the leader
+   * moved, or the replicas changed). `metadata` undefined: the slice must exist already.
+   */
+  private async writeSlice(
+    namespace: string,
+    name: string,
+    metadata: k8s.V1ObjectMeta | undefined,
+    want: { port: number; addresses: string[] },
+  ): Promise<void> {
+    const body = (meta: k8s.V1ObjectMeta): k8s.V1EndpointSlice => ({
+      metadata: meta,
+      addressType: want.addresses.some((a) => isIP(a) === 6) ? 'IPv6' : 'IPv4',
+      endpoints: want.addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+      ports: [{ name: 'http', port: want.port, protocol: 'TCP' }],
+    });
+    if (metadata) {
+      try {
+        await this.disc.createNamespacedEndpointSlice({
+          namespace,
+          body: body({
+            ...metadata,
+            labels: { ...metadata.labels, 'kubernetes.io/service-name': name },
+          }),
+        });
+        return;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+    }
+    const cur = await this.disc.readNamespacedEndpointSlice({ name, namespace });
+    const have = signature({
+      port: cur.ports?.[0]?.port ?? 0,
+      addresses: (cur.endpoints ?? []).flatMap((e) => e.addresses),
+    });
+    if (have === signature(want)) return;
+    await this.disc.replaceNamespacedEndpointSlice({
+      name,
+      namespace,
+      body: { ...cur, ...body(cur.metadata ?? {}) },
+    });
   }
 
   /** Removes every solver object of the Certificate; returns how many were deleted. */
   async cleanup(namespace: string, certificate: string): Promise<number> {
+    for (const [key, p] of this.presented)
+      if (p.namespace === namespace && p.certificate === certificate) this.presented.delete(key);
     const labelSelector = `${solverLabel}=http01,${certificateLabel}=${certificate}`;
     const [ings, svcs, slices] = await Promise.all([
       this.net.listNamespacedIngress({ namespace, labelSelector }),
@@ -242,6 +298,11 @@ export class Http01Objects {
     ]);
     return ings.items.length + svcs.items.length + slices.items.length;
   }
+}
+
+/** What a slice lists, comparable: the port and the sorted addresses. */
+function signature(e: { port: number; addresses: readonly string[] }): string {
+  return `${e.port}|${[...e.addresses].sort().join(',')}`;
 }
 
 async function ignoreExists(p: Promise<unknown>): Promise<void> {
