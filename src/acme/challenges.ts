@@ -121,6 +121,7 @@ export class Challenges {
       ...http.target,
       ingressClassName: sel.solver.http01?.ingressClassName ?? http.target.ingressClassName,
       host,
+      shape: sel.solver.http01,
     });
     const token = probeToken(http.target.certificate.uid, host);
     const address = dns.addresses[0] ?? host;
@@ -175,6 +176,8 @@ export class Challenges {
       ...target,
       ingressClassName: solverIngressClass(account, mine, target.ingressClassName),
       host,
+      shape:
+        mine?.solver === undefined ? undefined : account.spec.acme.solvers[mine.solver]?.http01,
     });
     if (ch.status === 'processing' || ch.status === 'valid') return undefined;
     const dns = await checkDns(this.lookup, host, want);

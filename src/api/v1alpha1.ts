@@ -74,6 +74,25 @@ export const solver = z
     http01: z
       .object({
         ingressClassName: z.string().optional().describe('class of the challenge Ingress'),
+        pathType: z
+          .enum(['Prefix', 'ImplementationSpecific'])
+          .optional()
+          .describe('pathType of the challenge path /.well-known/acme-challenge/ (default Prefix)'),
+        serviceType: z
+          .enum(['ClusterIP', 'NodePort'])
+          .optional()
+          .describe('type of the challenge Service (default ClusterIP)'),
+        ingressTemplate: z
+          .object({
+            metadata: z
+              .object({
+                labels: z.record(z.string(), z.string()).optional(),
+                annotations: z.record(z.string(), z.string()).optional(),
+              })
+              .optional(),
+          })
+          .optional()
+          .describe("labels and annotations added to the challenge Ingress (certroute's own win)"),
       })
       .optional(),
     dns01: z

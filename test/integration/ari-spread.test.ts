@@ -42,10 +42,22 @@ beforeAll(async () => {
   await ensureNamespace(kc, 'certroute');
   zone = await createZone(r53, 'ari');
   // Certificates made by hand (no Ingress): the solver Ingress takes Traefik's class from the
-  // issuer's solver, and each host resolves to Traefik through DNS the test writes.
+  // issuer's solver, and each host resolves to Traefik through DNS the test writes. The solver
+  // is shaped as for a controller that routes to node ports: NodePort Services and an
+  // ImplementationSpecific path, which Traefik serves as a prefix.
   await createClusterIssuer(
     kc,
-    labIssuer(env, issuer, { solvers: [{ http01: { ingressClassName: env.ingressClass } }] }),
+    labIssuer(env, issuer, {
+      solvers: [
+        {
+          http01: {
+            ingressClassName: env.ingressClass,
+            serviceType: 'NodePort',
+            pathType: 'ImplementationSpecific',
+          },
+        },
+      ],
+    }),
   );
   for (let i = 0; i < count; i++)
     await put(r53, zone.id, `h${i}.${zone.name}`, 'A', [env.ingressAddress]);

@@ -60,7 +60,22 @@ beforeAll(async () => {
     kc,
     labIssuer(env, badSolverIssuer, {
       server: proxy.directory,
-      solvers: [{ http01: { ingressClassName: 'nobody-serves-this' } }],
+      solvers: [
+        {
+          http01: {
+            ingressClassName: 'nobody-serves-this',
+            // The template shapes the objects the probe goes through (issue 22, item 6).
+            pathType: 'ImplementationSpecific',
+            serviceType: 'NodePort',
+            ingressTemplate: {
+              metadata: {
+                labels: { 'team.example/owner': 'shop', 'certroute.io/solver': 'not-this' },
+                annotations: { 'lb.example/scheme': 'internet-facing' },
+              },
+            },
+          },
+        },
+      ],
     }),
   );
   await createClusterIssuer(
@@ -211,17 +226,7 @@ describe('the preflight before an order', () => {
     await tlsIngress(ns, 'badsolver', [host], badSolverIssuer, env.ingressClass);
     const cond = await holds(ns, 'badsolver-tls', host, 'SolverUnreachable');
     expect(cond?.message).toMatch(/probe through the solver Ingress failed/);
-    // The probe went through the solver's objects, named for this Certificate and host.
-    const solver = await net.listNamespacedIngress({
-      namespace: ns,
-      labelSelector: 'certroute.io/solver=http01,certroute.io/certificate=badsolver-tls',
-    });
-    expect(solver.items).toHaveLength(1);
-    expect(solver.items[0]?.spec?.ingressClassName).toBe('nobody-serves-this');
-    expect(solver.items[0]?.spec?.rules?.[0]?.http?.paths[0]).toMatchObject({
-      path: '/.well-known/acme-challenge/',
-      pathType: 'Prefix',
-    });
+    await expectShapedSolver('badsolver-tls');
   }, 120_000);
 
   it('a TLS block whose hosts are all invalid: an Event and a condition naming them and why; the other block issues', async () => {
@@ -289,6 +294,36 @@ describe('an order that never validates', () => {
     expect(txt).toEqual([]);
   }, 120_000);
 });
+
+/** The probe went through the solver's objects, shaped by the issuer's template. */
+async function expectShapedSolver(certificate: string): Promise<void> {
+  const solver = await net.listNamespacedIngress({
+    namespace: ns,
+    labelSelector: `certroute.io/solver=http01,certroute.io/certificate=${certificate}`,
+  });
+  expect(solver.items).toHaveLength(1);
+  const [ing] = solver.items as [k8s.V1Ingress];
+  expect(ing).toMatchObject({
+    metadata: {
+      // The template's labels and annotations, certroute's own labels winning.
+      labels: { 'team.example/owner': 'shop', 'certroute.io/solver': 'http01' },
+      annotations: { 'lb.example/scheme': 'internet-facing' },
+    },
+    spec: {
+      ingressClassName: 'nobody-serves-this',
+      rules: [
+        {
+          http: {
+            paths: [{ path: '/.well-known/acme-challenge/', pathType: 'ImplementationSpecific' }],
+          },
+        },
+      ],
+    },
+  });
+  const svc = await core.readNamespacedService({ namespace: ns, name: ing.metadata?.name ?? '' });
+  expect(svc.spec).toMatchObject({ type: 'NodePort', ports: [{ port: 80 }] });
+  expect(svc.spec?.ports?.[0]?.nodePort).toBeGreaterThan(0);
+}
 
 /** An authorization's status from the CA (POST-as-GET through the proxy, the account's key). */
 async function authorizationStatus(accountSecret: string, url: string): Promise<string> {

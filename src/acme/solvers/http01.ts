@@ -105,6 +105,16 @@ export interface SolverTarget {
   certificate: { name: string; uid: string };
   host: string;
   ingressClassName: string | undefined;
+  /** The matched solver's shape of its objects (the issuer's `http01` block). */
+  shape?: Http01Shape | undefined;
+}
+
+export interface Http01Shape {
+  pathType?: 'Prefix' | 'ImplementationSpecific' | undefined;
+  serviceType?: 'ClusterIP' | 'NodePort' | undefined;
+  ingressTemplate?:
+    | { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }
+    | undefined;
 }
 
 /**
@@ -176,7 +186,10 @@ export class Http01Objects {
           namespace: t.namespace,
           body: {
             metadata,
-            spec: { ports: [{ name: 'http', port: 80, targetPort: want.port, protocol: 'TCP' }] },
+            spec: {
+              ...(t.shape?.serviceType === 'NodePort' ? { type: 'NodePort' } : {}),
+              ports: [{ name: 'http', port: 80, targetPort: want.port, protocol: 'TCP' }],
+            },
           },
         }),
       );
@@ -186,7 +199,7 @@ export class Http01Objects {
         this.net.createNamespacedIngress({
           namespace: t.namespace,
           body: {
-            metadata,
+            metadata: templated(metadata, t.shape),
             spec: {
               ...(t.ingressClassName ? { ingressClassName: t.ingressClassName } : {}),
               rules: [
@@ -196,7 +209,7 @@ export class Http01Objects {
                     paths: [
                       {
                         path: challengePath,
-                        pathType: 'Prefix',
+                        pathType: t.shape?.pathType ?? 'Prefix',
                         backend: { service: { name, port: { number: 80 } } },
                       },
                     ],
@@ -298,6 +311,20 @@ export class Http01Objects {
     ]);
     return ings.items.length + svcs.items.length + slices.items.length;
   }
+}
+
+/** The Ingress's metadata with the template's labels and annotations; certroute's own win. */
+function templated(
+  metadata: k8s.V1ObjectMeta & { labels: Record<string, string> },
+  shape: Http01Shape | undefined,
+): k8s.V1ObjectMeta {
+  const t = shape?.ingressTemplate?.metadata;
+  if (!t) return metadata;
+  return {
+    ...metadata,
+    labels: { ...t.labels, ...metadata.labels },
+    ...(t.annotations ? { annotations: { ...t.annotations } } : {}),
+  };
 }
 
 /** What a slice lists, comparable: the port and the sorted addresses. */
