@@ -278,7 +278,14 @@ describe('an order that never validates', () => {
     );
     const authzUrl = pending.status?.order?.authorizations[0]?.url ?? '';
     const orderUrl = pending.status?.order?.url ?? '';
-    const failed = await issuing(stuckNs, 'stuck-tls', 'OrderTimedOut');
+    // A failed attempt: Ready names the reason, Issuing says Failed with the details.
+    const failed = await eventually(
+      async () => {
+        const c = await getCertificate(kc, stuckNs, 'stuck-tls');
+        return conditionOf(c, 'Ready')?.reason === 'OrderTimedOut' && c;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(conditionOf(failed, 'Issuing')?.message).toMatch(
       /still pending \d+s after it was placed \(--order-timeout 6s\): abandoned, 1 pending authorization\(s\) deactivated/,
     );
@@ -331,7 +338,7 @@ async function authorizationStatus(accountSecret: string, url: string): Promise<
   const key = Buffer.from(s.data?.['tls.key'] ?? '', 'base64');
   acme.axios.defaults.httpsAgent = new Agent({ ca: readFileSync(env.acmeCaFile) });
   const client = new acme.Client({ directoryUrl: proxy.directory, accountKey: key });
-  await client.createAccount({ onlyReturnExisting: true, termsOfServiceAgreed: true });
+  await client.createAccount({ onlyReturnExisting: true });
   const [a] = await client.getAuthorizations({ authorizations: [url] } as acme.Order);
   return a?.status ?? '';
 }
