@@ -236,9 +236,9 @@ export class Operator {
    * What a solver EndpointSlice lists: every member serving on this replica's port (replicas of
    * one Deployment share it), or this replica alone.
    */
-  private solverEndpoints(): { port: number; addresses: string[] } {
+  private async solverEndpoints(): Promise<{ port: number; addresses: string[] }> {
     const me = this.solverSelf();
-    const addresses = (this.members?.current() ?? [me])
+    const addresses = (this.members ? await this.members.fresh() : [me])
       .filter((m) => m.port === me.port)
       .map((m) => m.address);
     return { port: me.port, addresses: addresses.length > 0 ? addresses : [me.address] };
@@ -336,6 +336,11 @@ export class Operator {
     ]);
     await this.tlsSecrets.stop();
     await this.leader?.stop();
+    // A validation routed here just before the slices changed still finds its token, also a
+    // token of an order the next leader places meanwhile: the ingress controller takes a
+    // moment to see the new endpoints, so the caches (and the token server) run a while more.
+    const drain = this.members && this.tokens.size > 0 ? solverDrainMs - (Date.now() - leftAt) : 0;
+    if (drain > 0) await new Promise((r) => setTimeout(r, drain));
     await Promise.all([
       this.shim.stop(),
       this.dns.stop(),
@@ -343,10 +348,6 @@ export class Operator {
       this.certificates.stop(),
       this.tenancy.stop(),
     ]);
-    // A validation routed here just before the slices changed still finds the token: the
-    // ingress controller takes a moment to see the new endpoints.
-    const drain = this.members && this.tokens.size > 0 ? solverDrainMs - (Date.now() - leftAt) : 0;
-    if (drain > 0) await new Promise((r) => setTimeout(r, drain));
     await this.tokens.stop();
     this.unobserveAcme?.();
     for (const s of this.servers) await closeServer(s);

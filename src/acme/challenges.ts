@@ -22,7 +22,7 @@ export interface ChallengeDeps {
   config: Config;
   dns01: Dns01Solver;
   /** The port and the addresses (every replica serving tokens) in solver EndpointSlices. */
-  solverEndpoints: () => { port: number; addresses: string[] };
+  solverEndpoints: () => Promise<{ port: number; addresses: string[] }>;
 }
 
 /** Where an HTTP-01 solver's objects go: the Certificate's namespace, owner and class. */

@@ -56,7 +56,7 @@ export interface CertificateDeps extends ControllerDeps {
   dns01: Dns01Solver;
   acm: Acm;
   /** The port and the addresses (every replica serving tokens) in solver EndpointSlices. */
-  solverEndpoints: () => { port: number; addresses: string[] };
+  solverEndpoints: () => Promise<{ port: number; addresses: string[] }>;
   options?: CertificateOptions;
   /** DomainPolicies: asked before every new order. Absent: all allowed, no budget. */
   tenancy?: Tenancy;

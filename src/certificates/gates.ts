@@ -28,7 +28,10 @@ export interface OrderGatesDeps extends Pick<ControllerDeps, 'config' | 'log' | 
  */
 export class OrderGates {
   /** Consecutive failed preflights per Certificate key (the backoff's exponent). */
-  private readonly preflightTries = new Map<string, number>();
+  private readonly preflightTries = new Map<
+    string,
+    { reason: PreflightWaitReason; tries: number }
+  >();
 
   constructor(private readonly d: OrderGatesDeps) {}
 
@@ -42,8 +45,10 @@ export class OrderGates {
     wait: { reason: PreflightWaitReason; message: string },
   ): Promise<ReconcileResult> {
     const key = keyOf(cert);
-    const tries = this.preflightTries.get(key) ?? 0;
-    this.preflightTries.set(key, tries + 1);
+    // A new reason is progress (an address, then DNS, then the route): its waits start short.
+    const prior = this.preflightTries.get(key);
+    const tries = prior?.reason === wait.reason ? prior.tries : 0;
+    this.preflightTries.set(key, { reason: wait.reason, tries: tries + 1 });
     await this.holdBack(cert, wait.reason, wait.message, () =>
       this.d.metrics.acmePreflightWaits.inc({ reason: wait.reason }),
     );

@@ -1533,7 +1533,9 @@ describe('with config.watchNamespaces: Roles in those namespaces (and the releas
         secretName: 'solver-tls',
       },
     } as k8s.KubernetesObject);
-    const objects = new Http01Objects(narrowSa, () => ({ port: 8089, addresses: ['192.0.2.7'] }));
+    const objects = new Http01Objects(narrowSa, () =>
+      Promise.resolve({ port: 8089, addresses: ['192.0.2.7'] }),
+    );
     const target = {
       namespace: narrowApp,
       certificate: { name: 'solver-owner', uid: cert.metadata?.uid ?? '' },
@@ -1548,10 +1550,9 @@ describe('with config.watchNamespaces: Roles in those namespaces (and the releas
     expect(slice.endpoints?.[0]?.addresses).toEqual(['192.0.2.7']);
     // A resumed order on another replica re-points the slice (get, update).
     // Every replica that serves tokens is listed.
-    await new Http01Objects(narrowSa, () => ({
-      port: 8089,
-      addresses: ['192.0.2.8', '192.0.2.9'],
-    })).present(target);
+    await new Http01Objects(narrowSa, () =>
+      Promise.resolve({ port: 8089, addresses: ['192.0.2.8', '192.0.2.9'] }),
+    ).present(target);
     expect(
       (
         await kc

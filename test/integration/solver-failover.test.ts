@@ -177,6 +177,12 @@ describe('HTTP-01 through a rolling restart', () => {
       console.log(
         `rolling restart: ${orders} orders for ${count} certificates, ${failed.length} failed validations, widest solver slice ${widest}`,
       );
+      if (failed.length > 0) {
+        // What the CA said, for whoever reads a failure: the OrderInvalid Events.
+        const evs = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: ns });
+        for (const e of evs.items.filter((x) => x.reason === 'OrderInvalid').slice(0, 5))
+          console.log(`${e.lastTimestamp?.toISOString() ?? ''} ${e.message ?? ''}`);
+      }
       expect(failed).toEqual([]);
       expect(orders).toBe(count);
       expect(certs.every((c) => c.status?.revision === 1)).toBe(true);

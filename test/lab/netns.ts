@@ -29,6 +29,9 @@ import { watchEndpointSlices } from './ingress-router.js';
 import { repoRoot } from './paths.js';
 import { isAlive, spawnManaged, waitFor, type ManagedProcess } from './process.js';
 
+/** How long a pod address keeps routing after the last EndpointSlice listing it is gone. */
+const podGoneGraceMs = 15_000;
+
 /** Pod addresses: 10.244.0.N inside the namespace stands for 127.0.0.N outside it. */
 export const podNetworkPrefix = '10.244.0.';
 /** Traefik's own address in the namespace; never a pod of the pod network. */
@@ -312,6 +315,8 @@ export function startPodNetwork(
   log: (msg: string) => void = () => undefined,
 ): PodNetwork {
   const open = new Map<string, TcpAddress>();
+  /** Forwards no slice lists any more, closing after the grace period. */
+  const closing = new Map<string, NodeJS.Timeout>();
   let chain = Promise.resolve();
   let closed = false;
   const reconcile = (slices: () => readonly V1EndpointSlice[]) => {
@@ -330,9 +335,25 @@ export function startPodNetwork(
         }
       }
       for (const [key, at] of [...open]) {
-        if (want.has(key)) continue;
-        open.delete(key);
-        await netns.closeInto(at).catch(() => undefined);
+        if (want.has(key)) {
+          clearTimeout(closing.get(key));
+          closing.delete(key);
+          continue;
+        }
+        // A pod's address routes as long as the pod runs, whatever the slices list: the
+        // ingress controller may still send it a request it routed before the slice changed.
+        // So a forward outlives its last slice by a grace period, then closes.
+        if (closing.has(key)) continue;
+        const timer = setTimeout(() => {
+          chain = chain.then(async () => {
+            closing.delete(key);
+            if (closed || want.has(key)) return;
+            open.delete(key);
+            await netns.closeInto(at).catch(() => undefined);
+          });
+        }, podGoneGraceMs);
+        timer.unref();
+        closing.set(key, timer);
       }
     });
   };
@@ -345,6 +366,7 @@ export function startPodNetwork(
     forwarded: () => [...open.keys()].sort(),
     close: async () => {
       closed = true;
+      for (const t of closing.values()) clearTimeout(t);
       await watch.stop();
       await chain;
     },

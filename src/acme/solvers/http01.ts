@@ -150,7 +150,7 @@ export class Http01Objects {
   constructor(
     kubeConfig: k8s.KubeConfig,
     /** The port every solver replica listens on, and the address of each ready one. */
-    private readonly endpoint: () => { port: number; addresses: string[] },
+    private readonly endpoint: () => Promise<{ port: number; addresses: string[] }>,
   ) {
     this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.net = kubeConfig.makeApiClient(k8s.NetworkingV1Api);
@@ -160,7 +160,7 @@ export class Http01Objects {
   async present(t: SolverTarget): Promise<void> {
     const name = solverName(t.certificate.uid, t.host);
     const key = `${t.namespace}/${name}`;
-    const want = this.endpoint();
+    const want = await this.endpoint();
     const known = this.presented.get(key);
     if (known?.endpoints === signature(want)) return;
     const metadata = {
@@ -230,7 +230,7 @@ export class Http01Objects {
 
   /** The serving replicas changed: every slice this process presented lists the new set. */
   async refresh(): Promise<void> {
-    const want = this.endpoint();
+    const want = await this.endpoint();
     for (const p of [...this.presented.values()]) {
       if (p.endpoints === signature(want)) continue;
       try {

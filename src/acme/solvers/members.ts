@@ -84,6 +84,11 @@ export class SolverMembers {
   private timer: NodeJS.Timeout | undefined;
   private members: SolverAddress[] = [];
   private leaving = false;
+  /** The members as last announced through onChange (fresh() lists without announcing). */
+  private announced = '';
+  /** When the member Leases were last listed, and the listing in flight. */
+  private listedAt = 0;
+  private listing: Promise<void> | undefined;
 
   constructor(private readonly o: SolverMembersOptions) {
     this.api = o.kubeConfig.makeApiClient(k8s.CoordinationV1Api);
@@ -96,6 +101,15 @@ export class SolverMembers {
     const every = this.o.intervalMs ?? 2000;
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
+  }
+
+  /**
+   * The live members as listed at most `maxAgeMs` ago: what a solver slice is written with, so
+   * a new leader never puts back a replica that left just before it took over.
+   */
+  async fresh(maxAgeMs = 500): Promise<SolverAddress[]> {
+    if (Date.now() - this.listedAt > maxAgeMs) await this.list();
+    return this.current();
   }
 
   /** The live members, this replica included while it has not left. */
@@ -126,22 +140,39 @@ export class SolverMembers {
     if (this.leaving) return;
     try {
       await this.renew();
-      const list = await this.api.listNamespacedLease({
-        namespace: this.o.namespace,
-        labelSelector: `${memberLabel}=true`,
-      });
-      const now = Date.now();
-      const next = liveMembers(list.items, now);
-      await this.sweep(list.items, now);
-      const changed = JSON.stringify(next) !== JSON.stringify(this.members);
-      this.members = next;
-      if (changed) {
-        this.o.log.info({ members: next.map((m) => `${m.address}:${m.port}`) }, 'solver members');
+      await this.list();
+      const now = JSON.stringify(this.members);
+      if (now !== this.announced) {
+        this.announced = now;
+        this.o.log.info(
+          { members: this.members.map((m) => `${m.address}:${m.port}`) },
+          'solver members',
+        );
         await this.o.onChange();
       }
     } catch (err) {
       this.o.log.warn({ err: describeError(err) }, 'solver membership: renew or list failed');
     }
+  }
+
+  /** Lists the member Leases (one listing at a time). */
+  private list(): Promise<void> {
+    this.listing ??= (async () => {
+      try {
+        const list = await this.api.listNamespacedLease({
+          namespace: this.o.namespace,
+          labelSelector: `${memberLabel}=true`,
+        });
+        const now = Date.now();
+        const next = liveMembers(list.items, now);
+        this.listedAt = now;
+        await this.sweep(list.items, now);
+        this.members = next;
+      } finally {
+        this.listing = undefined;
+      }
+    })();
+    return this.listing;
   }
 
   /** Leases of replicas killed without leaving, expired for 10 minutes, go (404 is fine). */
