@@ -22,6 +22,7 @@ import { InSyncWatcher } from './insync.js';
 import { plan, statusKey } from './plan.js';
 import { applyPolicy } from './policy.js';
 import type { DnsProvider } from './providers/provider.js';
+import { classifyRoute53Error } from './providers/route53-errors.js';
 import { RecordStates } from './records.js';
 import { ownerOfTxt } from './registry.js';
 import type { Tenancy } from '../tenancy/controller.js';
@@ -101,9 +102,9 @@ export class DnsController {
     });
     this.sender = new ChangeSender(d.provider, d.config, d.metrics, {
       applied: (zone, changes) => this.zones.applied(zone.id, changes),
-      again: (zone, relist) => {
+      again: (zone, relist, delayMs) => {
         if (relist) this.zones.drop(zone.id);
-        this.queue.addAfter(zone.id, 1000);
+        this.queue.addAfter(zone.id, delayMs ?? 1000);
       },
       sent: (keys, changeId) => this.states.sent(keys, changeId),
     });
@@ -411,7 +412,9 @@ export class DnsController {
       this.d.metrics.dnsLastSync.set({ zone: zone.name }, Date.now() / 1000);
     } catch (err) {
       this.d.metrics.dnsSyncErrors.inc({ zone: zone.name });
-      this.zones.drop(zone.id);
+      // The cache only ever takes changes Route53 accepted: a failed call (a listing, a
+      // change, the Kubernetes API) leaves it valid. Only Route53 saying it is wrong drops it.
+      if (classifyRoute53Error(err) === 'relist') this.zones.drop(zone.id);
       throw new Error(`[zone ${zone.name}] sync: ${describeError(err)}`, { cause: err });
     }
   }
