@@ -77,27 +77,11 @@ export async function startAwsProxy(upstream: string, onWrite?: () => void): Pro
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (req.url?.startsWith('/__lab/throttle')) return control(req, res, throttles);
-      if (req.url?.startsWith('/__lab/changes')) return listChanges(req, res, changes);
-      if (req.url?.startsWith('/__lab/calls')) return listCalls(req, res, calls);
+      if (req.url?.startsWith('/__lab/')) return labControl(req, res, throttles, changes, calls);
       const amzTarget = String(req.headers['x-amz-target'] ?? '');
       const call = describeCall(req, amzTarget, body);
       calls.push(call);
-      const t = throttles.find(
-        (x) =>
-          x.remaining > 0 &&
-          (!x.method || x.method === req.method) &&
-          (x.target ? amzTarget.endsWith(x.target) : (req.url ?? '').includes(x.match)) &&
-          refusesThis(x),
-      );
-      if (t) {
-        t.remaining--;
-        call.refused = t.error ?? t.code ?? 'Throttling';
-        if (t.error) return jsonError(res, t.error, 'injected by the lab AWS proxy');
-        if (t.code)
-          return route53Error(res, t.status ?? 400, t.code, 'injected by the lab AWS proxy');
-        return route53Error(res, 400, 'Throttling', 'Rate exceeded');
-      }
+      if (refused(req, res, throttles, amzTarget, call)) return;
       const rrset = req.method === 'POST' && req.url?.endsWith('/rrset') ? req.url : undefined;
       const invalid = rrset ? invalidRecord(body.toString('utf8')) : undefined;
       if (invalid) return route53Error(res, 400, 'InvalidChangeBatch', invalid);
@@ -119,6 +103,20 @@ export async function startAwsProxy(upstream: string, onWrite?: () => void): Pro
   };
 }
 
+/** The proxy's own endpoints: fault rules, the change log, the call log. */
+function labControl(
+  req: IncomingMessage,
+  res: ServerResponse,
+  throttles: Throttle[],
+  changes: SeenChange[],
+  calls: SeenCall[],
+): void {
+  if (req.url?.startsWith('/__lab/throttle')) return control(req, res, throttles);
+  if (req.url?.startsWith('/__lab/changes')) return listChanges(req, res, changes);
+  if (req.url?.startsWith('/__lab/calls')) return listCalls(req, res, calls);
+  res.writeHead(404).end();
+}
+
 function control(req: IncomingMessage, res: ServerResponse, throttles: Throttle[]): void {
   const u = new URL(req.url ?? '', 'http://x');
   const target = u.searchParams.get('target');
@@ -137,6 +135,30 @@ function control(req: IncomingMessage, res: ServerResponse, throttles: Throttle[
     ...(code ? { code, status } : {}),
   });
   res.writeHead(204).end();
+}
+
+/** Answers the call with an injected error if a rule refuses it; says whether one did. */
+function refused(
+  req: IncomingMessage,
+  res: ServerResponse,
+  throttles: Throttle[],
+  amzTarget: string,
+  call: SeenCall,
+): boolean {
+  const t = throttles.find(
+    (x) =>
+      x.remaining > 0 &&
+      (!x.method || x.method === req.method) &&
+      (x.target ? amzTarget.endsWith(x.target) : (req.url ?? '').includes(x.match)) &&
+      refusesThis(x),
+  );
+  if (!t) return false;
+  t.remaining--;
+  call.refused = t.error ?? t.code ?? 'Throttling';
+  if (t.error) jsonError(res, t.error, 'injected by the lab AWS proxy');
+  else if (t.code) route53Error(res, t.status ?? 400, t.code, 'injected by the lab AWS proxy');
+  else route53Error(res, 400, 'Throttling', 'Rate exceeded');
+  return true;
 }
 
 /** For a rule with `every`: counts the matching call, refusing the 1st of every N. */
