@@ -38,7 +38,7 @@ beforeAll(async () => {
   await ensureNamespace(kc, 'certroute');
   faulty = await createZone(moto, 'faults');
   busy = [];
-  for (let i = 0; i < 8; i++) busy.push(await createZone(moto, `busy${i}`));
+  for (let i = 0; i < 10; i++) busy.push(await createZone(moto, `busy${i}`));
   await createClusterIssuer(
     kc,
     labIssuer(env, issuer, { solvers: [{ dns01: { route53: { region: env.awsRegion } } }] }),
@@ -57,6 +57,21 @@ afterAll(async () => {
   await deleteClusterIssuer(kc, issuer);
   await deleteNamespace(kc, ns);
 });
+
+async function createCertificate(name: string, dnsNames: string[]): Promise<void> {
+  await custom.createNamespacedCustomObject({
+    group: 'certroute.io',
+    version: 'v1alpha1',
+    plural: 'certificates',
+    namespace: ns,
+    body: {
+      apiVersion: 'certroute.io/v1alpha1',
+      kind: 'Certificate',
+      metadata: { name, namespace: ns },
+      spec: { dnsNames, issuerRef: { name: issuer }, secretName: `${name}-tls` },
+    },
+  });
+}
 
 /** A DNSEndpoint with one A record. */
 function aRecord(name: string, host: string, ip: string): Promise<void> {
@@ -126,38 +141,30 @@ describe('Route53 errors per call', () => {
 });
 
 describe('one request budget per AWS account', () => {
-  it('DNS records and a DNS-01 certificate together stay within the account rate', async () => {
+  it('DNS records and DNS-01 certificates together stay within the account rate', async () => {
     const since = Date.now();
-    // A Certificate validated over DNS-01 and 24 records in 8 zones, all at once.
-    await custom.createNamespacedCustomObject({
-      group: 'certroute.io',
-      version: 'v1alpha1',
-      plural: 'certificates',
-      namespace: ns,
-      body: {
-        apiVersion: 'certroute.io/v1alpha1',
-        kind: 'Certificate',
-        metadata: { name: 'both', namespace: ns },
-        spec: {
-          dnsNames: [`cert.${busy[0]?.name}`],
-          issuerRef: { name: issuer },
-          secretName: 'both-tls',
-        },
-      },
-    });
-    const hosts = busy.flatMap((z, zi) =>
-      [0, 1, 2].map((i) => ({
-        zoneId: z.id,
-        host: `r${i}.${z.name}`,
-        ip: `198.51.100.${zi * 10 + i + 1}`,
-      })),
-    );
-    await Promise.all(hosts.map((h, i) => aRecord(`busy-${i}`, h.host, h.ip)));
-    await landed(hosts, 90_000);
-    await eventually(
-      async () => conditionOf(await getCertificate(kc, ns, 'both'), 'Ready')?.status === 'True',
-      { timeoutMs: 90_000, intervalMs: 250 },
-    );
+    // Two rounds, each: a Certificate validated over DNS-01 (two names, in two zones) and 20
+    // records in 10 zones, all at once; the second round starts when the first has landed.
+    for (const round of [0, 1]) {
+      const cert = `both-${round}`;
+      await createCertificate(cert, [
+        `cert${round}.${busy[round]?.name}`,
+        `cert${round}.${busy[round + 2]?.name}`,
+      ]);
+      const hosts = busy.flatMap((z, zi) =>
+        [0, 1].map((i) => ({
+          zoneId: z.id,
+          host: `r${round}-${i}.${z.name}`,
+          ip: `198.51.${100 + round}.${zi * 10 + i + 1}`,
+        })),
+      );
+      await Promise.all(hosts.map((h, i) => aRecord(`busy-${round}-${i}`, h.host, h.ip)));
+      await landed(hosts, 90_000);
+      await eventually(
+        async () => conditionOf(await getCertificate(kc, ns, cert), 'Ready')?.status === 'True',
+        { timeoutMs: 90_000, intervalMs: 250 },
+      );
+    }
     const calls = await callsSeen(env.awsEndpoint, since);
     const burst = route53AccountRate; // the bucket holds up to one second's tokens
     const most = maxInWindow(calls, 1000);
@@ -168,12 +175,10 @@ describe('one request budget per AWS account', () => {
         ),
       )}`,
     );
-    // Both kinds of work were there, and more than one second's worth of calls...
-    expect(
-      calls.some((c) => c.operation === 'ChangeResourceRecordSets' && c.zone === busy[0]?.id),
-    ).toBe(true);
+    // Both kinds of work were there, and several seconds' worth of calls...
+    expect(count(calls, 'ChangeResourceRecordSets')).toBeGreaterThan(2 * busy.length);
     expect(count(calls, 'GetChange')).toBeGreaterThan(0);
-    expect(calls.length).toBeGreaterThan(route53AccountRate + burst);
+    expect(calls.length).toBeGreaterThan(4 * (route53AccountRate + burst));
     // ...yet no one-second window holds more than the rate plus the burst: one budget.
     expect(most).toBeLessThanOrEqual(route53AccountRate + burst);
     // One budget key for both: the lab's credentials carry no account id (the fallback key).
