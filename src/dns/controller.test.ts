@@ -33,6 +33,8 @@ class FakeRoute53 implements DnsProvider {
   readonly inSync = new Set<string>();
   /** Errors the next change batches fail with, in order (as Route53 would answer). */
   readonly failChanges: Error[] = [];
+  /** Errors the next listings fail with, in order. */
+  readonly failLists: Error[] = [];
   private changes = 0;
 
   zones(): Promise<Zone[]> {
@@ -40,6 +42,11 @@ class FakeRoute53 implements DnsProvider {
   }
 
   async records(): Promise<RecordSet[]> {
+    const failure = this.failLists.shift();
+    if (failure) {
+      this.calls.push(`list failed: ${failure.name}`);
+      throw failure;
+    }
     this.calls.push('list');
     const snapshot = [...this.rrsets.values()];
     await this.hold;
@@ -378,6 +385,22 @@ describe('Route53 errors, per call', () => {
     await dns.syncZoneNow(zone.id); // the same content is not sent again
     await dns.queue.idle();
     expect(provider.calls).toEqual(['list', 'change failed: InvalidBatchError']);
+  });
+
+  it('a failed background relist keeps the cached copy and is tried again soon', async () => {
+    const { dns, provider } = controller([endpoint('www', '192.0.2.1')]);
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + resyncMs);
+    provider.failLists.push(throttled());
+    const mark = provider.calls.length;
+    dns.resyncAll();
+    await until(() => provider.since(mark).includes('list'), 5000);
+    await dns.queue.idle();
+    // Synced against the cache meanwhile: nothing re-sent.
+    expect(provider.since(mark).filter((c) => !c.startsWith('get'))).toEqual([
+      'list failed: Throttling',
+      'list',
+    ]);
   });
 
   it('a 5xx on a change keeps the cache: the next sync plans against it', async () => {

@@ -1,4 +1,5 @@
 import { describeError } from '../errors.js';
+import { jitteredBackoff } from '../kube/backoff.js';
 import { canonical } from '../kube/canonical.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import type { InformerEvent } from '../kube/informer.js';
@@ -32,6 +33,9 @@ import { ZoneCache } from './zone-cache.js';
 
 /** Events within this window are synced together: one plan, few Route53 calls. */
 const debounceMs = 50;
+/** A failed background relist is tried again after 1 s, doubling up to 1 min. */
+const relistRetryBaseMs = 1000;
+const relistRetryMaxMs = 60_000;
 
 export interface DnsDeps extends ControllerDeps {
   provider: DnsProvider;
@@ -67,6 +71,8 @@ export class DnsController {
   private readonly status: EndpointStatusWriter;
   private resync: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Per zone id: the timer of a failed background relist's next try. */
+  private readonly relistRetries = new Map<string, NodeJS.Timeout>();
   /** Generations of stored Ingress-owned DNSEndpoints (with `derived`), by uid. */
   private readonly storedGenerations = new Map<string, number | undefined>();
   /** Per DNSEndpoint uid: the spec generation last seen and the zones its hosts were in. */
@@ -168,6 +174,8 @@ export class DnsController {
 
   async stop(): Promise<void> {
     clearInterval(this.resync);
+    for (const t of this.relistRetries.values()) clearTimeout(t);
+    this.relistRetries.clear();
     this.stopped = true;
     this.inSync.stop();
     await Promise.all([this.queue.shutdown(), this.statusQueue.shutdown()]);
@@ -191,9 +199,22 @@ export class DnsController {
     });
   }
 
-  private async refreshZone(zone: Zone): Promise<void> {
-    // false: a relist is already running; it queues the sync.
-    if ((await this.zones.refresh(zone)) && !this.stopped) this.queue.add(zone.id);
+  private async refreshZone(zone: Zone, attempt = 1): Promise<void> {
+    const result = await this.zones.refresh(zone);
+    // running: a relist is already running; it queues the sync.
+    if (result === 'running' || this.stopped) return;
+    this.queue.add(zone.id);
+    // A failed relist kept the cached copy; it is tried again after a backoff, not only at
+    // the next interval (one retry chain per zone).
+    if (result === 'failed' && !this.relistRetries.has(zone.id)) {
+      const ms = jitteredBackoff(attempt, relistRetryBaseMs, relistRetryMaxMs);
+      const timer = setTimeout(() => {
+        this.relistRetries.delete(zone.id);
+        if (this.d.isLeader() && !this.stopped) void this.refreshZone(zone, attempt + 1);
+      }, ms);
+      timer.unref();
+      this.relistRetries.set(zone.id, timer);
+    }
   }
 
   private forAllZones(each: (zone: Zone) => void): void {
