@@ -113,6 +113,8 @@ export class ChangeSender {
     const n = (this.failures.get(zone.id) ?? 0) + 1;
     this.failures.set(zone.id, n);
     const delayMs = Math.round(jitteredBackoff(n, failedBaseMs, failedMaxMs));
+    // Still a failed sync for the metric and its alert, though the sync itself completes.
+    this.metrics.dnsSyncErrors.inc({ zone: zone.name });
     log.warn(
       { err: error, failures: n, retryInMs: delayMs },
       'Route53 change failed; the unsent changes are retried, the zone cache is kept',

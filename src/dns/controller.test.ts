@@ -320,7 +320,7 @@ describe('Route53 errors, per call', () => {
     );
 
   it('a throttled change keeps the zone cache: sent again later, the zone is not relisted', async () => {
-    const { dns, provider, statuses } = controller([endpoint('www', '192.0.2.1')]);
+    const { dns, provider, statuses, metrics } = controller([endpoint('www', '192.0.2.1')]);
     provider.failChanges.push(throttled(), throttled());
     await dns.syncZoneNow(zone.id);
     await until(() => statuses.get('www')?.endpoints?.[0]?.state === 'Pending');
@@ -335,6 +335,8 @@ describe('Route53 errors, per call', () => {
       'change failed: Throttling',
       'change C1',
     ]);
+    // Counted as failed syncs (the sync-errors alert), though the cache was kept.
+    expect((await metrics.dnsSyncErrors.get()).values[0]?.value).toBe(2);
   });
 
   it('a failed GetChange is polled again, not forgotten: no relist', async () => {
