@@ -23,6 +23,7 @@ import { IngressShim } from './sources/ingress-shim.js';
 import { TenancyController } from './tenancy/controller.js';
 import { Route53Provider, route53Factory } from './dns/providers/route53.js';
 import { awsRegion } from './config/aws.js';
+import { AccountBudgets } from './aws/account-budget.js';
 import { CrdClient } from './kube/crd-client.js';
 import { EventRecorder } from './kube/events.js';
 import { loadPooledKubeConfig } from './kube/kubeconfig.js';
@@ -75,6 +76,9 @@ export class Operator {
     const crds = new CrdClient(kubeConfig);
     this.leading = !config.leaderElection;
     const region = awsRegion();
+    // One Route53 request budget per AWS account, shared by the records controller and every
+    // DNS-01 solver (docs/adr/0024-route53-account-budget.md).
+    const budgets = new AccountBudgets();
     const dnsEndpoints = dnsEndpointInformer(
       kubeConfig,
       crds,
@@ -123,7 +127,7 @@ export class Operator {
       endpoints: dnsEndpoints,
       kubeConfig,
       crds,
-      provider: new Route53Provider({ metrics: this.metrics, region }),
+      provider: new Route53Provider({ metrics: this.metrics, region, budgets, log }),
       // Records follow Ingress changes in memory, not after a round trip through the API.
       derived: this.shim.derivedEndpoints,
       config,
@@ -156,7 +160,7 @@ export class Operator {
       ingress: (namespace, name) => this.shim.ingress(namespace, name),
       tokens: this.tokens,
       dns01: new Dns01Solver({
-        providers: route53Factory(this.metrics),
+        providers: route53Factory(this.metrics, budgets, log),
         filter: {
           domainFilter: config.domainFilter,
           zoneIdFilter: config.zoneIdFilter,

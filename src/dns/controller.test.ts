@@ -6,7 +6,8 @@ import type * as k8s from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DNSEndpoint, DNSEndpointStatus } from '../api/v1alpha1.js';
 import { parseConfig } from '../config/index.js';
-import type { DnsProvider } from './providers/provider.js';
+import { InvalidBatchError, type DnsProvider } from './providers/provider.js';
+import { Route53Error } from '../../test/doubles/route53.js';
 import { recordKey, type Change, type RecordSet, type Zone } from './types.js';
 import type { CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -30,6 +31,10 @@ class FakeRoute53 implements DnsProvider {
   hold: Promise<void> | undefined;
   /** Change ids GetChange reports INSYNC for; every other id is PENDING. */
   readonly inSync = new Set<string>();
+  /** Errors the next change batches fail with, in order (as Route53 would answer). */
+  readonly failChanges: Error[] = [];
+  /** Errors the next listings fail with, in order. */
+  readonly failLists: Error[] = [];
   private changes = 0;
 
   zones(): Promise<Zone[]> {
@@ -37,6 +42,11 @@ class FakeRoute53 implements DnsProvider {
   }
 
   async records(): Promise<RecordSet[]> {
+    const failure = this.failLists.shift();
+    if (failure) {
+      this.calls.push(`list failed: ${failure.name}`);
+      throw failure;
+    }
     this.calls.push('list');
     const snapshot = [...this.rrsets.values()];
     await this.hold;
@@ -44,6 +54,11 @@ class FakeRoute53 implements DnsProvider {
   }
 
   applyChanges(_zoneId: string, changes: Change[]): Promise<string> {
+    const failure = this.failChanges.shift();
+    if (failure) {
+      this.calls.push(`change failed: ${failure.name}`);
+      return Promise.reject(failure);
+    }
     const id = `C${++this.changes}`;
     this.calls.push(`change ${id}`);
     for (const c of changes) {
@@ -283,17 +298,125 @@ describe('INSYNC', () => {
     await until(() => stateOf('a') === 'Published');
   });
 
-  it('forgets the zone’s changes when GetChange fails, and relists', async () => {
+  it('forgets the zone’s changes when Route53 does not know the change, and relists', async () => {
     const { dns, provider, stateOf } = controller([endpoint('a', '192.0.2.1')]);
     provider.isInSync = (id: string) => {
       provider.calls.push(`get ${id}`);
-      return Promise.reject(new Error('NoSuchChange'));
+      return Promise.reject(new Route53Error('NoSuchChange', `no change ${id}`, 404));
     };
     await dns.syncZoneNow(zone.id);
     const mark = provider.calls.length;
     await until(() => provider.since(mark).includes('list'), 5000);
     expect(provider.since(mark)).toEqual(['get C1', 'list']);
     await until(() => stateOf('a') === 'Published');
+  });
+});
+
+describe('Route53 errors, per call', () => {
+  const throttled = () => new Route53Error('Throttling', 'Rate exceeded');
+  const exists = () =>
+    new InvalidBatchError(
+      "[Tried to create resource record set [name='www.example.test.', type='A'] but it already exists]",
+    );
+
+  it('a throttled change keeps the zone cache: sent again later, the zone is not relisted', async () => {
+    const { dns, provider, statuses, metrics } = controller([endpoint('www', '192.0.2.1')]);
+    provider.failChanges.push(throttled(), throttled());
+    await dns.syncZoneNow(zone.id);
+    await until(() => statuses.get('www')?.endpoints?.[0]?.state === 'Pending');
+    expect(statuses.get('www')?.endpoints?.[0]?.message).toContain(
+      'Route53 call failed (Throttling: Rate exceeded)',
+    );
+    await until(() => provider.rrsets.has(recordKey('www.example.test', 'A')), 10_000);
+    await dns.queue.idle();
+    expect(provider.calls).toEqual([
+      'list',
+      'change failed: Throttling',
+      'change failed: Throttling',
+      'change C1',
+    ]);
+    // Counted as failed syncs (the sync-errors alert), though the cache was kept.
+    expect((await metrics.dnsSyncErrors.get()).values[0]?.value).toBe(2);
+  });
+
+  it('a failed GetChange is polled again, not forgotten: no relist', async () => {
+    const { dns, provider, stateOf } = controller([endpoint('a', '192.0.2.1')]);
+    let fail = 2;
+    const inSync = provider.isInSync.bind(provider);
+    provider.isInSync = (id: string) => {
+      if (fail-- > 0) {
+        provider.calls.push(`get ${id} throttled`);
+        return Promise.reject(throttled());
+      }
+      return inSync(id);
+    };
+    await dns.syncZoneNow(zone.id);
+    provider.inSync.add('C1');
+    await until(() => stateOf('a') === 'Published', 10_000);
+    expect(provider.calls).toEqual([
+      'list',
+      'change C1',
+      'get C1 throttled',
+      'get C1 throttled',
+      'get C1',
+    ]);
+  });
+
+  it('a refusal saying the cache is wrong relists the zone', async () => {
+    const { dns, provider } = controller([endpoint('www', '192.0.2.1')]);
+    provider.failChanges.push(exists());
+    await dns.syncZoneNow(zone.id);
+    await until(() => provider.calls.filter((c) => c === 'list').length === 2);
+    await dns.queue.idle();
+    expect(provider.calls.slice(0, 3)).toEqual([
+      'list',
+      'change failed: InvalidBatchError',
+      'list',
+    ]);
+  });
+
+  it('a refused value is reported and kept out, and the zone is not relisted', async () => {
+    const { dns, provider, stateOf } = controller([endpoint('www', '192.0.2.1')]);
+    provider.failChanges.push(
+      new InvalidBatchError(
+        "[Invalid Resource Record: 'FATAL problem: ARRDATAIllegalIPv4Address']",
+      ),
+    );
+    await dns.syncZoneNow(zone.id);
+    await until(() => stateOf('www') === 'Error');
+    await dns.syncZoneNow(zone.id); // the same content is not sent again
+    await dns.queue.idle();
+    expect(provider.calls).toEqual(['list', 'change failed: InvalidBatchError']);
+  });
+
+  it('a failed background relist keeps the cached copy and is tried again soon', async () => {
+    const { dns, provider } = controller([endpoint('www', '192.0.2.1')]);
+    await dns.syncZoneNow(zone.id);
+    vi.setSystemTime(Date.now() + resyncMs);
+    provider.failLists.push(throttled());
+    const mark = provider.calls.length;
+    dns.resyncAll();
+    await until(() => provider.since(mark).includes('list'), 5000);
+    await dns.queue.idle();
+    // Synced against the cache meanwhile: nothing re-sent.
+    expect(provider.since(mark).filter((c) => !c.startsWith('get'))).toEqual([
+      'list failed: Throttling',
+      'list',
+    ]);
+  });
+
+  it('a 5xx on a change keeps the cache: the next sync plans against it', async () => {
+    const eps = [endpoint('www', '192.0.2.1')];
+    const { dns, provider } = controller(eps);
+    await dns.syncZoneNow(zone.id);
+    eps[0] = endpoint('www', '192.0.2.2', 2);
+    provider.failChanges.push(new Route53Error('ServiceUnavailable', 'try later', 503));
+    await dns.syncZoneNow(zone.id);
+    await until(
+      () => provider.rrsets.get(recordKey('www.example.test', 'A'))?.values[0] === '192.0.2.2',
+      10_000,
+    );
+    expect(provider.calls.filter((c) => c === 'list')).toHaveLength(1);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describeError } from '../errors.js';
+import { jitteredBackoff } from '../kube/backoff.js';
 import { canonical } from '../kube/canonical.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import type { InformerEvent } from '../kube/informer.js';
@@ -23,6 +24,7 @@ import { InSyncWatcher } from './insync.js';
 import { plan, statusKey } from './plan.js';
 import { applyPolicy } from './policy.js';
 import type { DnsProvider } from './providers/provider.js';
+import { classifyRoute53Error } from './providers/route53-errors.js';
 import { RecordStates } from './records.js';
 import { ownerOfTxt } from './registry.js';
 import type { Tenancy } from '../tenancy/controller.js';
@@ -32,6 +34,9 @@ import { ZoneCache } from './zone-cache.js';
 
 /** Events within this window are synced together: one plan, few Route53 calls. */
 const debounceMs = 50;
+/** A failed background relist is tried again after 1 s, doubling up to 1 min. */
+const relistRetryBaseMs = 1000;
+const relistRetryMaxMs = 60_000;
 
 export interface DnsDeps extends ControllerDeps {
   provider: DnsProvider;
@@ -67,6 +72,8 @@ export class DnsController {
   private readonly status: EndpointStatusWriter;
   private resync: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Per zone id: the timer of a failed background relist's next try. */
+  private readonly relistRetries = new Map<string, NodeJS.Timeout>();
   /** Generations of stored Ingress-owned DNSEndpoints (with `derived`), by uid. */
   private readonly storedGenerations = new Map<string, string>();
   /** Per DNSEndpoint uid: the spec generation last seen and the zones its hosts were in. */
@@ -102,9 +109,9 @@ export class DnsController {
     });
     this.sender = new ChangeSender(d.provider, d.config, d.metrics, {
       applied: (zone, changes) => this.zones.applied(zone.id, changes),
-      again: (zone, relist) => {
+      again: (zone, relist, delayMs) => {
         if (relist) this.zones.drop(zone.id);
-        this.queue.addAfter(zone.id, 1000);
+        this.queue.addAfter(zone.id, delayMs ?? 1000);
       },
       sent: (keys, changeId) => this.states.sent(keys, changeId),
     });
@@ -168,6 +175,8 @@ export class DnsController {
 
   async stop(): Promise<void> {
     clearInterval(this.resync);
+    for (const t of this.relistRetries.values()) clearTimeout(t);
+    this.relistRetries.clear();
     this.stopped = true;
     this.inSync.stop();
     await Promise.all([this.queue.shutdown(), this.statusQueue.shutdown()]);
@@ -191,9 +200,22 @@ export class DnsController {
     });
   }
 
-  private async refreshZone(zone: Zone): Promise<void> {
-    // false: a relist is already running; it queues the sync.
-    if ((await this.zones.refresh(zone)) && !this.stopped) this.queue.add(zone.id);
+  private async refreshZone(zone: Zone, attempt = 1): Promise<void> {
+    const result = await this.zones.refresh(zone);
+    // running: a relist is already running; it queues the sync.
+    if (result === 'running' || this.stopped) return;
+    this.queue.add(zone.id);
+    // A failed relist kept the cached copy; it is tried again after a backoff, not only at
+    // the next interval (one retry chain per zone).
+    if (result === 'failed' && !this.relistRetries.has(zone.id)) {
+      const ms = jitteredBackoff(attempt, relistRetryBaseMs, relistRetryMaxMs);
+      const timer = setTimeout(() => {
+        this.relistRetries.delete(zone.id);
+        if (this.d.isLeader() && !this.stopped) void this.refreshZone(zone, attempt + 1);
+      }, ms);
+      timer.unref();
+      this.relistRetries.set(zone.id, timer);
+    }
   }
 
   private forAllZones(each: (zone: Zone) => void): void {
@@ -414,7 +436,9 @@ export class DnsController {
       this.d.metrics.dnsLastSync.set({ zone: zone.name }, Date.now() / 1000);
     } catch (err) {
       this.d.metrics.dnsSyncErrors.inc({ zone: zone.name });
-      this.zones.drop(zone.id);
+      // The cache only ever takes changes Route53 accepted: a failed call (a listing, a
+      // change, the Kubernetes API) leaves it valid. Only Route53 saying it is wrong drops it.
+      if (classifyRoute53Error(err) === 'relist') this.zones.drop(zone.id);
       throw new Error(`[zone ${zone.name}] sync: ${describeError(err)}`, { cause: err });
     }
   }

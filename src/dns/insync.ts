@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { DnsProvider } from './providers/provider.js';
+import { classifyRoute53Error } from './providers/route53-errors.js';
 import type { Zone } from './types.js';
 
 /** GetChange polling per zone: the first poll this long after a change, doubling up to the max. */
@@ -27,7 +28,9 @@ export interface InSyncHandlers {
  * Waits for INSYNC outside the zone's sync, so the zone keeps serving new changes meanwhile:
  * one GetChange poller per zone (every 250 ms, doubling up to 5 s). Route53 applies a zone's
  * changes in order, so only the newest outstanding change is polled: once it is INSYNC, so is
- * every earlier one. A poller ends when nothing is outstanding, or on stop.
+ * every earlier one. A failed poll (throttled, say) is polled again; a change Route53 does not
+ * know, or one not INSYNC within 5 minutes, is reported not confirmed. A poller ends when
+ * nothing is outstanding, or on stop.
  */
 export class InSyncWatcher {
   private readonly unconfirmed = new Map<string, ZoneChanges>();
@@ -67,13 +70,21 @@ export class InSyncWatcher {
         delay = Math.min(delay * 2, inSyncMaxPollMs);
         const upTo = t.changes.length;
         const newest = t.changes[upTo - 1]?.id ?? '';
-        let inSync: boolean;
+        let inSync = false;
         try {
           inSync = await this.provider.isInSync(newest);
         } catch (err) {
           if (this.stopped) return;
-          this.handlers.notConfirmed(zone, ids(t.changes.splice(0, upTo)), err);
-          continue;
+          // A failed poll (throttled, a timeout) says nothing about the change: poll again,
+          // within the timeout. Only Route53 not knowing the change forgets it now.
+          if (classifyRoute53Error(err) !== 'retry') {
+            this.handlers.notConfirmed(zone, ids(t.changes.splice(0, upTo)), err);
+            continue;
+          }
+          log.debug(
+            { changeId: newest, err: describeError(err) },
+            'GetChange failed; polling again',
+          );
         }
         if (inSync) {
           this.handlers.confirmed(zone, ids(t.changes.splice(0, upTo)));

@@ -108,12 +108,13 @@ export class ZoneCache {
    * against the cache meanwhile. Changes applied while the listing runs are journalled and
    * replayed onto it before it replaces the cache. If the cache was dropped or replaced
    * meanwhile (an error path relisted it), the listing is discarded. A zone listed less than
-   * half an interval ago is not listed again. Resolves false while a relist is already running
-   * (it is the one to sync afterwards).
+   * half an interval ago is not listed again. Resolves `running` while a relist is already
+   * running (it is the one to sync afterwards), `failed` when the listing failed (the cached
+   * copy is kept, stale but valid: it only holds what Route53 accepted), else `done`.
    */
-  async refresh(zone: Zone): Promise<boolean> {
+  async refresh(zone: Zone): Promise<'done' | 'running' | 'failed'> {
     const cache = this.cache.get(zone.id);
-    if (cache?.journal) return false;
+    if (cache?.journal) return 'running';
     if (cache && Date.now() - cache.listedAt >= this.config.resyncInterval / 2) {
       const journal: Change[][] = (cache.journal = []);
       const listedAt = Date.now();
@@ -128,11 +129,12 @@ export class ZoneCache {
           { zone: zone.name, err: describeError(err) },
           'relisting zone records failed; the cached copy is kept',
         );
+        return 'failed';
       } finally {
         cache.journal = undefined;
       }
     }
-    return true;
+    return 'done';
   }
 
   /** Applies accepted changes to the cache, and to the journal of a relist in progress. */

@@ -58,6 +58,12 @@ export function createMetrics() {
       labelNames: ['service', 'operation'],
       registers: r,
     }),
+    awsBudgetWaiting: new Gauge({
+      name: 'certroute_aws_budget_waiting',
+      help: "Route53 calls waiting for a token of their AWS account's request budget",
+      labelNames: ['account'],
+      registers: r,
+    }),
     dnsRecords: new Gauge({
       name: 'certroute_dns_records_managed',
       help: 'Records certroute owns, by zone',

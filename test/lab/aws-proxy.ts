@@ -16,6 +16,10 @@ import { isIPv4, isIPv6 } from 'node:net';
  *   Route53's throttling error, so retries are exercised against the real client stack.
  * - a log of record changes moto accepted (GET /__lab/changes?zone=<id>): each
  *   ChangeResourceRecordSets batch's actions, so a test can show that no DELETE reached Route53.
+ * - a log of every AWS call it received (GET /__lab/calls), refused or not: when, which
+ *   operation, which zone, so a test can count calls by kind or per second.
+ * A throttle rule may also refuse only a share of its calls (`every`: the 1st of every N
+ * matching calls), only calls of one HTTP method, and with another Route53 error code.
  * Every other request is passed to moto unchanged.
  */
 export interface AwsProxy {
@@ -31,6 +35,27 @@ interface Throttle {
   target?: string;
   /** A JSON-protocol error (e.g. ValidationException) instead of Route53's Throttling. */
   error?: string;
+  /** Refuse the 1st of every `every` matching calls (1: each one) until `remaining` is spent. */
+  every?: number;
+  /** Matching calls seen so far (for `every`). */
+  seen?: number;
+  /** Only calls of this HTTP method (e.g. POST: a ChangeResourceRecordSets, not a listing). */
+  method?: string;
+  /** A Route53 error code (with `status`) instead of Throttling, e.g. ServiceUnavailable. */
+  code?: string;
+  status?: number;
+}
+
+/** One AWS call the proxy received. */
+export interface SeenCall {
+  /** Milliseconds since the epoch, when the request arrived. */
+  at: number;
+  /** The API operation, e.g. ChangeResourceRecordSets, ListResourceRecordSets, GetChange. */
+  operation: string;
+  /** The hosted zone in the path (bare id), if any. */
+  zone?: string;
+  /** The error code the proxy answered with, if it refused the call. */
+  refused?: string;
 }
 
 /** One record change Route53 (moto) accepted. */
@@ -46,24 +71,17 @@ export async function startAwsProxy(upstream: string, onWrite?: () => void): Pro
   const target = new URL(upstream);
   const throttles: Throttle[] = [];
   const changes: SeenChange[] = [];
+  const calls: SeenCall[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (req.url?.startsWith('/__lab/throttle')) return control(req, res, throttles);
-      if (req.url?.startsWith('/__lab/changes')) return listChanges(req, res, changes);
+      if (req.url?.startsWith('/__lab/')) return labControl(req, res, throttles, changes, calls);
       const amzTarget = String(req.headers['x-amz-target'] ?? '');
-      const t = throttles.find(
-        (x) =>
-          x.remaining > 0 &&
-          (x.target ? amzTarget.endsWith(x.target) : (req.url ?? '').includes(x.match)),
-      );
-      if (t) {
-        t.remaining--;
-        if (t.error) return jsonError(res, t.error, 'injected by the lab AWS proxy');
-        return route53Error(res, 400, 'Throttling', 'Rate exceeded');
-      }
+      const call = describeCall(req, amzTarget, body);
+      calls.push(call);
+      if (refused(req, res, throttles, amzTarget, call)) return;
       const rrset = req.method === 'POST' && req.url?.endsWith('/rrset') ? req.url : undefined;
       const invalid = rrset ? invalidRecord(body.toString('utf8')) : undefined;
       if (invalid) return route53Error(res, 400, 'InvalidChangeBatch', invalid);
@@ -85,17 +103,147 @@ export async function startAwsProxy(upstream: string, onWrite?: () => void): Pro
   };
 }
 
+/** The proxy's own endpoints: fault rules, the change log, the call log. */
+function labControl(
+  req: IncomingMessage,
+  res: ServerResponse,
+  throttles: Throttle[],
+  changes: SeenChange[],
+  calls: SeenCall[],
+): void {
+  if (req.url?.startsWith('/__lab/throttle')) return control(req, res, throttles);
+  if (req.url?.startsWith('/__lab/changes')) return listChanges(req, res, changes);
+  if (req.url?.startsWith('/__lab/calls')) return listCalls(req, res, calls);
+  res.writeHead(404).end();
+}
+
 function control(req: IncomingMessage, res: ServerResponse, throttles: Throttle[]): void {
   const u = new URL(req.url ?? '', 'http://x');
   const target = u.searchParams.get('target');
   const error = u.searchParams.get('error');
+  const every = Number(u.searchParams.get('every') ?? '1');
+  const method = u.searchParams.get('method');
+  const code = u.searchParams.get('code');
+  const status = Number(u.searchParams.get('status') ?? '400');
   throttles.push({
     remaining: Number(u.searchParams.get('count') ?? '1'),
     match: u.searchParams.get('match') ?? '',
     ...(target ? { target } : {}),
     ...(error ? { error } : {}),
+    ...(every > 1 ? { every, seen: 0 } : {}),
+    ...(method ? { method: method.toUpperCase() } : {}),
+    ...(code ? { code, status } : {}),
   });
   res.writeHead(204).end();
+}
+
+/** Answers the call with an injected error if a rule refuses it; says whether one did. */
+function refused(
+  req: IncomingMessage,
+  res: ServerResponse,
+  throttles: Throttle[],
+  amzTarget: string,
+  call: SeenCall,
+): boolean {
+  const t = throttles.find(
+    (x) =>
+      x.remaining > 0 &&
+      (!x.method || x.method === req.method) &&
+      (x.target ? amzTarget.endsWith(x.target) : (req.url ?? '').includes(x.match)) &&
+      refusesThis(x),
+  );
+  if (!t) return false;
+  t.remaining--;
+  call.refused = t.error ?? t.code ?? 'Throttling';
+  if (t.error) jsonError(res, t.error, 'injected by the lab AWS proxy');
+  else if (t.code) route53Error(res, t.status ?? 400, t.code, 'injected by the lab AWS proxy');
+  else route53Error(res, 400, 'Throttling', 'Rate exceeded');
+  return true;
+}
+
+/** For a rule with `every`: counts the matching call, refusing the 1st of every N. */
+function refusesThis(t: Throttle): boolean {
+  if (!t.every) return true;
+  const n = t.seen ?? 0;
+  t.seen = n + 1;
+  return n % t.every === 0;
+}
+
+/** The operation of a Route53 REST call, a JSON-protocol call (X-Amz-Target) or a query call (STS). */
+export function operationOf(method: string, path: string, amzTarget: string, body: string): string {
+  if (amzTarget) return amzTarget.split('.').at(-1) ?? amzTarget;
+  const p = path.split('?')[0] ?? '';
+  if (/\/hostedzone\/[^/]+\/rrset\/?$/.test(p))
+    return method === 'POST' ? 'ChangeResourceRecordSets' : 'ListResourceRecordSets';
+  if (/\/change\/[^/]+$/.test(p)) return 'GetChange';
+  if (/\/hostedzone\/?$/.test(p)) return method === 'POST' ? 'CreateHostedZone' : 'ListHostedZones';
+  if (/\/hostedzone\/[^/]+$/.test(p))
+    return method === 'DELETE' ? 'DeleteHostedZone' : 'GetHostedZone';
+  const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body)?.[1];
+  return action ?? `${method} ${p}`;
+}
+
+function describeCall(req: IncomingMessage, amzTarget: string, body: Buffer): SeenCall {
+  const path = req.url ?? '';
+  const method = req.method ?? 'GET';
+  const text = method === 'POST' && !amzTarget ? body.toString('utf8', 0, 2000) : '';
+  const zone = /\/hostedzone\/([^/?]+)/.exec(path)?.[1];
+  return {
+    at: Date.now(),
+    operation: operationOf(method, path, amzTarget, text),
+    ...(zone ? { zone } : {}),
+  };
+}
+
+function listCalls(req: IncomingMessage, res: ServerResponse, calls: SeenCall[]): void {
+  const since = Number(new URL(req.url ?? '', 'http://x').searchParams.get('since') ?? '0');
+  res
+    .writeHead(200, { 'content-type': 'application/json' })
+    .end(JSON.stringify(calls.filter((c) => c.at >= since)));
+}
+
+/** Every AWS call the proxy received since `since` (ms since the epoch), oldest first. */
+export async function callsSeen(endpoint: string, since = 0): Promise<SeenCall[]> {
+  const res = await fetch(`${endpoint}/__lab/calls?since=${since}`);
+  if (res.status !== 200) throw new Error(`call log failed: ${res.status}`);
+  return (await res.json()) as SeenCall[];
+}
+
+/** The most calls received in any window of `windowMs` (a sliding window over arrival times). */
+export function maxInWindow(calls: readonly { at: number }[], windowMs = 1000): number {
+  const times = calls.map((c) => c.at).sort((a, b) => a - b);
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < times.length; end++) {
+    while ((times[end] ?? 0) - (times[start] ?? 0) >= windowMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
+export interface FaultRule {
+  /** Refusals in all. */
+  count: number;
+  /** Substring of the request path, e.g. "/rrset". */
+  match?: string;
+  /** Only this HTTP method (POST /rrset is ChangeResourceRecordSets, GET is the listing). */
+  method?: string;
+  /** Refuse the 1st of every N matching calls (default 1: each). */
+  every?: number;
+  /** A Route53 error code instead of Throttling, and its HTTP status. */
+  code?: string;
+  status?: number;
+}
+
+/** Adds a fault rule (throttling by default) for Route53 REST calls. */
+export async function injectFaults(endpoint: string, rule: FaultRule): Promise<void> {
+  const q = new URLSearchParams({ count: String(rule.count), match: rule.match ?? '' });
+  if (rule.method) q.set('method', rule.method);
+  if (rule.every) q.set('every', String(rule.every));
+  if (rule.code) q.set('code', rule.code);
+  if (rule.status) q.set('status', String(rule.status));
+  const res = await fetch(`${endpoint}/__lab/throttle?${q.toString()}`, { method: 'POST' });
+  if (res.status !== 204) throw new Error(`fault injection failed: ${res.status}`);
 }
 
 function listChanges(req: IncomingMessage, res: ServerResponse, changes: SeenChange[]): void {

@@ -10,10 +10,12 @@ import {
   type RRType,
 } from '@aws-sdk/client-route-53';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { AccountBudgets, accountKey } from '../../aws/account-budget.js';
 import { instrumentAwsClient } from '../../aws/instrument.js';
-import { TokenBucket } from '../../aws/token-bucket.js';
+import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Change, RecordSet, Zone } from '../types.js';
+import { describeError } from '../../errors.js';
 import { InvalidBatchError, type DnsProvider, type ProviderFactory } from './provider.js';
 
 export function normalizeName(n: string): string {
@@ -65,8 +67,15 @@ export interface Route53Options {
   region?: string;
   /** Credentials other than the default chain (e.g. an assumed role for a DNS-01 solver). */
   credentials?: Route53ClientConfig['credentials'];
-  /** Route53 allows 5 requests per second per account; shared with every other tool using it. */
-  requestsPerSecond?: number;
+  /** The IAM role `credentials` assume: its ARN names the account whose budget is taken. */
+  role?: string;
+  /**
+   * The request budgets by AWS account (Route53: 5 requests per second per account), shared
+   * by every provider the operator makes. Absent: a registry of this provider's own.
+   */
+  budgets?: AccountBudgets;
+  /** Where the account-key fallback is logged (once per key). */
+  log?: Logger;
   client?: Route53Client;
 }
 
@@ -88,13 +97,15 @@ export function route53Priority(operation: string): number {
 
 /**
  * Route53 behind DnsProvider. Throttling is retried by the SDK's adaptive retry mode, which
- * also rate-limits the client once throttled; on top, a token bucket keeps certroute under
- * the account-wide request rate from the first call, serving waiting calls by
- * `route53Priority()`. Every attempt is counted by operation and outcome.
+ * also rate-limits the client once throttled; on top, the AWS account's token bucket (shared
+ * with every other provider in that account) keeps certroute under the account-wide request
+ * rate from the first call, serving waiting calls by `route53Priority()`. Every attempt is
+ * counted by operation and outcome.
  */
 export class Route53Provider implements DnsProvider {
   readonly client: Route53Client;
-  private readonly bucket: TokenBucket;
+  private readonly budgets: AccountBudgets;
+  private budgetKey: Promise<string> | undefined;
 
   constructor(private readonly opts: Route53Options) {
     this.client =
@@ -107,10 +118,55 @@ export class Route53Provider implements DnsProvider {
         requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 },
         ...(opts.credentials ? { credentials: opts.credentials } : {}),
       });
-    this.bucket = new TokenBucket(opts.requestsPerSecond ?? 5);
+    this.budgets = opts.budgets ?? new AccountBudgets();
     instrumentAwsClient(this.client, 'route53', opts.metrics, (operation) =>
-      this.bucket.take(route53Priority(operation)),
+      this.takeToken(operation),
     );
+  }
+
+  /** The budget key of this provider's account (resolved once; see accountKey()). */
+  account(): Promise<string> {
+    this.budgetKey ??= this.resolveAccount();
+    return this.budgetKey;
+  }
+
+  private async takeToken(operation: string): Promise<void> {
+    const account = await this.account();
+    const waiting = this.opts.metrics.awsBudgetWaiting;
+    waiting.inc({ account });
+    try {
+      await this.budgets.budgetFor(account).take(route53Priority(operation));
+    } finally {
+      waiting.dec({ account });
+    }
+  }
+
+  /**
+   * The role's ARN names its account; for the default chain, the account id the SDK put on
+   * the resolved credentials (web identity, SSO, assumed roles, AWS_ACCOUNT_ID). Runs inside
+   * the first call, after signing resolved the credentials, so it makes no call of its own.
+   */
+  private async resolveAccount(): Promise<string> {
+    const { role } = this.opts;
+    let accountId: string | undefined;
+    let failure: unknown;
+    if (!role) {
+      const credentials = (
+        this.client as { config?: { credentials?: () => Promise<{ accountId?: string }> } }
+      ).config?.credentials;
+      try {
+        accountId = (await credentials?.())?.accountId;
+      } catch (err) {
+        failure = err;
+      }
+    }
+    const { key, fallback } = accountKey({ ...(role ? { role } : {}), accountId });
+    if (fallback && this.budgets.firstFallback(key))
+      this.opts.log?.info(
+        { budget: key, ...(failure ? { err: describeError(failure) } : {}) },
+        'the AWS account of these credentials is not known: their Route53 calls share the budget of every client with the same credentials source (set AWS_ACCOUNT_ID to key it by account)',
+      );
+    return key;
   }
 
   async zones(): Promise<Zone[]> {
@@ -191,15 +247,23 @@ export class Route53Provider implements DnsProvider {
 
 /**
  * Route53 providers by region and IAM role, for DNS-01 solvers: a role is assumed with
- * temporary credentials (refreshed by the SDK), and every client is instrumented alike.
+ * temporary credentials (refreshed by the SDK), every client is instrumented alike, and each
+ * takes its account's budget from `budgets` (the one the DNS controller's provider uses).
  */
-export function route53Factory(metrics: Metrics): ProviderFactory {
+export function route53Factory(
+  metrics: Metrics,
+  budgets: AccountBudgets,
+  log?: Logger,
+): ProviderFactory {
   return (region, role) =>
     new Route53Provider({
       metrics,
       region,
+      budgets,
+      ...(log ? { log } : {}),
       ...(role
         ? {
+            role,
             credentials: fromTemporaryCredentials({
               params: { RoleArn: role, RoleSessionName: 'certroute-dns01' },
               clientConfig: { region },
