@@ -103,7 +103,7 @@ describe('Dns01Solver', () => {
   it('adds its value to the TXT set, once, and the resolvers see it', async () => {
     const s = solver();
     const at = await s.place(cfg, 'web.example.test');
-    expect(await s.visible(at.name, 'v1')).toEqual({
+    expect(await s.visible(at, 'v1')).toEqual({
       ok: false,
       message: `${at.name} TXT not yet visible at ${dns.host}:${dns.port}`,
     });
@@ -112,7 +112,7 @@ describe('Dns01Solver', () => {
     expect(await s.inSyncNow(cfg, change ?? '')).toBe(true);
     expect(await s.present(cfg, at, 'v1')).toBeUndefined();
     expect(values(at.name)).toEqual(['"v1"']);
-    expect(await s.visible(at.name, 'v1')).toEqual({ ok: true, message: `${at.name} TXT visible` });
+    expect(await s.visible(at, 'v1')).toEqual({ ok: true, message: `${at.name} TXT visible` });
   });
 
   it('a wildcard and its base share one set; each cleanup removes only its own value', async () => {
