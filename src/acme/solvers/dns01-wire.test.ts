@@ -4,8 +4,10 @@ import dgram from 'node:dgram';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Route53Double } from '../../../test/doubles/route53.js';
+import { startLabNameservers } from '../../../test/lab/dns-authority.js';
 import { invalidateZoneCache, startLabDns, type LabDns } from '../../../test/lab/dns-server.js';
-import { queryTxt } from './dns01-wire.js';
+import { checkAuthorities } from './dns01-authority.js';
+import { queryTxt, WireAuthorityDns } from './dns01-wire.js';
 
 let r53: Route53Double;
 let dns: LabDns;
@@ -68,6 +70,38 @@ describe('queryTxt', () => {
       });
     } finally {
       mute.close();
+    }
+  });
+});
+
+describe('WireAuthorityDns with checkAuthorities', () => {
+  it('finds both lab nameservers of the zone, and names the one that hides the TXT', async () => {
+    const ns = await startLabNameservers({ route53: r53.client });
+    try {
+      const wire = new WireAuthorityDns([`127.0.0.1:${ns.port}`], ns.port);
+      const name = '_acme-challenge.a.wire.test';
+      expect(await checkAuthorities(wire, name, 'two', ns.port)).toEqual({
+        kind: 'checked',
+        seen: {
+          ok: true,
+          message: `${name} TXT visible at all 2 authoritative nameserver addresses`,
+        },
+      });
+      ns.hideTxt('127.0.0.2', true);
+      expect(await checkAuthorities(wire, name, 'two', ns.port)).toEqual({
+        kind: 'checked',
+        seen: {
+          ok: false,
+          message: `${name} TXT not yet visible at authoritative nameserver ns2.wire.test (127.0.0.2:${ns.port}): answered NXDOMAIN`,
+        },
+      });
+      // The lab's plain DNS names moto's (here: no) nameservers: nobody to ask.
+      const plain = new WireAuthorityDns([`${dns.host}:${dns.port}`], dns.port);
+      expect(await checkAuthorities(plain, name, 'two', dns.port)).toMatchObject({
+        kind: 'no-authority',
+      });
+    } finally {
+      await ns.close();
     }
   });
 });
