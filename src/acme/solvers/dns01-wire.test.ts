@@ -51,6 +51,34 @@ describe('queryTxt', () => {
     });
   });
 
+  it('asks again over TCP when the UDP answer is truncated', async () => {
+    // 40 values of 43 characters: over the 1232 bytes the query offers for UDP.
+    const many = Array.from(
+      { length: 40 },
+      (_v, i) => `${'x'.repeat(41)}${String(i).padStart(2, '0')}`,
+    );
+    await r53.client.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: 'Z1',
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'CREATE',
+              ResourceRecordSet: {
+                Name: '_acme-challenge.many.wire.test',
+                Type: 'TXT',
+                TTL: 60,
+                ResourceRecords: many.map((v) => ({ Value: `"${v}"` })),
+              },
+            },
+          ],
+        },
+      }),
+    );
+    const res = await queryTxt(dns.host, dns.port, '_acme-challenge.many.wire.test');
+    expect(res.kind === 'answer' && [...res.values].sort()).toEqual(many);
+  });
+
   it('tells a missing name (NXDOMAIN) apart', async () => {
     expect(await queryTxt(dns.host, dns.port, '_acme-challenge.b.wire.test')).toMatchObject({
       kind: 'answer',
