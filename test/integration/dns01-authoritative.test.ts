@@ -20,7 +20,7 @@ import {
 import { startLabNameservers, type LabNameservers } from '../lab/dns-authority.js';
 import { conditionOf, getCertificate } from '../lab/k8s-helpers.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
-import { createZone, record } from '../lab/route53-helpers.js';
+import { createZone, put, record } from '../lab/route53-helpers.js';
 
 const env = labEnv();
 const kc = adminConfig(env);
@@ -139,6 +139,25 @@ describe('DNS-01 self-check at each authoritative nameserver', () => {
     nameservers.hideTxt('127.0.0.2', false);
     const c = await readyCert('stale');
     expect(c.status?.lastOrder?.result).toBe('valid');
+    expect(fellBack()).toEqual([]);
+  });
+
+  it("asks the nameservers of a CNAME delegation's zone, not the host's", async () => {
+    const target = await createZone(r53, 'dns01-auth-delegate');
+    const host = `delegated.${zone.name}`;
+    await put(r53, zone.id, `_acme-challenge.${host}`, 'CNAME', [`${host}.${target.name}`]);
+    // Stale in the delegate's zone, seen from the second nameserver: the wait names its ns2.
+    nameservers.hideTxt('127.0.0.2', true);
+    await createCertificate('delegated', [host]);
+    await eventually(
+      async () =>
+        conditionOf(await getCertificate(kc, ns, 'delegated'), 'Issuing')?.message?.includes(
+          `${host}.${target.name} TXT not yet visible at authoritative nameserver ns2.${target.name}`,
+        ),
+      { timeoutMs: 30_000 },
+    );
+    nameservers.hideTxt('127.0.0.2', false);
+    await readyCert('delegated');
     expect(fellBack()).toEqual([]);
   });
 
