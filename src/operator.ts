@@ -64,6 +64,10 @@ export class Operator {
     if (!config.ownerId)
       throw new Error('the owner id must be settled before the Operator is made (resolveOwnerId)');
     this.metrics = createMetrics();
+    if (config.skipSelfChecks)
+      log.info(
+        'self-checks are off (--skip-self-checks): challenges are accepted without checking that the CA will see them',
+      );
     const identity = config.podName || `${hostname()}-${process.pid}`;
     const events = new EventRecorder(
       kubeConfig,
@@ -167,7 +171,9 @@ export class Operator {
           zoneType: config.zoneType,
         },
         nameservers: config.recursiveNameservers,
+        nameserverPort: config.dns01NameserverPort,
         defaultRegion: region,
+        log,
       }),
       acm: new Acm(this.metrics, config.ownerId),
       solverEndpoints: () => this.solverEndpoints(),

@@ -28,6 +28,11 @@ describe('parseConfig', () => {
       ['127.0.0.1:5353', '[::1]:53'],
     ],
     [['--workers=3'], {}, 'workers', 3],
+    [[], {}, 'dns01NameserverPort', 53],
+    [[], { CERTROUTE_DNS01_NAMESERVER_PORT: '5353' }, 'dns01NameserverPort', 5353],
+    [[], {}, 'skipSelfChecks', false],
+    [['--skip-self-checks'], {}, 'skipSelfChecks', true],
+    [[], { CERTROUTE_SKIP_SELF_CHECKS: 'yes' }, 'skipSelfChecks', true],
   ] as const)('%j %j sets %s', (argv, env, key, want) => {
     expect(parseConfig(argv, env)[key]).toEqual(want);
   });
@@ -38,6 +43,7 @@ describe('parseConfig', () => {
     [['--resync-interval=soon'], '--resync-interval'],
     [['--resync-interval=1s'], 'must be at least 10s'],
     [['--metrics-address=8080'], '--metrics-address'],
+    [['--dns01-nameserver-port=0'], '--dns01-nameserver-port'],
     [['--workers=0'], '--workers'],
     [['--owner-id=has space'], '--owner-id'],
     [['--domain-filter=bad_domain!'], '--domain-filter'],

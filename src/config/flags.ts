@@ -193,6 +193,22 @@ export const flags = {
     default: '',
     schema: nameservers,
   }),
+  dns01NameserverPort: spec({
+    flag: 'dns01-nameserver-port',
+    env: 'CERTROUTE_DNS01_NAMESERVER_PORT',
+    description:
+      "port the DNS-01 self-check asks each of a zone's authoritative nameservers on (53 in production; for labs and split setups)",
+    default: '53',
+    schema: z.coerce.number().int().min(1).max(65535),
+  }),
+  skipSelfChecks: spec({
+    flag: 'skip-self-checks',
+    env: 'CERTROUTE_SKIP_SELF_CHECKS',
+    description:
+      'accept challenges without checking first that the CA will see them (the DNS-01 propagation check; the HTTP-01 self-check does not read it yet): for split-horizon DNS, where certroute cannot see what the CA sees',
+    default: 'false',
+    schema: bool,
+  }),
   metricsAddress: spec({
     flag: 'metrics-address',
     env: 'CERTROUTE_METRICS_ADDRESS',

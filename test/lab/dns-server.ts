@@ -521,7 +521,11 @@ const EDNS_UDP_SIZE = 1232;
 interface Deps {
   route53: Route53Client;
   log: (msg: string) => void;
+  view?: ZoneView;
 }
+
+/** Rewrites the zones a query is answered from (dns-authority.ts: answer as the nameservers). */
+export type ZoneView = (zones: ZoneData[]) => ZoneData[];
 
 /** The response to send, or undefined to stay silent. Never throws. */
 async function respond(query: Packet, deps: Deps): Promise<Packet | undefined> {
@@ -531,7 +535,8 @@ async function respond(query: Packet, deps: Deps): Promise<Packet | undefined> {
   if (((query.flags ?? 0) & OPCODE_MASK) !== 0) return reply(query, 'NOTIMP');
   if (!question || query.questions?.length !== 1) return reply(query, 'FORMERR');
   try {
-    const zones = await loadZones(deps.route53, question.name);
+    const loaded = await loadZones(deps.route53, question.name);
+    const zones = deps.view ? deps.view(loaded) : loaded;
     const result = answer({ name: question.name, type: question.type }, zones);
     return reply(query, result.rcode, result);
   } catch (err) {
@@ -619,6 +624,8 @@ export interface LabDnsOptions {
   /** Default 0: a free port, the same for UDP and TCP. */
   port?: number;
   log?: (msg: string) => void;
+  /** Answer from a rewritten view of moto's zones; moto's data as it is by default. */
+  view?: ZoneView;
 }
 
 export interface LabDns {
@@ -642,7 +649,11 @@ interface Server {
 export async function startLabDns(opts: LabDnsOptions): Promise<LabDns> {
   const host = opts.host ?? '127.0.0.1';
   const server: Server = {
-    deps: { route53: opts.route53, log: opts.log ?? (() => undefined) },
+    deps: {
+      route53: opts.route53,
+      log: opts.log ?? (() => undefined),
+      ...(opts.view ? { view: opts.view } : {}),
+    },
     connections: new Set(),
     closed: false,
   };

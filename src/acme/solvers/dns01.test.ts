@@ -1,10 +1,13 @@
 // The DNS-01 solver against a strict in-memory Route53 and the lab's authoritative DNS server
 // (on loopback, answering from that Route53): what it writes, what it leaves, what it sees.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Route53Double } from '../../../test/doubles/route53.js';
 import { invalidateZoneCache, startLabDns, type LabDns } from '../../../test/lab/dns-server.js';
 import { Route53Provider } from '../../dns/providers/route53.js';
+import { createLogger } from '../../observability/logger.js';
 import { createMetrics } from '../../observability/metrics.js';
+import type { AuthorityDns } from './dns01-authority.js';
 import { Dns01ConfigError, Dns01Solver, type Dns01Options } from './dns01.js';
 
 let r53: Route53Double;
@@ -103,7 +106,7 @@ describe('Dns01Solver', () => {
   it('adds its value to the TXT set, once, and the resolvers see it', async () => {
     const s = solver();
     const at = await s.place(cfg, 'web.example.test');
-    expect(await s.visible(at.name, 'v1')).toEqual({
+    expect(await s.visible(at, 'v1')).toEqual({
       ok: false,
       message: `${at.name} TXT not yet visible at ${dns.host}:${dns.port}`,
     });
@@ -112,7 +115,7 @@ describe('Dns01Solver', () => {
     expect(await s.inSyncNow(cfg, change ?? '')).toBe(true);
     expect(await s.present(cfg, at, 'v1')).toBeUndefined();
     expect(values(at.name)).toEqual(['"v1"']);
-    expect(await s.visible(at.name, 'v1')).toEqual({ ok: true, message: `${at.name} TXT visible` });
+    expect(await s.visible(at, 'v1')).toEqual({ ok: true, message: `${at.name} TXT visible` });
   });
 
   it('a wildcard and its base share one set; each cleanup removes only its own value', async () => {
@@ -137,5 +140,54 @@ describe('Dns01Solver', () => {
     await s.place({ ...cfg, role: 'arn:aws:iam::1:role/dns' }, 'a.example.test');
     await s.place({}, 'a.example.test');
     expect(made).toEqual(['eu-west-1|', 'eu-west-1|arn:aws:iam::1:role/dns']);
+  });
+
+  it('asks the authoritative nameservers when there are some, on the configured port', async () => {
+    const asked: string[] = [];
+    const authority: AuthorityDns = {
+      ns: (name) =>
+        Promise.resolve(
+          name === 'example.test' ? { kind: 'ns', hosts: ['ns1.example.test'] } : { kind: 'none' },
+        ),
+      addresses: () => Promise.resolve(['192.0.2.7']),
+      txt: (address, name) => {
+        asked.push(`${address} ${name}`);
+        return Promise.resolve({
+          kind: 'answer',
+          rcode: 'NOERROR',
+          authoritative: true,
+          values: [],
+        });
+      },
+    };
+    const s = solver({ authority, nameserverPort: 5300 });
+    const at = await s.place(cfg, 'auth.example.test');
+    expect(await s.visible(at, 'v')).toEqual({
+      ok: false,
+      message: `${at.name} TXT not yet visible at authoritative nameserver ns1.example.test (192.0.2.7:5300): has no TXT there yet`,
+    });
+    expect(asked).toEqual([`192.0.2.7 ${at.name}`]);
+  });
+
+  it('falls back to the resolvers when no NS set is found, and says so once per zone', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const log = createLogger('info', sink);
+    // The double's zones carry no NS records: the lab DNS answers NODATA up to the apex, and
+    // REFUSED above it.
+    const s = solver({ log });
+    const at = await s.place(cfg, 'fallback.example.test');
+    await s.present(cfg, at, 'fb');
+    expect(await s.visible(at, 'fb')).toEqual({ ok: true, message: `${at.name} TXT visible` });
+    expect(await s.visible(at, 'other')).toMatchObject({ ok: false });
+    const warned = lines.filter((l) => l.includes('checking through the recursive resolvers'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toContain('"zoneId":"Z1"');
+    await s.cleanup(cfg, at, 'fb');
   });
 });

@@ -4,6 +4,9 @@ import type { DnsProvider, ProviderFactory } from '../../dns/providers/provider.
 import type { Zone } from '../../dns/types.js';
 import { filterZones, zoneFor, type ZoneFilter } from '../../dns/zones.js';
 import { Failure } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { checkAuthorities, type AuthorityDns } from './dns01-authority.js';
+import { WireAuthorityDns } from './dns01-wire.js';
 
 type Route53Solver = NonNullable<Solver['dns01']>['route53'];
 
@@ -22,6 +25,11 @@ export interface Dns01Options {
   /** AWS_REGION of the process, used when a solver names none. */
   defaultRegion: string | undefined;
   zoneCacheMs?: number;
+  /** The port authoritative nameservers are asked on (--dns01-nameserver-port; 53). */
+  nameserverPort?: number;
+  /** The authoritative check's DNS I/O; by default over the network (WireAuthorityDns). */
+  authority?: AuthorityDns;
+  log?: Logger;
 }
 
 export interface Placement {
@@ -33,15 +41,22 @@ export interface Placement {
 /**
  * DNS-01 through Route53. One TXT record set per name holds every value in flight (a
  * wildcard and its base share `_acme-challenge.<host>`), and each challenge adds and removes
- * only its own value, serialised per name. Propagation is checked through the configured
- * resolvers, polled by the caller's requeue (never a fixed sleep).
+ * only its own value, serialised per name. Propagation is checked at each authoritative
+ * nameserver of the zone (dns01-authority.ts), polled by the caller's requeue (never a fixed
+ * sleep).
  */
 export class Dns01Solver {
   private readonly providers = new Map<string, DnsProvider>();
   private readonly zones = new Map<string, { at: number; zones: Promise<Zone[]> }>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly authority: AuthorityDns;
+  /** Zones whose fallback to the recursive resolvers has been logged. */
+  private readonly fellBack = new Set<string>();
 
-  constructor(private readonly opts: Dns01Options) {}
+  constructor(private readonly opts: Dns01Options) {
+    this.authority =
+      opts.authority ?? new WireAuthorityDns(opts.nameservers, opts.nameserverPort ?? 53);
+  }
 
   /** The provider for a solver's region and role (cached; credentials refresh). */
   provider(cfg: Route53Solver): DnsProvider {
@@ -117,10 +132,30 @@ export class Dns01Solver {
   }
 
   /**
+   * Does the CA's view show the value? As the CA resolves: every authoritative nameserver of
+   * the zone (found through the configured resolvers) is asked directly, and each must show
+   * it. Should no NS set or nameserver address be found, every configured resolver must see
+   * it instead (logged once per zone): a broken NS lookup must not block issuance forever.
+   */
+  async visible(at: Placement, value: string): Promise<{ ok: boolean; message: string }> {
+    const port = this.opts.nameserverPort ?? 53;
+    const check = await checkAuthorities(this.authority, at.name, value, port);
+    if (check.kind === 'checked') return check.seen;
+    if (!this.fellBack.has(at.zoneId)) {
+      this.fellBack.add(at.zoneId);
+      this.opts.log?.warn(
+        { zoneId: at.zoneId, name: at.name, why: check.message },
+        'DNS-01: no authoritative nameserver found; checking through the recursive resolvers instead',
+      );
+    }
+    return this.visibleRecursive(at.name, value);
+  }
+
+  /**
    * Does every configured resolver see the value? With no resolvers configured, the
    * system's. A CA resolves from elsewhere, so one stale resolver means "not yet".
    */
-  async visible(name: string, value: string): Promise<{ ok: boolean; message: string }> {
+  async visibleRecursive(name: string, value: string): Promise<{ ok: boolean; message: string }> {
     const servers = this.opts.nameservers.length > 0 ? this.opts.nameservers : [undefined];
     for (const server of servers) {
       const r = new Resolver({ timeout: 2000, tries: 1 });
