@@ -279,6 +279,8 @@ export class CertificateController {
     if (this.d.config.dryRun) return { wait: await this.dryRun(cert, log) };
     // Before anything lands in ACM, make sure deletion will find it.
     if (cert.spec.acm) await this.setFinalizer(cert, true);
+    const spent = await this.gates.overBudget(cert, true);
+    if (spent) return { wait: spent };
     log.info({ why: this.orderReason.get(keyOf(cert)) }, 'placing an ACME order');
     let budget: ReconcileResult | undefined;
     const placed = await this.issuance.place(

@@ -90,10 +90,14 @@ export class OrderGates {
     return { requeueAfterMs: this.d.config.resyncInterval };
   }
 
-  /** The namespace's ordersPerHour is used up: no order until the window frees one. */
-  async overBudget(cert: Cert): Promise<ReconcileResult | undefined> {
+  /**
+   * The namespace's ordersPerHour is used up: no order until the window frees one. `peek`:
+   * only look (before the preflight, so a spent budget is said at once); otherwise take one
+   * (after the preflight passed, so an order that cannot go ahead uses no budget).
+   */
+  async overBudget(cert: Cert, peek = false): Promise<ReconcileResult | undefined> {
     const namespace = cert.metadata?.namespace ?? '';
-    const take = this.d.tenancy?.takeOrder(namespace);
+    const take = peek ? this.d.tenancy?.peekOrder(namespace) : this.d.tenancy?.takeOrder(namespace);
     if (!take || take.ok) return undefined;
     const minutes = Math.ceil(take.retryAfterMs / 60_000);
     const message = `namespace ${namespace} has used its ${take.limit ?? 0} new orders per hour (DomainPolicy ${take.policy ?? '?'}, spec.budgets.ordersPerHour); the next one is allowed in about ${minutes} min`;

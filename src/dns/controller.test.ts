@@ -436,6 +436,7 @@ describe('DomainPolicies', () => {
       ),
     checkCertificate: () => ({ allowed: true, message: '' }),
     takeOrder: () => ({ ok: true }),
+    peekOrder: () => ({ ok: true }),
     onChange: () => undefined,
   };
 

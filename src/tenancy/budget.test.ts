@@ -24,7 +24,11 @@ describe('OrderBudget', () => {
       expect(b.take('ns', 100).ok).toBe(true);
     }
     now = at * minute;
+    // peek says what take will, and takes nothing.
+    const p = b.peek('ns', limit);
+    expect(b.used('ns')).toBe(before.filter((t) => t > at - 60).length);
     const r = b.take('ns', limit);
+    expect(p).toEqual(r);
     expect(r.ok).toBe(ok);
     if (!r.ok) expect(r.retryAfterMs).toBe(retry);
   });

@@ -15,12 +15,22 @@ export class OrderBudget {
 
   /** Takes one order of `limit` for `namespace`, or says when the oldest one leaves the window. */
   take(namespace: string, limit: number): Take {
+    return this.check(namespace, limit, true);
+  }
+
+  /** Would take() succeed now? Takes nothing. */
+  peek(namespace: string, limit: number): Take {
+    return this.check(namespace, limit, false);
+  }
+
+  private check(namespace: string, limit: number, take: boolean): Take {
     const now = this.now();
     const times = this.recent(namespace, now);
     if (times.length >= limit) {
       const oldest = times[times.length - limit] ?? now;
       return { ok: false, retryAfterMs: Math.max(1, oldest + this.windowMs - now) };
     }
+    if (!take) return { ok: true };
     times.push(now);
     this.taken.set(namespace, times);
     return { ok: true };

@@ -32,6 +32,8 @@ export interface Tenancy {
   checkCertificate(c: CertificateRequest): Verdict;
   /** One new order of the namespace's hourly budget, or when to ask again. */
   takeOrder(namespace: string): Take & { limit?: number; policy?: string };
+  /** Would takeOrder succeed now? Takes nothing. */
+  peekOrder(namespace: string): Take & { limit?: number; policy?: string };
   /** Called (debounced) after a policy or a selected namespace's labels changed. */
   onChange(cb: () => void): void;
 }
@@ -144,6 +146,12 @@ export class TenancyController implements Tenancy {
     const b = ordersPerHour(this.compiled, this.namespace(namespace));
     if (!b) return { ok: true };
     return { ...this.budget.take(namespace, b.limit), ...b };
+  }
+
+  peekOrder(namespace: string): Take & { limit?: number; policy?: string } {
+    const b = ordersPerHour(this.compiled, this.namespace(namespace));
+    if (!b) return { ok: true };
+    return { ...this.budget.peek(namespace, b.limit), ...b };
   }
 
   private namespace(name: string): NamespaceInfo {

@@ -1081,7 +1081,8 @@ describe('RBAC is minimal', () => {
         ),
       ),
     ).toBe(403);
-    // Leases: another namespace is out of reach, and so is any other Lease in its own.
+    // Leases: another namespace is out of reach. In its own, any Lease is (the solver members'
+    // names come from pod names, which RBAC cannot list in advance: docs/rbac.md).
     expect(
       await statusOf(
         coord.replaceNamespacedLease({
@@ -1102,7 +1103,7 @@ describe('RBAC is minimal', () => {
           body: ownOther,
         }),
       ),
-    ).toBe(403);
+    ).toBe(200);
     // A namespace still there after the refused delete.
     expect(
       (await kc.makeApiClient(k8s.CoreV1Api).readNamespace({ name: otherNs })).status?.phase,
