@@ -187,8 +187,18 @@ async function main(): Promise<void> {
 
     // 2. Grow to RESTART_CERTS, then restart.
     if (RESTART_CERTS > CERTS) {
+      const ordersAtGrowth = ordersPlaced(env);
+      const failedAtGrowth = failedValidations(env);
       await createIngresses(env, net, zone, CERTS, RESTART_CERTS);
       await until('all Ready', async () => (await readyCount(custom)) === RESTART_CERTS, op.proc);
+      const growth = orderAccount(
+        ordersPlaced(env) - ordersAtGrowth,
+        RESTART_CERTS - CERTS,
+        failedValidations(env) - failedAtGrowth,
+      );
+      console.log(
+        JSON.stringify({ bench: 'issuance-growth', certificates: RESTART_CERTS, ...growth }),
+      );
     }
     await op.proc.stop();
     const ordersAtRestart = ordersPlaced(env);

@@ -205,7 +205,7 @@ export const flags = {
     flag: 'skip-self-checks',
     env: 'CERTROUTE_SKIP_SELF_CHECKS',
     description:
-      'accept challenges without checking first that the CA will see them (the DNS-01 propagation check; the HTTP-01 self-check does not read it yet): for split-horizon DNS, where certroute cannot see what the CA sees',
+      'accept challenges without checking first that the CA will see them (the DNS-01 propagation check; the HTTP-01 DNS check and probe): for split-horizon DNS, where certroute cannot see what the CA sees',
     default: 'false',
     schema: bool,
   }),

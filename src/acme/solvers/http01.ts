@@ -144,7 +144,7 @@ export class Http01Objects {
    */
   private readonly presented = new Map<
     string,
-    { namespace: string; name: string; certificate: string; endpoints: string }
+    { namespace: string; name: string; certificate: string; endpoints: string; at: number }
   >();
 
   constructor(
@@ -162,7 +162,9 @@ export class Http01Objects {
     const key = `${t.namespace}/${name}`;
     const want = await this.endpoint();
     const known = this.presented.get(key);
-    if (known?.endpoints === signature(want)) return;
+    // Looked at again now and then: objects deleted by hand are made again.
+    const recent = known && Date.now() - known.at < recheckMs;
+    if (recent && known.endpoints === signature(want)) return;
     const metadata = {
       name,
       namespace: t.namespace,
@@ -180,7 +182,7 @@ export class Http01Objects {
         },
       ],
     };
-    if (!known)
+    if (!recent)
       await ignoreExists(
         this.core.createNamespacedService({
           namespace: t.namespace,
@@ -194,7 +196,7 @@ export class Http01Objects {
         }),
       );
     await this.writeSlice(t.namespace, name, metadata, want);
-    if (!known)
+    if (!recent)
       await ignoreExists(
         this.net.createNamespacedIngress({
           namespace: t.namespace,
@@ -225,6 +227,7 @@ export class Http01Objects {
       name,
       certificate: t.certificate.name,
       endpoints: signature(want),
+      at: Date.now(),
     });
   }
 
@@ -327,6 +330,9 @@ function templated(
   };
 }
 
+/** How long presented objects are trusted to still exist before they are looked at again. */
+const recheckMs = 30_000;
+
 /** What a slice lists, comparable: the port and the sorted addresses. */
 function signature(e: { port: number; addresses: readonly string[] }): string {
   return `${e.port}|${[...e.addresses].sort().join(',')}`;
@@ -381,7 +387,14 @@ export type DnsCheck = { ok: true; addresses: string[] } | { ok: false; message:
  * will do. Never accepts a challenge the CA would fail on stale DNS.
  */
 export async function checkDns(lookup: Lookup, host: string, want: string[]): Promise<DnsCheck> {
-  const got = await lookup.addresses(host);
+  let got: string[];
+  try {
+    got = await lookup.addresses(host);
+  } catch (err) {
+    // SERVFAIL, a timeout, a refused query: not an answer, so a wait like "no answer yet".
+    const code = (err as { code?: string }).code ?? (err instanceof Error ? err.message : 'error');
+    return { ok: false, message: `${host}: DNS lookup failed (${code})` };
+  }
   if (got.length === 0) return { ok: false, message: `${host} does not resolve yet` };
   if (want.length === 0) return { ok: true, addresses: got };
   const wanted = new Set<string>();

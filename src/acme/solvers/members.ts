@@ -108,7 +108,14 @@ export class SolverMembers {
    * a new leader never puts back a replica that left just before it took over.
    */
   async fresh(maxAgeMs = 500): Promise<SolverAddress[]> {
-    if (Date.now() - this.listedAt > maxAgeMs) await this.list();
+    if (Date.now() - this.listedAt > maxAgeMs)
+      // The API server not answering: the members last seen are the best guess.
+      await this.list().catch((err: unknown) =>
+        this.o.log.warn(
+          { err: describeError(err) },
+          'solver members not listed; using the last seen',
+        ),
+      );
     return this.current();
   }
 
