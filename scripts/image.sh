@@ -14,6 +14,8 @@
 #                                  root (DIRs made first, as mount points); prints its name.
 #   scripts/image.sh rm CONTAINER  removes it.
 #   scripts/image.sh tag           prints the tag `build` would give.
+#   scripts/image.sh tools         installs buildah and mmdebstrap when missing (the test suite
+#                                  calls it first, so the image test finds them on a fresh machine).
 #   scripts/image.sh buildah ...   buildah on the lab's image storage (tests use it).
 #
 # Environment: BASE_IMAGE, an image to build on instead of the lab base (in production the
@@ -232,6 +234,7 @@ cmd_run() {
 }
 
 case "${1:-}" in
+tools) need buildah mmdebstrap ;;
 base) cmd_base ;;
 build) cmd_build ;;
 tag) cmd_tag ;;
@@ -255,7 +258,7 @@ buildah)
   exec buildah --root "$STORE" --runroot "$RUNROOT" --storage-driver vfs "$@"
   ;;
 *)
-  echo "usage: scripts/image.sh base|build|tag|run [args]|container IMAGE [DIR...]|rm CONTAINER|buildah [args]" >&2
+  echo "usage: scripts/image.sh tools|base|build|tag|run [args]|container IMAGE [DIR...]|rm CONTAINER|buildah [args]" >&2
   exit 2
   ;;
 esac

@@ -10,6 +10,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "lab components (cached under ${CERTROUTE_LAB_CACHE:-~/.cache/certroute-lab})"
 bash scripts/lab-install.sh
+# The image test builds and runs the image with buildah (Debian packages, as root).
+bash scripts/image.sh tools
 step lint
 eslint --max-warnings=0 .
 prettier --check --log-level=warn .
