@@ -184,8 +184,7 @@ export class Challenges {
       ...target,
       ingressClassName: solverIngressClass(account, mine, target.ingressClassName),
       host,
-      shape:
-        mine?.solver === undefined ? undefined : account.spec.acme.solvers[mine.solver]?.http01,
+      shape: matchedHttp01(account, mine),
     });
     if (ch.status === 'processing' || ch.status === 'valid') return undefined;
     if (this.d.config.skipSelfChecks) {
@@ -275,6 +274,10 @@ export function solverIngressClass(
   mine: Pick<Authz, 'solver'> | undefined,
   fallback: string | undefined,
 ): string | undefined {
-  const solver = mine?.solver === undefined ? undefined : account.spec.acme.solvers[mine.solver];
-  return solver?.http01?.ingressClassName ?? fallback;
+  return matchedHttp01(account, mine)?.ingressClassName ?? fallback;
+}
+
+/** The `http01` block of the solver that matched a host (recorded in its authorization). */
+function matchedHttp01(account: Pick<Account, 'spec'>, mine: Pick<Authz, 'solver'> | undefined) {
+  return mine?.solver === undefined ? undefined : account.spec.acme.solvers[mine.solver]?.http01;
 }

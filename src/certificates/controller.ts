@@ -10,6 +10,7 @@ import type { TokenServer } from '../acme/solvers/http01.js';
 import { describeError, reportFailure } from '../errors.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import { Fresh } from '../kube/fresh.js';
+import { controllerOf } from '../kube/ownership.js';
 import type { Informer } from '../kube/scoped-informer.js';
 import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
@@ -212,11 +213,13 @@ export class CertificateController {
    * looked at now, not at the end of their backoff. Others are not disturbed.
    */
   ingressChanged(namespace: string, name: string): void {
-    for (const c of this.d.certificates.list()) {
-      if (c.metadata?.namespace !== namespace) continue;
-      const key = keyOf(c);
-      if (!this.gates.waitingForPreflight(key)) continue;
-      if (this.reporter.ownerIngress(c)?.metadata?.name === name) this.queue.add(key);
+    // Every Ingress event comes here: only the (few) waiting Certificates are looked at.
+    for (const key of this.gates.waitingForPreflight()) {
+      const [ns = '', certName = ''] = key.split('/');
+      if (ns !== namespace) continue;
+      const c = this.d.certificates.get(certName, ns);
+      const owner = c && controllerOf(c);
+      if (owner && owner.kind === 'Ingress' && owner.name === name) this.queue.add(key);
     }
   }
 

@@ -55,9 +55,9 @@ export class OrderGates {
     return { requeueAfterMs: preflightBackoffMs(tries) };
   }
 
-  /** Is this Certificate waiting on its preflight? (Its Ingress changing may end the wait.) */
-  waitingForPreflight(key: string): boolean {
-    return this.preflightTries.has(key);
+  /** The Certificates waiting on their preflight (an Ingress changing may end a wait). */
+  waitingForPreflight(): IterableIterator<string> {
+    return this.preflightTries.keys();
   }
 
   /** The preflight passed (or the Certificate is gone): the next wait starts from 2 s again. */

@@ -198,3 +198,13 @@ describe('probe tokens and solver names', () => {
     expect(n).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
   });
 });
+
+describe('checkDns when the resolver fails', () => {
+  it('is a wait that names the host and the error, not a thrown reconcile', async () => {
+    // Nothing listens on port 9: every query is refused or times out.
+    const dead = new Lookup(['127.0.0.1:9']);
+    const r = await checkDns(dead, 'shop.example.test', ['192.0.2.1']);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.message).toMatch(/^shop\.example\.test: DNS lookup failed \(E[A-Z]+\)$/);
+  }, 20_000);
+});
