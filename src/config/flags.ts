@@ -186,6 +186,14 @@ export const flags = {
     default: '10m',
     schema: duration.pipe(z.number().min(10_000, 'must be at least 10s')),
   }),
+  zoneChangeInterval: spec({
+    flag: 'zone-change-interval',
+    env: 'CERTROUTE_ZONE_CHANGE_INTERVAL',
+    description:
+      'the least time between two Route53 change calls to one hosted zone: a change to a zone quiet this long goes out at once, later ones gather into the next batch (0: every sync sends at once)',
+    default: '1s',
+    schema: duration.pipe(z.number().max(60_000, 'at most 1m')),
+  }),
   recursiveNameservers: spec({
     flag: 'recursive-nameservers',
     env: 'CERTROUTE_RECURSIVE_NAMESERVERS',

@@ -2,143 +2,23 @@
 // DNSEndpoint informer: no servers. Only Date is faked (to age caches and changes); timers
 // are real, so the zone queue and the INSYNC poller run as they do in the operator.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type * as k8s from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { DNSEndpoint, DNSEndpointStatus } from '../api/v1alpha1.js';
-import { parseConfig } from '../config/index.js';
-import { InvalidBatchError, type DnsProvider } from './providers/provider.js';
+import { InvalidBatchError } from './providers/provider.js';
 import { Route53Error } from '../../test/doubles/route53.js';
-import { recordKey, type Change, type RecordSet, type Zone } from './types.js';
-import type { CrdClient } from '../kube/crd-client.js';
-import type { EventRecorder } from '../kube/events.js';
-import { silentLogger } from '../observability/logger.js';
-import { createMetrics } from '../observability/metrics.js';
-import { DnsController, type DnsDeps } from './controller.js';
+import {
+  endpoint,
+  resyncMs,
+  setup,
+  until,
+  zone,
+  type Endpoint,
+} from '../../test/doubles/dns-controller.js';
+import { recordKey } from './types.js';
+import type { createMetrics } from '../observability/metrics.js';
+import type { DnsController } from './controller.js';
 import type { ZoneCache } from './zone-cache.js';
 import type { Tenancy } from '../tenancy/controller.js';
 import { checkRecord, compile } from '../tenancy/policy.js';
-
-type Endpoint = DNSEndpoint & k8s.KubernetesObject;
-
-const zone: Zone = { id: 'Z1', name: 'example.test', private: false };
-const resyncMs = 60_000;
-
-/** Route53 in memory. A listing reads the zone when it starts and may be held before it ends. */
-class FakeRoute53 implements DnsProvider {
-  readonly rrsets = new Map<string, RecordSet>();
-  readonly calls: string[] = [];
-  /** While set, listings wait for it (after reading the zone). */
-  hold: Promise<void> | undefined;
-  /** Change ids GetChange reports INSYNC for; every other id is PENDING. */
-  readonly inSync = new Set<string>();
-  /** Errors the next change batches fail with, in order (as Route53 would answer). */
-  readonly failChanges: Error[] = [];
-  /** Errors the next listings fail with, in order. */
-  readonly failLists: Error[] = [];
-  private changes = 0;
-
-  zones(): Promise<Zone[]> {
-    return Promise.resolve([zone]);
-  }
-
-  async records(): Promise<RecordSet[]> {
-    const failure = this.failLists.shift();
-    if (failure) {
-      this.calls.push(`list failed: ${failure.name}`);
-      throw failure;
-    }
-    this.calls.push('list');
-    const snapshot = [...this.rrsets.values()];
-    await this.hold;
-    return snapshot;
-  }
-
-  applyChanges(_zoneId: string, changes: Change[]): Promise<string> {
-    const failure = this.failChanges.shift();
-    if (failure) {
-      this.calls.push(`change failed: ${failure.name}`);
-      return Promise.reject(failure);
-    }
-    const id = `C${++this.changes}`;
-    this.calls.push(`change ${id}`);
-    for (const c of changes) {
-      const k = recordKey(c.record.name, c.record.type);
-      if (c.action === 'DELETE') this.rrsets.delete(k);
-      else this.rrsets.set(k, c.record);
-    }
-    return Promise.resolve(id);
-  }
-
-  recordSet(_zoneId: string, name: string, type: string): Promise<RecordSet | undefined> {
-    return Promise.resolve(this.rrsets.get(recordKey(name, type)));
-  }
-
-  isInSync(changeId: string): Promise<boolean> {
-    this.calls.push(`get ${changeId}`);
-    return Promise.resolve(this.inSync.has(changeId));
-  }
-
-  since(mark: number): string[] {
-    return this.calls.slice(mark);
-  }
-}
-
-function endpoint(name: string, ip: string, generation = 1): Endpoint {
-  return {
-    apiVersion: 'certroute.io/v1alpha1',
-    kind: 'DNSEndpoint',
-    metadata: { name, namespace: 'ns', uid: `uid-${name}`, generation },
-    spec: { endpoints: [{ dnsName: `${name}.example.test`, recordType: 'A', targets: [ip] }] },
-  };
-}
-
-function setup(endpoints: Endpoint[], flags: string[] = [], tenancy?: Tenancy) {
-  const provider = new FakeRoute53();
-  const statuses = new Map<string, DNSEndpointStatus>();
-  const events: string[] = [];
-  const informer = {
-    list: () => endpoints,
-    get: (name: string) => endpoints.find((e) => e.metadata?.name === name),
-    on: () => undefined,
-    synced: true,
-    start: () => Promise.resolve(),
-    stop: () => Promise.resolve(),
-  };
-  const crds = {
-    patchStatus: (_kind: string, _ns: string, name: string, status: DNSEndpointStatus) => {
-      statuses.set(name, status);
-      return Promise.resolve();
-    },
-  };
-  const deps: DnsDeps = {
-    kubeConfig: {} as DnsDeps['kubeConfig'],
-    crds: crds as unknown as CrdClient,
-    provider,
-    config: parseConfig(['--owner-id=unit', `--resync-interval=${resyncMs / 1000}s`, ...flags], {}),
-    log: silentLogger,
-    metrics: createMetrics(),
-    events: {
-      record: (t: { kind: string }, _type: string, reason: string, message: string) => {
-        events.push(`${t.kind} ${reason}: ${message}`);
-        return Promise.resolve();
-      },
-    } as unknown as EventRecorder,
-    isLeader: () => true,
-    endpoints: informer,
-    ...(tenancy ? { tenancy } : {}),
-  };
-  const dns = new DnsController(deps);
-  const stateOf = (name: string) => statuses.get(name)?.endpoints?.[0]?.state;
-  return { dns, provider, endpoints, stateOf, statuses, events, metrics: deps.metrics };
-}
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 let controllers: DnsController[] = [];
 

@@ -26,6 +26,7 @@ import { applyPolicy } from './policy.js';
 import type { DnsProvider } from './providers/provider.js';
 import { classifyRoute53Error } from './providers/route53-errors.js';
 import { RecordStates } from './records.js';
+import { ZonePacer } from './pacing.js';
 import { ownerOfTxt } from './registry.js';
 import type { Tenancy } from '../tenancy/controller.js';
 import type { RecordStatus } from './plan.js';
@@ -88,6 +89,8 @@ export class DnsController {
   private readonly unwanted = new Map<string, Map<string, number>>();
   /** The per-zone deletion cap and its approvals. */
   private readonly guard: DeletionGuard;
+  /** The least time between two change calls to a zone (--zone-change-interval). */
+  private readonly pacer: ZonePacer;
 
   constructor(private readonly d: DnsDeps) {
     this.log = d.log.child({ controller: 'dns' });
@@ -102,6 +105,7 @@ export class DnsController {
         d.config.watchNamespaces,
       );
     this.zones = new ZoneCache(d.provider, d.config, this.log);
+    this.pacer = new ZonePacer(d.config.zoneChangeInterval);
     this.guard = new DeletionGuard({
       ...d,
       log: this.log,
@@ -143,7 +147,7 @@ export class DnsController {
     this.queue = new WorkQueue({
       name: 'dns-zones',
       concurrency: d.config.workers,
-      reconcile: (id) => (this.d.isLeader() ? this.syncZone(id) : Promise.resolve()),
+      reconcile: (id) => (this.d.isLeader() ? this.pacedSync(id) : Promise.resolve()),
       log: this.log,
       metrics: d.metrics,
     });
@@ -316,7 +320,9 @@ export class DnsController {
     if (ev === 'delete') this.endpointZones.delete(uid);
     else this.endpointZones.set(uid, { generation, zones: now });
     if (unsettled && ev !== 'delete') this.statusQueue.add(endpointKey(e));
-    for (const id of new Set([...now, ...(previous ?? [])])) this.queue.addAfter(id, debounceMs);
+    const at = performance.now();
+    for (const id of new Set([...now, ...(previous ?? [])]))
+      this.queue.addAfter(id, Math.max(debounceMs, this.pacer.waitMs(id, at)));
   }
 
   private zonesCovering(e: Endpoint): Promise<Zone[]> {
@@ -390,6 +396,16 @@ export class DnsController {
     };
   }
 
+  /**
+   * A zone's sync from its queue: not before --zone-change-interval has passed since its last
+   * change call. Until then everything asked of the zone waits, and goes out in one batch.
+   */
+  private async pacedSync(zoneId: string): Promise<void> {
+    const wait = this.pacer.waitMs(zoneId, performance.now());
+    if (wait > 0) return this.queue.addAfter(zoneId, wait);
+    await this.syncZone(zoneId);
+  }
+
   /** One straight line: current records, desired records, plan, policy, send, await INSYNC. */
   private async syncZone(zoneId: string): Promise<void> {
     const zones = await this.zones.zones();
@@ -426,6 +442,7 @@ export class DnsController {
         });
       const allowed = await this.guard.apply(zone, byPolicy, log);
       const groups = this.sender.notRejected(zone, allowed, p.statuses);
+      if (groups.length > 0) this.pacer.called(zone.id, performance.now());
       const sent =
         groups.length > 0 ? await this.sender.apply(zone, groups, p.statuses, seen, log) : [];
       this.enqueueStatusOf(this.states.save(zone.id, p.statuses));

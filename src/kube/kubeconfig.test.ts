@@ -53,11 +53,18 @@ describe('PooledKubeConfig', () => {
     expect(b).toBe(a);
   });
 
-  it('still sets the credentials on each request', async () => {
-    const kc = config({ token: 'abc' });
-    const ctx = new k8s.RequestContext('https://127.0.0.1:6443/api', k8s.HttpMethod.GET);
-    await kc.applySecurityAuthentication(ctx);
-    expect(ctx.getHeaders().Authorization).toBe('Bearer abc');
+  it('still sets the credentials on each request, pooled or not', async () => {
+    for (const [user, header] of [
+      [{ token: 'abc' }, 'Bearer abc'],
+      [{ username: 'u', password: 'p' }, `Basic ${Buffer.from('u:p').toString('base64')}`],
+    ] as const) {
+      const kc = config(user);
+      for (let i = 0; i < 2; i++) {
+        const ctx = new k8s.RequestContext('https://127.0.0.1:6443/api', k8s.HttpMethod.GET);
+        await kc.applySecurityAuthentication(ctx);
+        expect(ctx.getHeaders().Authorization).toBe(header);
+      }
+    }
   });
 
   it('keeps client-node’s per-request agents for credentials that may change (exec)', async () => {
@@ -114,6 +121,26 @@ describe('the in-cluster identity', () => {
       expect(a.getHeaders().Authorization).toBe('Bearer tok-1');
       expect(a.getDispatcher()).toBeDefined();
       expect(b.getDispatcher()).toBe(a.getDispatcher());
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('reads no files for a pooled request, and keeps client-node’s token refresh', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, inPod);
+    try {
+      const root = podRoot('tok-1');
+      const kc = loadPooledKubeConfig({ kubeconfig: '', inClusterRoot: root });
+      const ctx = () => new k8s.RequestContext('https://10.96.0.1:443/api', k8s.HttpMethod.GET);
+      const a = ctx();
+      await kc.applySecurityAuthentication(a);
+      // The CA file gone: the pooled path must not read it (client-node's own path would throw).
+      rmSync(join(root, serviceAccountDir, 'ca.crt'));
+      const b = ctx();
+      await kc.applySecurityAuthentication(b);
+      expect(b.getDispatcher()).toBe(a.getDispatcher());
+      expect(b.getHeaders().Authorization).toBe('Bearer tok-1');
     } finally {
       process.env = saved;
     }

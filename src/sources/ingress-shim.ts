@@ -16,6 +16,7 @@ import { WorkQueue } from '../kube/queue.js';
 import { solverLabel } from '../acme/solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
 import { desiredDnsEndpoint, desiredFor, isWatchedClass, type ShimOptions } from './ingress.js';
+import { ChildIndex } from './child-index.js';
 import { planChildren, type Child } from './children.js';
 
 export interface ShimDeps extends ControllerDeps {
@@ -39,7 +40,9 @@ export class IngressShim {
   readonly dnsEndpoints: Informer<Custom<DNSEndpoint>>;
   readonly queue: WorkQueue;
   private readonly opts: ShimOptions;
-  private readonly net: k8s.NetworkingV1Api;
+  /** Children by the Ingress that controls them: a reconcile reads only its own. */
+  private readonly certificateIndex: ChildIndex<Custom<Certificate>>;
+  private readonly dnsEndpointIndex: ChildIndex<Custom<DNSEndpoint>>;
   private readonly log: Logger;
   private resync: NodeJS.Timeout | undefined;
   /** When an Ingress event was last seen: stamped on DNSEndpoints to measure address-to-DNS latency. */
@@ -63,8 +66,6 @@ export class IngressShim {
       awsRegion: d.awsRegion,
       ingressClasses: d.config.ingressClasses,
     };
-    const net = d.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
-    this.net = net;
     // Lists as plain JSON, like the watch events that follow: client-node's typed models (class
     // instances, Date objects) cost twice the memory for nothing certroute reads.
     const raw = d.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
@@ -121,6 +122,8 @@ export class IngressShim {
     };
     this.certificates.on(enqueueOwner);
     this.dnsEndpoints.on(enqueueOwner);
+    this.certificateIndex = new ChildIndex(this.certificates);
+    this.dnsEndpointIndex = new ChildIndex(this.dnsEndpoints);
   }
 
   /**
@@ -274,6 +277,9 @@ export class IngressShim {
     }
     const uid = ing.metadata.uid;
     // DNS and certificates are independent: a failure in one must not hold back the other.
+    const certificates = desired.certificates;
+    const dns = desired.dnsEndpoint ? [desired.dnsEndpoint] : [];
+    const names = (l: Child[]) => l.map((c) => c.metadata.name ?? '');
     const results = await Promise.allSettled([
       // Malformed or conflicting issuer annotations leave the Certificates as they are.
       'holdCertificates' in desired && desired.holdCertificates
@@ -281,16 +287,16 @@ export class IngressShim {
         : this.applyChildren(
             ing,
             'certificates',
-            desired.certificates,
-            this.certificates.list(namespace),
+            certificates,
+            this.certificateIndex.relevant(namespace, uid, names(certificates)),
             uid,
             log,
           ),
       this.applyChildren(
         ing,
         'dnsendpoints',
-        desired.dnsEndpoint ? [desired.dnsEndpoint] : [],
-        this.dnsEndpoints.list(namespace),
+        dns,
+        this.dnsEndpointIndex.relevant(namespace, uid, names(dns)),
         uid,
         log,
       ),
@@ -329,12 +335,15 @@ export class IngressShim {
     for (const o of plan.create) {
       if (!(await this.create(ing, plural, o, uid))) continue;
       log.info({ kind, child: o.metadata.name }, 'created');
-      await this.d.events.record(
-        ref,
-        'Normal',
-        `${kind}Created`,
-        `created ${kind} ${o.metadata.name}`,
-      );
+      // A DNSEndpoint's creation is plumbing: its RecordPublished Event (or a Warning) says
+      // what came of it. One Event per host less in a burst (docs/adr/0027).
+      if (plural !== 'dnsendpoints')
+        await this.d.events.record(
+          ref,
+          'Normal',
+          `${kind}Created`,
+          `created ${kind} ${o.metadata.name}`,
+        );
     }
     for (const o of plan.update) {
       await this.update(plural, o);
@@ -383,9 +392,8 @@ export class IngressShim {
     o: T,
     uid: string,
   ): Promise<boolean> {
-    // The informer may still hold an Ingress that was just deleted; a child created for it
-    // would only be garbage-collected again. Creates are rare, so one read settles it.
-    if (!(await this.ingressExists(ing, uid))) return false;
+    // No read of the Ingress first: a child created for an Ingress deleted a moment ago names
+    // its uid as controller, and the garbage collector removes it (docs/adr/0027).
     try {
       await this.d.crds.create(plural, o);
       return true;
@@ -414,19 +422,6 @@ export class IngressShim {
     }
     await this.conflict(ing, plural, o.metadata.name ?? '', describeOwner(other));
     return false;
-  }
-
-  private async ingressExists(ing: k8s.V1Ingress, uid: string): Promise<boolean> {
-    try {
-      const live = await this.net.readNamespacedIngress({
-        namespace: ing.metadata?.namespace ?? '',
-        name: ing.metadata?.name ?? '',
-      });
-      return live.metadata?.uid === uid && !live.metadata.deletionTimestamp;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
   }
 
   private async conflict(
