@@ -323,8 +323,11 @@ export class Operator {
   }
 
   private enqueueAll(): void {
-    this.shim.enqueueAll();
+    // DNS first: every record is published from the derived specs before the shim writes the
+    // DNSEndpoints and Certificates that carry status (docs/adr/0027).
     this.dns.enqueueAll();
+    this.shim.writesAfter(this.dns.settled());
+    this.shim.enqueueAll();
     this.issuers.enqueueAll();
     this.certificates.enqueueAll();
     this.tenancy.enqueueAll();

@@ -143,12 +143,13 @@ describe('INSYNC', () => {
       'change C2',
       'change C3',
     ]);
-    await dns.statusQueue.idle();
-    expect(['a', 'b', 'c'].map(stateOf)).toEqual(['Pending', 'Pending', 'Pending']);
+    // Statuses are written a moment after the sync that settled them.
+    await until(() => ['a', 'b', 'c'].every((n) => stateOf(n) === 'Pending'));
 
     provider.inSync.add('C3'); // Route53 applies in order: C1 and C2 are INSYNC too
     await until(() => ['a', 'b', 'c'].every((n) => stateOf(n) === 'Published'));
-    expect(provider.calls.filter((c) => c.startsWith('get'))).toEqual(['get C3']);
+    // Only the newest change is polled (as often as it takes).
+    expect(new Set(provider.calls.filter((c) => c.startsWith('get')))).toEqual(new Set(['get C3']));
   });
 
   it('polls one change at a time, moving on to the newest as changes are sent', async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../errors.js';
 import { jitteredBackoff } from '../kube/backoff.js';
 import { canonical } from '../kube/canonical.js';
@@ -14,6 +15,7 @@ import {
   problemsAnnotation,
   dnsEndpointInformer,
   endpointKey,
+  hostIndexes,
   resourceOf,
   toDesired,
   type DerivedEndpoints,
@@ -27,14 +29,16 @@ import type { DnsProvider } from './providers/provider.js';
 import { classifyRoute53Error } from './providers/route53-errors.js';
 import { RecordStates } from './records.js';
 import { ZonePacer } from './pacing.js';
-import { ownerOfTxt } from './registry.js';
+import { countOwned } from './registry.js';
 import type { Tenancy } from '../tenancy/controller.js';
 import type { RecordStatus } from './plan.js';
-import type { DesiredRecord, RecordSet, Zone } from './types.js';
+import type { DesiredRecord, Zone } from './types.js';
 import { ZoneCache } from './zone-cache.js';
 
 /** Events within this window are synced together: one plan, few Route53 calls. */
 const debounceMs = 50;
+/** Statuses a sync or an INSYNC settled are written this long after, in one write each. */
+const statusSettleMs = 1000;
 /** A failed background relist is tried again after 1 s, doubling up to 1 min. */
 const relistRetryBaseMs = 1000;
 const relistRetryMaxMs = 60_000;
@@ -73,6 +77,8 @@ export class DnsController {
   private readonly status: EndpointStatusWriter;
   private resync: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The zone listing of the last enqueueAll(), for settled(). */
+  private queuedAll: Promise<void> = Promise.resolve();
   /** Per zone id: the timer of a failed background relist's next try. */
   private readonly relistRetries = new Map<string, NodeJS.Timeout>();
   /** Generations of stored Ingress-owned DNSEndpoints (with `derived`), by uid. */
@@ -189,7 +195,17 @@ export class DnsController {
 
   /** Every zone and every endpoint status: on becoming leader. */
   enqueueAll(): void {
-    this.forAllZones((z) => this.queue.add(z.id));
+    this.queuedAll = this.forAllZones((z) => this.queue.add(z.id));
+  }
+
+  /**
+   * Resolves once every zone enqueueAll() queued has had its sync (sent, or failed and
+   * retried later): what the Ingress shim's writes wait for on a start (writesAfter).
+   */
+  async settled(): Promise<void> {
+    await this.queuedAll;
+    while (this.queue.isHeld && !this.stopped) await sleep(50);
+    await this.queue.idle();
   }
 
   /**
@@ -198,7 +214,7 @@ export class DnsController {
    * by its sync). Every endpoint status is queued too.
    */
   resyncAll(): void {
-    this.forAllZones((z) => {
+    void this.forAllZones((z) => {
       if (this.d.isLeader() && this.zones.has(z.id)) void this.refreshZone(z);
       else this.queue.add(z.id);
     });
@@ -222,8 +238,8 @@ export class DnsController {
     }
   }
 
-  private forAllZones(each: (zone: Zone) => void): void {
-    void this.zones
+  private forAllZones(each: (zone: Zone) => void): Promise<void> {
+    return this.zones
       .zones()
       .then((zones) => {
         for (const z of zones) each(z);
@@ -265,7 +281,7 @@ export class DnsController {
     // The generation, and the source's problems (an annotation: no new generation).
     const now = `${e.metadata?.generation ?? ''}|${e.metadata?.annotations?.[problemsAnnotation] ?? ''}`;
     this.storedGenerations.set(uid, now);
-    if (ev === 'add' || seen !== now) this.statusQueue.add(endpointKey(e));
+    if (ev === 'add' || seen !== now) this.statusQueue.addAfter(endpointKey(e), statusSettleMs);
   }
 
   /** An Ingress changed what it asks for: sync the zones of its old and new hosts now. */
@@ -462,8 +478,9 @@ export class DnsController {
 
   private enqueueStatusOf(resources: Set<string>): void {
     if (resources.size === 0) return;
+    // A short wait: a record Pending now and INSYNC a moment later is written once, Published.
     for (const e of this.endpoints.list())
-      if (resources.has(resourceOf(e))) this.statusQueue.add(endpointKey(e));
+      if (resources.has(resourceOf(e))) this.statusQueue.addAfter(endpointKey(e), statusSettleMs);
   }
 
   private async writeStatus(namespace: string, name: string): Promise<void> {
@@ -472,20 +489,4 @@ export class DnsController {
     const e = this.specOf(stored);
     await this.status.write(stored, e, await this.zonesCovering(e));
   }
-}
-
-/** Each distinct host's position in a DNSEndpoint's spec (hostsPerSource counts hosts, not records). */
-function hostIndexes(e: Endpoint): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const ep of e.spec?.endpoints ?? []) if (!out.has(ep.dnsName)) out.set(ep.dnsName, out.size);
-  return out;
-}
-
-function countOwned(records: Map<string, RecordSet>, ownerId: string): number {
-  let n = 0;
-  for (const r of records.values()) {
-    const o = r.type === 'TXT' ? ownerOfTxt(r) : undefined;
-    if (o?.heritage === 'certroute' && o.owner === ownerId) n++;
-  }
-  return n;
 }

@@ -111,3 +111,10 @@ export function toDesired(
     ...alias,
   };
 }
+
+/** Each distinct host's position in a DNSEndpoint's spec (hostsPerSource counts hosts, not records). */
+export function hostIndexes(e: Endpoint): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const ep of e.spec?.endpoints ?? []) if (!out.has(ep.dnsName)) out.set(ep.dnsName, out.size);
+  return out;
+}

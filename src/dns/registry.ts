@@ -48,17 +48,41 @@ export function parseOwner(value: string): Owner | undefined {
   return { heritage, owner, ...(resource ? { resource } : {}) };
 }
 
+/**
+ * The owner a TXT record set names. Record sets are never changed in place (a change replaces
+ * the object), so each is parsed once: every sync of a zone asks again for all of them.
+ */
 export function ownerOfTxt(rs: RecordSet | undefined): Owner | undefined {
-  for (const v of rs?.values ?? []) {
+  if (!rs) return undefined;
+  const known = parsed.get(rs);
+  if (known !== undefined) return known ?? undefined;
+  let found: Owner | null = null;
+  for (const v of rs.values) {
     const o = parseOwner(v);
-    if (o) return o;
+    if (o) {
+      found = o;
+      break;
+    }
   }
-  return undefined;
+  parsed.set(rs, found);
+  return found ?? undefined;
 }
+
+const parsed = new WeakMap<RecordSet, Owner | null>();
 
 export function describeOwner(o: Owner | undefined): string {
   if (!o) return 'unmanaged (no ownership record)';
   const who =
     o.heritage === 'certroute' ? `certroute owner "${o.owner}"` : `external-dns owner "${o.owner}"`;
   return o.resource ? `${who} (${o.resource})` : who;
+}
+
+/** How many of a zone's TXT ownership records say this certroute instance owns them. */
+export function countOwned(records: Map<string, RecordSet>, ownerId: string): number {
+  let n = 0;
+  for (const r of records.values()) {
+    const o = r.type === 'TXT' ? ownerOfTxt(r) : undefined;
+    if (o?.heritage === 'certroute' && o.owner === ownerId) n++;
+  }
+  return n;
 }

@@ -97,6 +97,10 @@ export class WorkQueue {
     this.pump();
   }
 
+  get isHeld(): boolean {
+    return this.held;
+  }
+
   get depth(): number {
     return this.waiting.size;
   }

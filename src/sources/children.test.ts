@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planChildren, type Child } from './children.js';
+import { holdForAddressMs, planChildren, type Child } from './children.js';
 
 const me = 'uid-me';
 
@@ -183,5 +183,31 @@ describe('planChildren: owned annotations', () => {
       [key],
     );
     expect(plan.update).toEqual([]);
+  });
+});
+
+describe('holdForAddressMs', () => {
+  const t0 = Date.parse('2026-12-07T10:00:00Z');
+  const ing = (createdMsAgo: number | undefined, address: boolean) => ({
+    metadata:
+      createdMsAgo === undefined
+        ? {}
+        : { creationTimestamp: new Date(t0 - createdMsAgo).toISOString() },
+    status: { loadBalancer: { ingress: address ? [{ ip: '192.0.2.1' }] : [] } },
+  });
+  it('holds only a fresh Ingress with no address, for what is left of the grace', () => {
+    const cases: [number | undefined, boolean, number][] = [
+      [0, false, 2000],
+      [500, false, 1500],
+      [1999, false, 1],
+      [2000, false, 0],
+      [60_000, false, 0],
+      [500, true, 0],
+      [undefined, false, 0],
+      // Created "in the future" (a skewed clock): no wait.
+      [-5000, false, 0],
+    ];
+    for (const [ago, address, want] of cases)
+      expect(holdForAddressMs(ing(ago, address), t0), `${ago} ${address}`).toBe(want);
   });
 });

@@ -82,3 +82,27 @@ function ownedAnnotationsOf(
   }
   return out;
 }
+
+/** How long a new Ingress may go without an address before its children are written anyway. */
+export const addressGraceMs = 2000;
+
+/**
+ * Milliseconds to hold the first write of a new Ingress's children, waiting for the ingress
+ * controller to give it an address (0: write now). Its records never wait: the DNS controller
+ * publishes from the derived spec. Waiting saves a DNSEndpoint update and a status write per
+ * host in a burst (docs/adr/0027). Only a fresh Ingress (by creationTimestamp, within the
+ * grace) with no address waits; a clock skewed either way only shortens the wait.
+ */
+export function holdForAddressMs(
+  ing: {
+    metadata?: { creationTimestamp?: Date | string };
+    status?: { loadBalancer?: { ingress?: unknown[] } };
+  },
+  now: number,
+): number {
+  if ((ing.status?.loadBalancer?.ingress?.length ?? 0) > 0) return 0;
+  const created = Date.parse(String(ing.metadata?.creationTimestamp ?? ''));
+  if (Number.isNaN(created)) return 0;
+  const age = now - created;
+  return age >= 0 && age < addressGraceMs ? addressGraceMs - age : 0;
+}

@@ -12,12 +12,12 @@ import { ResilientInformer, specChanges, type InformerEvent } from '../kube/info
 import { scopedInformer, type Informer } from '../kube/scoped-informer.js';
 import { describeError, reportFailure } from '../errors.js';
 import { controlledBy, controllerOf, describeOwner, managedSelector } from '../kube/ownership.js';
-import { WorkQueue } from '../kube/queue.js';
+import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
 import { solverLabel } from '../acme/solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
 import { desiredDnsEndpoint, desiredFor, isWatchedClass, type ShimOptions } from './ingress.js';
 import { ChildIndex } from './child-index.js';
-import { planChildren, type Child } from './children.js';
+import { holdForAddressMs, planChildren, type Child } from './children.js';
 
 export interface ShimDeps extends ControllerDeps {
   /** The DNSEndpoint informer shared with the DNS controller (one cache, not two). */
@@ -45,6 +45,8 @@ export class IngressShim {
   private readonly dnsEndpointIndex: ChildIndex<Custom<DNSEndpoint>>;
   private readonly log: Logger;
   private resync: NodeJS.Timeout | undefined;
+  /** Reconciles write children only once this settles (writesAfter). */
+  private gate: Promise<void> = Promise.resolve();
   /** When an Ingress event was last seen: stamped on DNSEndpoints to measure address-to-DNS latency. */
   private readonly seenAt = new Map<string, number>();
   /** DNSEndpoint specs derived from the cached Ingresses, by namespace/name. */
@@ -261,12 +263,33 @@ export class IngressShim {
     return undefined;
   }
 
-  async reconcile(key: string): Promise<void> {
+  /**
+   * Holds children's writes until `first` settles, or `capMs` at most: on a first start (or a
+   * new leader) the DNS controller publishes every record from the derived specs first, and
+   * thousands of DNSEndpoint and Certificate writes follow instead of competing with it for
+   * the event loop and the API server (docs/adr/0027). Records never wait for these writes.
+   */
+  writesAfter(first: Promise<void>, capMs = 20_000): void {
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, capMs);
+      timer.unref();
+    });
+    this.gate = Promise.race([first.catch(() => undefined), cap]).finally(() =>
+      clearTimeout(timer),
+    );
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
     if (!this.d.isLeader()) return;
+    await this.gate;
     const [namespace = '', name = ''] = key.split('/');
     const ing = this.findIngress(namespace, name);
     // A deleted Ingress's children go with it through the garbage collector.
     if (!ing?.metadata?.uid || ing.metadata.deletionTimestamp) return;
+    const hold = holdForAddressMs(ing, Date.now());
+    if (hold > 0 && this.dnsEndpointIndex.relevant(namespace, ing.metadata.uid, []).length === 0)
+      return { requeueAfterMs: hold };
     const log = this.log.child({ namespace, name });
     const desired = this.watchedIngress(ing)
       ? desiredFor(ing, this.opts)
