@@ -38,4 +38,14 @@ describe('route53Priority', () => {
     expect(list).toBeLessThan(poll);
     expect(route53Priority('SomethingElseCommand')).toBe(list);
   });
+
+  it('puts a background listing behind every other call, GetChange polls included', () => {
+    const background = route53Priority('ListResourceRecordSetsCommand', true);
+    for (const op of [
+      'ChangeResourceRecordSetsCommand',
+      'ListResourceRecordSetsCommand',
+      'GetChangeCommand',
+    ])
+      expect(route53Priority(op)).toBeLessThan(background);
+  });
 });

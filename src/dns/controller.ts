@@ -11,11 +11,9 @@ import type { Logger } from '../observability/logger.js';
 import { ChangeSender, setGroupStatus } from './apply.js';
 import { EndpointStatusWriter } from './endpoint-status.js';
 import {
-  addressSeenAnnotation,
   problemsAnnotation,
   dnsEndpointInformer,
   endpointKey,
-  hostIndexes,
   resourceOf,
   toDesired,
   type DerivedEndpoints,
@@ -23,16 +21,17 @@ import {
 } from './endpoints.js';
 import { DeletionGuard } from './deletion-guard.js';
 import { InSyncWatcher } from './insync.js';
-import { plan, statusKey } from './plan.js';
+import { plan } from './plan.js';
 import { applyPolicy } from './policy.js';
 import type { DnsProvider } from './providers/provider.js';
 import { classifyRoute53Error } from './providers/route53-errors.js';
 import { RecordStates } from './records.js';
+import { desiredFor } from './desired.js';
 import { ZonePacer } from './pacing.js';
+import { BackgroundSweep } from './sweep.js';
 import { countOwned } from './registry.js';
 import type { Tenancy } from '../tenancy/controller.js';
-import type { RecordStatus } from './plan.js';
-import type { DesiredRecord, Zone } from './types.js';
+import type { Zone } from './types.js';
 import { ZoneCache } from './zone-cache.js';
 
 /** Events within this window are synced together: one plan, few Route53 calls. */
@@ -97,6 +96,8 @@ export class DnsController {
   private readonly guard: DeletionGuard;
   /** The least time between two change calls to a zone (--zone-change-interval). */
   private readonly pacer: ZonePacer;
+  /** Zones nothing asks a record of, listed in the background (cleanup only). */
+  private readonly sweep: BackgroundSweep;
 
   constructor(private readonly d: DnsDeps) {
     this.log = d.log.child({ controller: 'dns' });
@@ -112,6 +113,11 @@ export class DnsController {
       );
     this.zones = new ZoneCache(d.provider, d.config, this.log);
     this.pacer = new ZonePacer(d.config.zoneChangeInterval);
+    this.sweep = new BackgroundSweep({
+      list: (z) => this.zones.records(z, { background: true }),
+      listed: (z) => this.queue.add(z.id),
+      log: this.log,
+    });
     this.guard = new DeletionGuard({
       ...d,
       log: this.log,
@@ -189,13 +195,33 @@ export class DnsController {
     this.relistRetries.clear();
     this.stopped = true;
     this.inSync.stop();
-    await Promise.all([this.queue.shutdown(), this.statusQueue.shutdown()]);
+    await Promise.all([this.queue.shutdown(), this.statusQueue.shutdown(), this.sweep.stop()]);
     await this.endpoints.stop();
   }
 
-  /** Every zone and every endpoint status: on becoming leader. */
+  /**
+   * Every zone and every endpoint status: on becoming leader. The zones some host is in are
+   * synced at once; the others, with nothing asked of them, are listed in the background.
+   */
   enqueueAll(): void {
-    this.queuedAll = this.forAllZones((z) => this.queue.add(z.id));
+    const swept: Zone[] = [];
+    let wanted: Set<string> | undefined;
+    this.queuedAll = this.forAllZones((z, zones) => {
+      wanted ??= this.zonesInUse(zones);
+      if (wanted.has(z.id) || this.zones.has(z.id)) this.queue.add(z.id);
+      else swept.push(z);
+    }).then(() => this.sweep.add(swept));
+  }
+
+  /** The zones any published host (with an address or still waiting for one) is in. */
+  private zonesInUse(zones: Zone[]): Set<string> {
+    const out = new Set<string>();
+    for (const e of this.published())
+      for (const ep of e.spec?.endpoints ?? []) {
+        const z = this.zones.zoneOf(ep.dnsName, zones);
+        if (z) out.add(z.id);
+      }
+    return out;
   }
 
   /**
@@ -238,11 +264,11 @@ export class DnsController {
     }
   }
 
-  private forAllZones(each: (zone: Zone) => void): Promise<void> {
+  private forAllZones(each: (zone: Zone, zones: Zone[]) => void): Promise<void> {
     return this.zones
       .zones()
       .then((zones) => {
-        for (const z of zones) each(z);
+        for (const z of zones) each(z, zones);
         for (const e of this.endpoints.list()) this.statusQueue.add(endpointKey(e));
       })
       .catch((err: unknown) => this.noZoneList(err));
@@ -356,62 +382,6 @@ export class DnsController {
     return watched.length === 0 || watched.includes(ns);
   };
 
-  private desiredFor(
-    zone: Zone,
-    zones: Zone[],
-  ): {
-    desired: DesiredRecord[];
-    waiting: Set<string>;
-    seen: Map<string, number>;
-    denied: Map<string, RecordStatus>;
-  } {
-    const desired: DesiredRecord[] = [];
-    const waiting = new Set<string>();
-    const seen = new Map<string, number>();
-    const denied = new Map<string, RecordStatus>();
-    for (const e of this.published()) {
-      const resource = resourceOf(e);
-      const seenAt = Date.parse(e.metadata?.annotations?.[addressSeenAnnotation] ?? '');
-      const hosts = hostIndexes(e);
-      for (const ep of e.spec?.endpoints ?? []) {
-        if (this.zones.zoneOf(ep.dnsName, zones)?.id !== zone.id) continue;
-        const d = toDesired(ep, resource);
-        if (!d) {
-          waiting.add(resource);
-          continue;
-        }
-        const denial = this.denial(e, d, hosts.get(ep.dnsName) ?? 0);
-        // Denied: not desired, so a record published before is treated like any record
-        // nothing asks for (plan.ts); the status says why.
-        if (denial) {
-          denied.set(statusKey(resource, d.name, d.type), denial);
-          continue;
-        }
-        desired.push(d);
-        if (!Number.isNaN(seenAt)) seen.set(statusKey(resource, d.name, d.type), seenAt);
-      }
-    }
-    return { desired, waiting, seen, denied };
-  }
-
-  /** The Denied status of a record a DomainPolicy does not allow, else undefined. */
-  private denial(e: Endpoint, d: DesiredRecord, hostIndex: number): RecordStatus | undefined {
-    const verdict = this.d.tenancy?.checkRecord({
-      namespace: e.metadata?.namespace ?? '',
-      name: d.name,
-      type: d.type,
-      targets: d.alias ? [d.alias.dnsName] : d.values,
-      alias: !!d.alias,
-      hostIndex,
-    });
-    if (!verdict || verdict.allowed) return undefined;
-    return {
-      state: 'Denied',
-      message: verdict.message,
-      ...(verdict.rule ? { rule: verdict.rule } : {}),
-    };
-  }
-
   /**
    * A zone's sync from its queue: not before --zone-change-interval has passed since its last
    * change call. Until then everything asked of the zone waits, and goes out in one batch.
@@ -431,7 +401,10 @@ export class DnsController {
     const { config } = this.d;
     try {
       const current = await this.zones.records(zone);
-      const { desired, waiting, seen, denied } = this.desiredFor(zone, zones);
+      const { desired, waiting, seen, denied } = desiredFor(this.published(), {
+        inZone: (host) => this.zones.zoneOf(host, zones)?.id === zone.id,
+        ...(this.d.tenancy ? { tenancy: this.d.tenancy } : {}),
+      });
       const now = Date.now();
       const p = plan({
         zone,

@@ -94,11 +94,15 @@ export class ZoneCache {
    * (first sync, or after an error dropped it): refreshing a stale cache is the resync
    * interval's job (`refresh()`), so no event-triggered sync waits for a relist.
    */
-  async records(zone: Zone): Promise<Map<string, RecordSet>> {
+  async records(zone: Zone, opts: { background?: boolean } = {}): Promise<Map<string, RecordSet>> {
     const cached = this.cache.get(zone.id);
     if (cached) return cached.records;
     const listedAt = Date.now();
-    const records = await this.list(zone.id);
+    const records = await this.list(zone.id, opts);
+    // A sync may have listed it meanwhile (a background listing is not shared): keep that one,
+    // it may hold changes applied since.
+    const now = this.cache.get(zone.id);
+    if (now) return now.records;
     this.cache.set(zone.id, { records, listedAt });
     return records;
   }
@@ -145,9 +149,13 @@ export class ZoneCache {
     cache.journal?.push(changes);
   }
 
-  private async list(zoneId: string): Promise<Map<string, RecordSet>> {
+  private async list(
+    zoneId: string,
+    opts: { background?: boolean } = {},
+  ): Promise<Map<string, RecordSet>> {
     const records = new Map<string, RecordSet>();
-    for (const r of await this.provider.records(zoneId)) records.set(recordKey(r.name, r.type), r);
+    for (const r of await this.provider.records(zoneId, opts))
+      records.set(recordKey(r.name, r.type), r);
     return records;
   }
 }

@@ -6,7 +6,12 @@ import type { Change, RecordSet, Zone } from '../types.js';
  */
 export interface DnsProvider {
   zones(): Promise<Zone[]>;
-  records(zoneId: string): Promise<RecordSet[]>;
+  /**
+   * Every record set of a zone. `background`: nobody waits for this listing (a zone with
+   * nothing asked of it, read for the cleanup of orphans): its calls yield the account's
+   * request budget to every other call.
+   */
+  records(zoneId: string, opts?: { background?: boolean }): Promise<RecordSet[]>;
   /** One record set by exact name and type, or undefined when there is none. */
   recordSet(zoneId: string, name: string, type: string): Promise<RecordSet | undefined>;
   /** Sends one batch; resolves to a change id. Rejects with InvalidBatchError if the provider refuses it. */

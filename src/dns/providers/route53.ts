@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
@@ -79,12 +80,19 @@ export interface Route53Options {
   client?: Route53Client;
 }
 
+/** Below every other call: listings nobody waits for (see DnsProvider.records). */
+const backgroundPriority = 3;
+
+/** Set while a background listing runs: its calls (and their retries) take the lowest priority. */
+const backgroundCalls = new AsyncLocalStorage<boolean>();
+
 /**
  * The order in which waiting Route53 calls get the next token (lower first): a change is what
  * someone is waiting for, listings feed the next change, and `GetChange` polls only confirm
  * what was already sent. Every other operation counts as a listing.
  */
-export function route53Priority(operation: string): number {
+export function route53Priority(operation: string, background = false): number {
+  if (background) return backgroundPriority;
   switch (operation) {
     case 'ChangeResourceRecordSetsCommand':
       return 0;
@@ -135,7 +143,8 @@ export class Route53Provider implements DnsProvider {
     const waiting = this.opts.metrics.awsBudgetWaiting;
     waiting.inc({ account });
     try {
-      await this.budgets.budgetFor(account).take(route53Priority(operation));
+      const background = backgroundCalls.getStore() === true;
+      await this.budgets.budgetFor(account).take(route53Priority(operation, background));
     } finally {
       waiting.dec({ account });
     }
@@ -188,7 +197,11 @@ export class Route53Provider implements DnsProvider {
     return zones;
   }
 
-  async records(zoneId: string): Promise<RecordSet[]> {
+  async records(zoneId: string, opts: { background?: boolean } = {}): Promise<RecordSet[]> {
+    return backgroundCalls.run(opts.background === true, () => this.listRecords(zoneId));
+  }
+
+  private async listRecords(zoneId: string): Promise<RecordSet[]> {
     const out: RecordSet[] = [];
     let start: {
       StartRecordName?: string;
