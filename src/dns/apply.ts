@@ -210,6 +210,8 @@ export class ChangeSender {
   }
 
   private stillRejected(zone: Zone, g: ChangeGroup, statuses: Map<string, RecordStatus>): boolean {
+    // Nothing refused (the usual case): no fingerprint to compute for every group of a sync.
+    if (this.rejected.size === 0) return false;
     const key = fingerprint(zone, g);
     const r = this.rejected.get(key);
     if (!r) return false;

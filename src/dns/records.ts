@@ -1,4 +1,3 @@
-import { canonical } from '../kube/canonical.js';
 import type { RecordStatus } from './plan.js';
 
 type Stored = RecordStatus & { zoneId: string };
@@ -24,10 +23,10 @@ export class RecordStates {
 
   /** Replaces a zone's record states with a sync's. */
   save(zoneId: string, statuses: Map<string, RecordStatus>): Set<string> {
-    const before = new Map<string, string>();
+    const before = new Map<string, Stored>();
     for (const [k, st] of this.states) {
       if (st.zoneId !== zoneId) continue;
-      before.set(k, canonical({ ...st, zoneId: undefined }));
+      before.set(k, st);
       this.states.delete(k);
     }
     const touched = new Set<string>();
@@ -38,7 +37,7 @@ export class RecordStates {
           ? { ...planned, state: 'Pending' as const }
           : planned;
       this.states.set(k, { ...st, zoneId });
-      if (before.get(k) !== canonical(st)) touched.add(resourceOfKey(k));
+      if (!sameStatus(before.get(k), st)) touched.add(resourceOfKey(k));
       before.delete(k);
     }
     for (const k of before.keys()) touched.add(resourceOfKey(k));
@@ -68,4 +67,15 @@ export class RecordStates {
 
 function resourceOfKey(statusKey: string): string {
   return statusKey.split('|')[0] ?? '';
+}
+
+/** Field by field (a RecordStatus is flat): a sync compares every record of its zone. */
+function sameStatus(a: RecordStatus | undefined, b: RecordStatus): boolean {
+  return (
+    a !== undefined &&
+    a.state === b.state &&
+    a.owner === b.owner &&
+    a.message === b.message &&
+    a.rule === b.rule
+  );
 }
