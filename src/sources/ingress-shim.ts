@@ -17,7 +17,7 @@ import { solverLabel } from '../acme/solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
 import { desiredDnsEndpoint, desiredFor, isWatchedClass, type ShimOptions } from './ingress.js';
 import { ChildIndex } from './child-index.js';
-import { holdForAddressMs, planChildren, type Child } from './children.js';
+import { holdForAddressMs, planChildren, type Child, type ChildPlan } from './children.js';
 
 export interface ShimDeps extends ControllerDeps {
   /** The DNSEndpoint informer shared with the DNS controller (one cache, not two). */
@@ -287,9 +287,8 @@ export class IngressShim {
     const ing = this.findIngress(namespace, name);
     // A deleted Ingress's children go with it through the garbage collector.
     if (!ing?.metadata?.uid || ing.metadata.deletionTimestamp) return;
-    const hold = holdForAddressMs(ing, Date.now());
-    if (hold > 0 && this.dnsEndpointIndex.relevant(namespace, ing.metadata.uid, []).length === 0)
-      return { requeueAfterMs: hold };
+    const hold = this.holdMs(ing, namespace, ing.metadata.uid);
+    if (hold > 0) return { requeueAfterMs: hold };
     const log = this.log.child({ namespace, name });
     const desired = this.watchedIngress(ing)
       ? desiredFor(ing, this.opts)
@@ -298,29 +297,16 @@ export class IngressShim {
       reportFailure(log, this.d.metrics.failures, 'ingress-shim', p.reason, p.message);
       await this.d.events.record(ingressRef(ing), 'Warning', p.reason, p.message);
     }
-    const uid = ing.metadata.uid;
     // DNS and certificates are independent: a failure in one must not hold back the other.
-    const certificates = desired.certificates;
-    const dns = desired.dnsEndpoint ? [desired.dnsEndpoint] : [];
-    const names = (l: Child[]) => l.map((c) => c.metadata.name ?? '');
     const results = await Promise.allSettled([
       // Malformed or conflicting issuer annotations leave the Certificates as they are.
       'holdCertificates' in desired && desired.holdCertificates
         ? Promise.resolve()
-        : this.applyChildren(
-            ing,
-            'certificates',
-            certificates,
-            this.certificateIndex.relevant(namespace, uid, names(certificates)),
-            uid,
-            log,
-          ),
+        : this.applyChildren(ing, 'certificates', desired.certificates, log),
       this.applyChildren(
         ing,
         'dnsendpoints',
-        dns,
-        this.dnsEndpointIndex.relevant(namespace, uid, names(dns)),
-        uid,
+        desired.dnsEndpoint ? [desired.dnsEndpoint] : [],
         log,
       ),
     ]);
@@ -331,27 +317,41 @@ export class IngressShim {
       });
   }
 
+  /** How long to wait for a fresh Ingress's address before its first children (0: now). */
+  private holdMs(ing: k8s.V1Ingress, namespace: string, uid: string): number {
+    const hold = holdForAddressMs(ing, Date.now());
+    return hold > 0 && this.dnsEndpointIndex.relevant(namespace, uid, []).length === 0 ? hold : 0;
+  }
+
+  /** One kind of child against those the Ingress controls and whoever holds its names. */
+  private planFor<T extends Child>(
+    ing: k8s.V1Ingress,
+    plural: 'certificates' | 'dnsendpoints',
+    desired: T[],
+    uid: string,
+  ): ChildPlan<T> {
+    const dns = plural === 'dnsendpoints';
+    const wanted = desired.map((c) => c.metadata.name ?? '');
+    const index = dns ? this.dnsEndpointIndex : this.certificateIndex;
+    const existing = index.relevant(ing.metadata?.namespace ?? '', uid, wanted) as unknown as T[];
+    const plan = planChildren(desired, existing, uid, dns ? [problemsAnnotation] : []);
+    if (!dns) return plan;
+    const at = new Date(this.seenAt.get(keyOf(ing.metadata)) ?? Date.now()).toISOString();
+    for (const o of [...plan.create, ...plan.update]) {
+      const m = o.metadata as { annotations?: Record<string, string> };
+      m.annotations = { ...m.annotations, [addressSeenAnnotation]: at };
+    }
+    return plan;
+  }
+
   private async applyChildren<T extends Child & { kind: string }>(
     ing: k8s.V1Ingress,
-    plural: Plural,
+    plural: 'certificates' | 'dnsendpoints',
     desired: T[],
-    existing: T[],
-    uid: string,
     log: Logger,
   ): Promise<void> {
-    const plan = planChildren(
-      desired,
-      existing,
-      uid,
-      plural === 'dnsendpoints' ? [problemsAnnotation] : [],
-    );
-    if (plural === 'dnsendpoints') {
-      const at = new Date(this.seenAt.get(keyOf(ing.metadata)) ?? Date.now()).toISOString();
-      for (const o of [...plan.create, ...plan.update]) {
-        const m = o.metadata as { annotations?: Record<string, string> };
-        m.annotations = { ...m.annotations, [addressSeenAnnotation]: at };
-      }
-    }
+    const uid = ing.metadata?.uid ?? '';
+    const plan = this.planFor(ing, plural, desired, uid);
     const ref = ingressRef(ing);
     const kind = kindOf(plural);
     for (const c of plan.conflicts) await this.conflict(ing, plural, c.name, c.owner);
