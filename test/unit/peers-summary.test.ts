@@ -20,6 +20,10 @@ describe('countByOperation', () => {
       ],
       { ChangeResourceRecordSets: 1, GetChange: 2 },
     ],
+    [
+      [{ operation: 'GET /2013-04-01/hostedzonesbyname' }, { operation: 'GET /other' }],
+      { ListHostedZonesByName: 1, 'GET /other': 1 },
+    ],
   ])('%j → %j', (calls, want) => {
     expect(countByOperation(calls)).toEqual(want);
   });
