@@ -75,7 +75,7 @@ usual_of() {
   kube) echo "12-15 min" ;;
   traefik) echo "6-10 min" ;;
   helm) echo "1-2 min" ;;
-  cert-manager) echo "2-4 min" ;;
+  cert-manager) echo "2-7 min" ;;
   etcd | pebble | moto) echo "under 1 min" ;;
   *) echo "a few seconds" ;;
   esac
@@ -273,7 +273,7 @@ build_cert-manager() {
     log "  (for example: git clone --bare <that repository> /some/dir; CERT_MANAGER_GIT=/some/dir)"
     return 1
   fi
-  if ! git --git-dir="$CERT_MANAGER_GIT" rev-parse -q --verify "$CERT_MANAGER_VERSION^{commit}" >/dev/null; then
+  if ! git --git-dir="$CERT_MANAGER_GIT" rev-parse -q --verify "$CERT_MANAGER_VERSION^{commit}" >/dev/null 2>&1; then
     log "cert-manager: $CERT_MANAGER_GIT has no tag $CERT_MANAGER_VERSION; set CERT_MANAGER_GIT to a git dir that has it"
     return 1
   fi
