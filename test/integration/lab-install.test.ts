@@ -48,3 +48,21 @@ it('prints nothing for components already in the cache', async () => {
   const r = await labInstall(['traefik', 'pebble']);
   expect(r).toEqual({ code: 0, out: '' });
 });
+
+it('says what to set when the cert-manager source is not found, leaving no cache entry', async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'certroute-lab-cache-'));
+  try {
+    const r = await labInstall(['cert-manager'], {
+      CERTROUTE_LAB_CACHE: cache,
+      CERT_MANAGER_GIT: join(cache, 'no-such-git-dir'),
+    });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `[lab-install] cert-manager: ${join(cache, 'no-such-git-dir')} has no tag v1.20.3; set CERT_MANAGER_GIT to a git dir that has it`,
+    );
+    expect(r.out).toMatch(/\[lab-install\] FAILED: building cert-manager \(exit 1\)/);
+    expect(readdirSync(cache).filter((f) => f !== 'no-such-git-dir')).toEqual([]);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
