@@ -28,7 +28,7 @@ describe('the proxy rate limit', () => {
     // Sent together, so all six arrive long before the bucket earns another token (200 ms).
     const answers = await Promise.allSettled(Array.from({ length: 6 }, list));
     expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(5);
-    const refused = answers.flatMap((a) => (a.status === 'rejected' ? [a.reason] : []));
+    const refused = answers.flatMap((a) => (a.status === 'rejected' ? [a.reason as unknown] : []));
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({
       name: 'Throttling',

@@ -42,9 +42,14 @@ describe('TokenBucket', () => {
       5,
       5,
       [0, 0, 0, 0, 0, 0, 1000, 1000, 1000, 1000, 1000, 1000],
-      [...Array(5).fill(true), false, ...Array(5).fill(true), false],
+      [...Array<boolean>(5).fill(true), false, ...Array<boolean>(5).fill(true), false],
     ],
-    [5, 5, [0, 10_000, 10_000, 10_000, 10_000, 10_000, 10_000], [...Array(6).fill(true), false]], // never more than the burst
+    [
+      5,
+      5,
+      [0, 10_000, 10_000, 10_000, 10_000, 10_000, 10_000],
+      [...Array<boolean>(6).fill(true), false],
+    ], // never more than the burst
     [1, 1, [0, 500, 999, 1000], [true, false, false, true]],
     [5, 5, [100, 50, 50, 50, 50, 50], [true, true, true, true, true, false]], // a clock going back adds nothing
   ])('rate %i burst %i at %j → %j', (rate, burst, times, want) => {
