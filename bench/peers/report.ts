@@ -51,11 +51,15 @@ export function medians(results: RunResults): Partial<Record<ToolId, Measures>> 
 export function ratio(c: number | undefined, p: number | undefined): number | undefined {
   if (c === undefined || p === undefined || !Number.isFinite(c) || !Number.isFinite(p)) return;
   if (p === 0) return;
-  return Math.round((c / p) * 100) / 100;
+  return c / p;
 }
 
-const fmt = (x: number | undefined) =>
-  x === undefined || !Number.isFinite(x) ? '–' : String(Math.round(x * 100) / 100);
+/** Two decimals; two significant digits below 0.1, so that a small ratio does not read 0. */
+export function fmt(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '–';
+  if (x !== 0 && Math.abs(x) < 0.1) return String(Number(x.toPrecision(2)));
+  return String(Math.round(x * 100) / 100);
+}
 
 const peers: ToolId[] = ['external-dns-1m', 'external-dns-events'];
 const heads: Record<ToolId, string> = {

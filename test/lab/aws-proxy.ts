@@ -410,6 +410,16 @@ function route53Error(res: ServerResponse, status: number, code: string, message
   res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'lab-proxy' }).end(xml);
 }
 
+/**
+ * moto's server sends Date twice; node joins repeated headers into one value ("Mon, …, Mon, …"),
+ * which no client can parse (the Go SDK warns on every call). Route53 sends one: keep the first.
+ */
+function firstDate(raw: string[]): Record<string, string> {
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if (raw[i]?.toLowerCase() === 'date') return { date: raw[i + 1] ?? '' };
+  return {};
+}
+
 function forward(
   req: IncomingMessage,
   res: ServerResponse,
@@ -432,7 +442,7 @@ function forward(
         answered?.(r.statusCode ?? 0);
         done?.();
       });
-      res.writeHead(r.statusCode ?? 502, r.headers);
+      res.writeHead(r.statusCode ?? 502, { ...r.headers, ...firstDate(r.rawHeaders) });
       r.pipe(res);
     },
   );
