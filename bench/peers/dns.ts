@@ -13,6 +13,7 @@ import { changesSeen, setRateLimit } from '../../test/lab/aws-proxy.js';
 import type { Lab } from '../../test/lab/lab.js';
 import { resetMoto } from '../../test/lab/moto.js';
 import { uniqueName } from '../../test/lab/names.js';
+import { waitFor } from '../../test/lab/process.js';
 import { createZone } from '../../test/lab/route53-helpers.js';
 import {
   cpuMs,
@@ -125,13 +126,6 @@ function setAddress(net: k8s.NetworkingV1Api, ns: string, name: string, ip: stri
   );
 }
 
-function aliveCheck(tool: RunningTool): () => void {
-  return () => {
-    const code = tool.exitCode();
-    if (code !== undefined) throw new Error(`${tool.id} exited (${code}) during the workload`);
-  };
-}
-
 function prefixed(prefix: string, m: Record<string, number>): Measures {
   return Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}.${k}`, v]));
 }
@@ -155,14 +149,8 @@ export async function firstStart(ctx: PeerContext, id: ToolId, run: number): Pro
       logName: `${id}-first-start-${run}.log`,
     });
     try {
-      const alive = aliveCheck(tool);
-      const done = await waitAllIn(
-        endpoint,
-        zones.map((z) => z.id),
-        hosts,
-        t0,
-        alive,
-      );
+      const zoneIds = zones.map((z) => z.id);
+      const done = await waitAllIn(endpoint, zoneIds, hosts, t0, tool.proc);
       const cpu = cpuMs(tool.pid);
       const peak = rssKb(tool.pid, 'VmHWM');
       const calls = await callsByKind(endpoint, t0, done);
@@ -213,15 +201,14 @@ export async function burst(
     logName: `${id}-${tag}-${run}.log`,
   });
   try {
-    const alive = aliveCheck(tool);
     await tool.ready();
-    await waitSynced(endpoint, zoneIds, started, alive);
+    await waitSynced(endpoint, zoneIds, started, tool.proc);
     const api0 = await apiRequests(lab);
     const cpu0 = cpuMs(tool.pid);
     const t0 = Date.now();
     await writeIngresses(ctx, ns, hosts, ADDRESS, WRITERS);
     const writesDone = Date.now();
-    const done = await waitAllIn(endpoint, zoneIds, hosts, t0, alive);
+    const done = await waitAllIn(endpoint, zoneIds, hosts, t0, tool.proc);
     const cpu = cpuMs(tool.pid) - cpu0;
     const rssAfter = rssKb(tool.pid, 'VmRSS');
     const calls = await callsByKind(endpoint, t0, done);
@@ -278,10 +265,9 @@ async function singleChanges(
   const since = sent[0]?.at ?? Date.now();
   const zones = new Set(zoneIds);
   let latencies: number[] = [];
-  await waitUntil(
+  await waitFor(
     'single changes in',
     async () => {
-      aliveCheck(tool)();
       const changes = (await changesSeen(endpoint, '', since)).filter(
         (c) => zones.has(c.zone) && c.type === 'A' && c.action !== 'DELETE',
       );
@@ -291,8 +277,7 @@ async function singleChanges(
       });
       return latencies.every((l) => Number.isFinite(l));
     },
-    300_000,
-    250,
+    { timeoutMs: 300_000, intervalMs: 250, proc: tool.proc },
   );
   const out: Measures = {
     'latency.p50ms': quantile(latencies, 0.5),
@@ -370,18 +355,16 @@ export async function manyZonesSample(
       const at = Date.now();
       await setAddress(net, ns, 'h0', ADDRESS);
       let ms = NaN;
-      await waitUntil(
+      await waitFor(
         `${host} in`,
         async () => {
-          aliveCheck(tool)();
           const c = (await changesSeen(endpoint, target.id, at)).find(
             (x) => x.type === 'A' && x.name === host && x.action !== 'DELETE',
           );
           if (c) ms = c.at - at;
           return c !== undefined;
         },
-        300_000,
-        100,
+        { timeoutMs: 300_000, intervalMs: 100, proc: tool.proc },
       );
       return ms;
     } finally {

@@ -5,7 +5,8 @@
 import { request } from 'node:https';
 import { callsSeen, changesSeen, type SeenChange } from '../../test/lab/aws-proxy.js';
 import type { Lab } from '../../test/lab/lab.js';
-import { parseMetrics, waitUntil } from '../lib.js';
+import { waitFor, type ManagedProcess } from '../../test/lab/process.js';
+import { parseMetrics } from '../lib.js';
 
 /** The A and TXT records (by name: the first write since `since`) written, not deleted. */
 export interface Written {
@@ -43,14 +44,13 @@ export async function waitAllIn(
   zoneIds: string[],
   hosts: readonly string[],
   since: number,
-  alive: () => void,
+  proc: ManagedProcess,
   timeoutMs = 600_000,
 ): Promise<number> {
   let last = 0;
-  await waitUntil(
+  await waitFor(
     `${hosts.length} hosts' records in`,
     async () => {
-      alive();
       const w = await written(endpoint, zoneIds, since);
       if (!allIn(w, hosts)) return false;
       last = Math.max(
@@ -59,8 +59,7 @@ export async function waitAllIn(
       );
       return true;
     },
-    timeoutMs,
-    250,
+    { timeoutMs, intervalMs: 250, proc },
   );
   return last;
 }
@@ -88,13 +87,12 @@ export async function waitSynced(
   endpoint: string,
   zoneIds: string[],
   since: number,
-  alive: () => void,
+  proc: ManagedProcess,
   quietMs = 2000,
 ): Promise<void> {
-  await waitUntil(
+  await waitFor(
     'tool synced and idle',
     async () => {
-      alive();
       const calls = (await callsSeen(endpoint, since)).filter((c) => !c.refused);
       const listed = new Set(
         calls.filter((c) => c.operation === 'ListResourceRecordSets').map((c) => c.zone),
@@ -102,8 +100,7 @@ export async function waitSynced(
       const lastAt = Math.max(since, ...calls.map((c) => c.at));
       return zoneIds.every((z) => listed.has(z)) && Date.now() - lastAt >= quietMs;
     },
-    300_000,
-    250,
+    { timeoutMs: 300_000, intervalMs: 250, proc },
   );
 }
 

@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { operatorEnv, operatorIdentity } from '../../test/lab/operator.js';
 import { componentDirs, repoRoot } from '../../test/lab/paths.js';
-import { freePort, spawnManaged } from '../../test/lab/process.js';
+import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../../test/lab/process.js';
 import type { LabEnv } from '../../test/lab/types.js';
-import { operatorArgv, operatorRuntimeEnv, waitUntil } from '../lib.js';
+import { operatorArgv, operatorRuntimeEnv } from '../lib.js';
 
 /** The tools (and external-dns's two modes) the benchmark can run. */
 export const toolIds = ['certroute', 'external-dns-1m', 'external-dns-events'] as const;
@@ -43,13 +43,13 @@ export interface LaunchOptions {
 export interface RunningTool {
   id: ToolId;
   pid: number;
+  /** The process: waits on the tool fail at once if it exits. */
+  proc: ManagedProcess;
   /** certroute's or external-dns's Prometheus endpoint. */
   metricsUrl: string;
   /** Resolves once the tool says it is ready (certroute /readyz, external-dns /healthz). */
   ready(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
-  /** The exit code if it has exited (a crash shows up as a failed wait, with this). */
-  exitCode(): number | null | undefined;
 }
 
 export async function launch(id: ToolId, opts: LaunchOptions): Promise<RunningTool> {
@@ -58,7 +58,7 @@ export async function launch(id: ToolId, opts: LaunchOptions): Promise<RunningTo
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const proc =
     id === 'certroute'
-      ? startCertroute(opts, metricsPort, probePort)
+      ? startCertroute(opts, metricsPort, probePort, await freePort())
       : startExternalDns(opts, metricsPort, id === 'external-dns-events');
   const readyUrl =
     id === 'certroute'
@@ -68,29 +68,32 @@ export async function launch(id: ToolId, opts: LaunchOptions): Promise<RunningTo
     id,
     pid: proc.pid,
     metricsUrl,
+    proc,
     ready: (timeoutMs = 300_000) =>
-      waitUntil(
+      waitFor(
         `${id} ready`,
-        async () => {
-          if (proc.exitCode !== undefined)
-            throw new Error(`${id} exited (${proc.exitCode}); see ${proc.logFile}`);
-          return (await fetch(readyUrl).catch(() => undefined))?.ok === true;
-        },
-        timeoutMs,
-        50,
+        async () => (await fetch(readyUrl).catch(() => undefined))?.ok === true,
+        { timeoutMs, intervalMs: 50, proc },
       ),
     stop: () => proc.stop(),
-    exitCode: () => proc.exitCode,
   };
 }
 
-function startCertroute(opts: LaunchOptions, metricsPort: number, probePort: number) {
+function startCertroute(
+  opts: LaunchOptions,
+  metricsPort: number,
+  probePort: number,
+  solverPort: number,
+) {
   const { env } = opts;
   return spawnManaged('certroute', process.execPath, {
     args: operatorArgv([
       ...operatorIdentity(env).flags,
       `--metrics-address=127.0.0.1:${metricsPort}`,
       `--probe-address=127.0.0.1:${probePort}`,
+      // Its HTTP-01 solver is not used here; a port of its own, off the default (8089), which
+      // other operators on the machine may hold.
+      `--solver-address=127.0.0.1:${solverPort}`,
       '--leader-election=false',
       `--owner-id=${opts.ownerId}`,
       ...(opts.domains ? [`--domain-filter=${opts.domains.join(',')}`] : []),
