@@ -79,6 +79,9 @@ export function markdownTable(results: RunResults, runs: number): string {
   ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const k of rowKeys(results)) {
+    // Kinds that round to 0 per host for every tool (watch reconnects of the lab's other
+    // clients) stay in the JSON, out of the table.
+    if (tools.every((t) => !med[t]?.[k])) continue;
     const cells = tools.map((t) => fmt(med[t]?.[k]));
     const rs = ratios.map((p) => fmt(ratio(med.certroute?.[k], med[p]?.[k])));
     lines.push(`| ${labels[k] ?? k} | ${[...cells, ...rs].join(' | ')} |`);
