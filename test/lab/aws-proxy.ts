@@ -20,6 +20,9 @@ import { isIPv4, isIPv6 } from 'node:net';
  *   operation, which zone, so a test can count calls by kind or per second.
  * A throttle rule may also refuse only a share of its calls (`every`: the 1st of every N
  * matching calls), only calls of one HTTP method, and with another Route53 error code.
+ * - an account-wide request rate (POST /__lab/ratelimit?rps=N; rps=0 turns it off): every
+ *   Route53 call takes a token from one bucket (N tokens a second, burst N); a call that finds
+ *   none is refused as Route53 refuses calls over the account's limit (Throttling).
  * Every other request is passed to moto unchanged.
  */
 export interface AwsProxy {
@@ -60,6 +63,8 @@ export interface SeenCall {
 
 /** One record change Route53 (moto) accepted. */
 export interface SeenChange {
+  /** Milliseconds since the epoch, when moto's answer accepting the batch arrived. */
+  at: number;
   zone: string;
   action: string;
   type: string;
@@ -72,22 +77,29 @@ export async function startAwsProxy(upstream: string, onWrite?: () => void): Pro
   const throttles: Throttle[] = [];
   const changes: SeenChange[] = [];
   const calls: SeenCall[] = [];
+  const limit: RateLimit = {};
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (req.url?.startsWith('/__lab/')) return labControl(req, res, throttles, changes, calls);
+      if (req.url?.startsWith('/__lab/'))
+        return labControl(req, res, { throttles, changes, calls, limit });
       const amzTarget = String(req.headers['x-amz-target'] ?? '');
       const call = describeCall(req, amzTarget, body);
       calls.push(call);
+      if (overLimit(req, amzTarget, limit, call)) {
+        return route53Error(res, 400, 'Throttling', 'Rate exceeded');
+      }
       if (refused(req, res, throttles, amzTarget, call)) return;
       const rrset = req.method === 'POST' && req.url?.endsWith('/rrset') ? req.url : undefined;
       const invalid = rrset ? invalidRecord(body.toString('utf8')) : undefined;
       if (invalid) return route53Error(res, 400, 'InvalidChangeBatch', invalid);
       const batch = rrset ? changesIn(rrset, body.toString('utf8')) : [];
       forward(req, res, body, target, req.method === 'GET' ? undefined : onWrite, (status) => {
-        if (status === 200) changes.push(...batch);
+        if (status !== 200) return;
+        const at = Date.now();
+        for (const c of batch) changes.push({ ...c, at });
       });
     });
   });
@@ -107,14 +119,87 @@ export async function startAwsProxy(upstream: string, onWrite?: () => void): Pro
 function labControl(
   req: IncomingMessage,
   res: ServerResponse,
-  throttles: Throttle[],
-  changes: SeenChange[],
-  calls: SeenCall[],
+  { throttles, changes, calls, limit }: ProxyState,
 ): void {
   if (req.url?.startsWith('/__lab/throttle')) return control(req, res, throttles);
+  if (req.url?.startsWith('/__lab/ratelimit')) return setLimit(req, res, limit);
   if (req.url?.startsWith('/__lab/changes')) return listChanges(req, res, changes);
   if (req.url?.startsWith('/__lab/calls')) return listCalls(req, res, calls);
   res.writeHead(404).end();
+}
+
+interface ProxyState {
+  throttles: Throttle[];
+  changes: SeenChange[];
+  calls: SeenCall[];
+  limit: RateLimit;
+}
+
+/** The account-wide Route53 request rate, when one is enforced. */
+interface RateLimit {
+  bucket?: TokenBucket;
+}
+
+/**
+ * A token bucket: `rate` tokens a second, at most `burst` held (it starts full). Pure: the
+ * caller passes the clock.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    readonly rate: number,
+    readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.last = now;
+  }
+  /** Takes a token at `now` (ms) if one is there; says whether it did. */
+  take(now: number): boolean {
+    const elapsed = Math.max(0, now - this.last);
+    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
+    this.last = Math.max(this.last, now);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** A Route53 call: the REST API under /2013-04-01/ (not ACM's JSON calls, not STS). */
+export function isRoute53Call(path: string, amzTarget: string): boolean {
+  return !amzTarget && path.startsWith('/2013-04-01/');
+}
+
+function overLimit(
+  req: IncomingMessage,
+  amzTarget: string,
+  limit: RateLimit,
+  call: SeenCall,
+): boolean {
+  if (!limit.bucket || !isRoute53Call(req.url ?? '', amzTarget)) return false;
+  if (limit.bucket.take(Date.now())) return false;
+  call.refused = 'Throttling';
+  return true;
+}
+
+function setLimit(req: IncomingMessage, res: ServerResponse, limit: RateLimit): void {
+  const rps = Number(new URL(req.url ?? '', 'http://x').searchParams.get('rps') ?? 'NaN');
+  if (req.method !== 'POST' || !Number.isFinite(rps) || rps < 0) {
+    res.writeHead(400).end('POST /__lab/ratelimit?rps=<requests per second, 0 for none>');
+    return;
+  }
+  limit.bucket = rps > 0 ? new TokenBucket(rps, rps, Date.now()) : undefined;
+  res.writeHead(204).end();
+}
+
+/**
+ * Enforces an account-wide limit of `rps` Route53 requests a second (burst `rps`), refusing
+ * the excess with Throttling as Route53 does; 0 turns it off.
+ */
+export async function setRateLimit(endpoint: string, rps: number): Promise<void> {
+  const res = await fetch(`${endpoint}/__lab/ratelimit?rps=${rps}`, { method: 'POST' });
+  if (res.status !== 204) throw new Error(`rate limit failed: ${res.status}`);
 }
 
 function control(req: IncomingMessage, res: ServerResponse, throttles: Throttle[]): void {
@@ -247,17 +332,19 @@ export async function injectFaults(endpoint: string, rule: FaultRule): Promise<v
 }
 
 function listChanges(req: IncomingMessage, res: ServerResponse, changes: SeenChange[]): void {
-  const zone = new URL(req.url ?? '', 'http://x').searchParams.get('zone') ?? '';
+  const q = new URL(req.url ?? '', 'http://x').searchParams;
+  const zone = q.get('zone') ?? '';
+  const since = Number(q.get('since') ?? '0');
   const bare = zone.replace(/^\/?hostedzone\//, '');
   res
     .writeHead(200, { 'content-type': 'application/json' })
-    .end(JSON.stringify(changes.filter((c) => !zone || c.zone === bare)));
+    .end(JSON.stringify(changes.filter((c) => (!zone || c.zone === bare) && c.at >= since)));
 }
 
 /** The changes of a ChangeResourceRecordSets request (path .../hostedzone/<id>/rrset). */
-export function changesIn(path: string, xml: string): SeenChange[] {
+export function changesIn(path: string, xml: string): Omit<SeenChange, 'at'>[] {
   const zone = /hostedzone\/([^/]+)\/rrset/.exec(path)?.[1] ?? '';
-  const out: SeenChange[] = [];
+  const out: Omit<SeenChange, 'at'>[] = [];
   for (const c of xml.match(/<Change>[\s\S]*?<\/Change>/g) ?? []) {
     out.push({
       zone,
@@ -269,9 +356,17 @@ export function changesIn(path: string, xml: string): SeenChange[] {
   return out;
 }
 
-/** The record changes moto accepted in a zone (its bare id) since the lab started. */
-export async function changesSeen(endpoint: string, zoneId: string): Promise<SeenChange[]> {
-  const res = await fetch(`${endpoint}/__lab/changes?zone=${encodeURIComponent(zoneId)}`);
+/**
+ * The record changes moto accepted in a zone (its bare id; "" for every zone) since the lab
+ * started, or since `since` (ms since the epoch).
+ */
+export async function changesSeen(
+  endpoint: string,
+  zoneId: string,
+  since = 0,
+): Promise<SeenChange[]> {
+  const q = `zone=${encodeURIComponent(zoneId)}&since=${since}`;
+  const res = await fetch(`${endpoint}/__lab/changes?${q}`);
   if (res.status !== 200) throw new Error(`change log failed: ${res.status}`);
   return (await res.json()) as SeenChange[];
 }
@@ -315,6 +410,16 @@ function route53Error(res: ServerResponse, status: number, code: string, message
   res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'lab-proxy' }).end(xml);
 }
 
+/**
+ * moto's server sends Date twice; node joins repeated headers into one value ("Mon, …, Mon, …"),
+ * which no client can parse (the Go SDK warns on every call). Route53 sends one: keep the first.
+ */
+function firstDate(raw: string[]): Record<string, string> {
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if (raw[i]?.toLowerCase() === 'date') return { date: raw[i + 1] ?? '' };
+  return {};
+}
+
 function forward(
   req: IncomingMessage,
   res: ServerResponse,
@@ -337,7 +442,7 @@ function forward(
         answered?.(r.statusCode ?? 0);
         done?.();
       });
-      res.writeHead(r.statusCode ?? 502, r.headers);
+      res.writeHead(r.statusCode ?? 502, { ...r.headers, ...firstDate(r.rawHeaders) });
       r.pipe(res);
     },
   );
