@@ -7,7 +7,9 @@
 // Run: npm run bench -- peers
 //   BENCH_RUNS (3), BENCH_HOSTS (2000), BENCH_TOOLS (certroute, external-dns, or ids from
 //   bench/peers/tools.ts, comma-separated; all by default), BENCH_OPERATOR_BUNDLE (bench/lib.ts),
-//   BENCH_WORKLOADS (first-start,burst,burst-limited,many-zones; all by default).
+//   BENCH_WORKLOADS (first-start,burst,burst-limited,many-zones; all by default),
+//   BENCH_ISSUANCE=0 to skip the issuance half (bench/peers-issuance.ts) that follows.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -93,10 +95,6 @@ async function main(): Promise<void> {
       for (const t of order) (results[t] ??= []).push(m[t]);
       log(`run ${run + 1} done`);
     }
-
-    // TODO(issue 23, issuance half): once bench/peers/issuance.ts exists, import its
-    // `runIssuance(lab, opts)` at the top of this file and call it here (skipped when
-    // BENCH_ISSUANCE=0), adding its measures to `results` under "issuance.".
   } finally {
     await lab.stop();
   }
@@ -116,6 +114,18 @@ async function main(): Promise<void> {
     ),
   );
   log(`wrote ${file}`);
+  runIssuanceHalf();
+}
+
+/**
+ * The issuance half (bench/peers-issuance.ts: certroute and cert-manager, DNS-01 and HTTP-01)
+ * on a lab of its own; BENCH_ISSUANCE=0 leaves it out (cert-manager's DNS-01 alone takes about
+ * 8 minutes a run).
+ */
+function runIssuanceHalf(): void {
+  if (process.env.BENCH_ISSUANCE === '0') return;
+  const script = join(repoRoot, 'bench', 'peers-issuance.ts');
+  execFileSync(process.execPath, [...process.execArgv, script], { stdio: 'inherit' });
 }
 
 main().catch((err: unknown) => {
