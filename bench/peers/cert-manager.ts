@@ -5,12 +5,12 @@
 // credentials, a ClusterIssuer for Pebble trusting Pebble's CA. Its webhook is not run: the
 // Certificates and the ClusterIssuer are written complete. HTTP-01 solver pods are run by
 // solver-pods.ts.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { adminKubeConfig } from '../../test/lab/kube.js';
 import type { Lab } from '../../test/lab/lab.js';
-import { ensureNamespace } from '../../test/lab/operator.js';
+import { ensureNamespace, installCrdsFrom } from '../../test/lab/operator.js';
 import { componentDirs } from '../../test/lab/paths.js';
 import { freePort, spawnManaged, waitFor } from '../../test/lab/process.js';
 import { labEnvVars, type LabEnv } from '../../test/lab/types.js';
@@ -30,28 +30,8 @@ const issuersApi = { group: 'cert-manager.io', version: 'v1', plural: 'clusteris
 const certsApi = { group: 'cert-manager.io', version: 'v1', plural: 'certificates' };
 
 /** Applies the component's CRDs (create, or replace what is there) and waits until Established. */
-export async function installCertManagerCrds(kc: k8s.KubeConfig): Promise<void> {
-  const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const dir = join(certManagerDir(), 'crds');
-  const names: string[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
-    const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(join(dir, file), 'utf8'));
-    const name = crd.metadata?.name ?? '';
-    names.push(name);
-    try {
-      const existing = await api.readCustomResourceDefinition({ name });
-      crd.metadata = { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion };
-      await api.replaceCustomResourceDefinition({ name, body: crd });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
-      await api.createCustomResourceDefinition({ body: crd });
-    }
-  }
-  for (const name of names)
-    await waitFor(`CRD ${name} Established`, async () => {
-      const c = await api.readCustomResourceDefinition({ name });
-      return !!c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-    });
+export function installCertManagerCrds(kc: k8s.KubeConfig): Promise<void> {
+  return installCrdsFrom(kc, join(certManagerDir(), 'crds'));
 }
 
 export function certManagerIssuer(env: LabEnv, name: string, w: Workload): Record<string, unknown> {

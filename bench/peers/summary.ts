@@ -1,3 +1,4 @@
+import type { IssuanceResult } from './issuance.js';
 // Pure helpers of the issuance peer benchmark: call counts, medians, ratios.
 
 /**
@@ -34,15 +35,16 @@ export function ratio(a: number, b: number): number | null {
 }
 
 /** The numeric measures of a run that get a median. */
-export interface Measures {
-  seconds: number;
-  route53Calls: Record<string, number>;
-  cpuS: number;
-  peakRssMb: number;
-  orders: number;
-  certificatesIssued: number;
-  failedValidations: number;
-}
+export type Measures = Pick<
+  IssuanceResult,
+  | 'seconds'
+  | 'route53Calls'
+  | 'cpuS'
+  | 'peakRssMb'
+  | 'orders'
+  | 'certificatesIssued'
+  | 'failedValidations'
+>;
 
 export interface MedianRow {
   seconds: number;

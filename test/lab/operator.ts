@@ -11,9 +11,13 @@ import { spawnManaged, type ManagedProcess } from './process.js';
 import { labEnvVars, type LabEnv } from './types.js';
 
 /** Applies crds/*.yaml (the files the chart ships) and waits until each is Established. */
-export async function installCrds(kc: k8s.KubeConfig): Promise<void> {
+export function installCrds(kc: k8s.KubeConfig): Promise<void> {
+  return installCrdsFrom(kc, join(repoRoot, 'crds'));
+}
+
+/** Applies every CRD file in `dir` (created, or replaced) and waits until each is Established. */
+export async function installCrdsFrom(kc: k8s.KubeConfig, dir: string): Promise<void> {
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const dir = join(repoRoot, 'crds');
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
     const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(join(dir, file), 'utf8'));
     const name = crd.metadata?.name ?? '';
