@@ -69,14 +69,7 @@ export class Operator {
         'self-checks are off (--skip-self-checks): challenges are accepted without checking that the CA will see them',
       );
     const identity = config.podName || `${hostname()}-${process.pid}`;
-    const events = new EventRecorder(
-      kubeConfig,
-      'certroute',
-      identity,
-      log,
-      this.metrics,
-      config.watchNamespaces.length > 0 ? config.namespace : 'default',
-    );
+    const events = new EventRecorder(kubeConfig, 'certroute', identity, log, this.metrics);
     const crds = new CrdClient(kubeConfig);
     this.leading = !config.leaderElection;
     const region = awsRegion();

@@ -39,9 +39,10 @@ export class EventRecorder {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     /**
-     * Where Events about cluster-scoped objects (ClusterIssuers) go: `default`, as client-go
-     * does, or the operator's own namespace under --watch-namespaces, where the chart's RBAC
-     * lets it write Events only in the watched namespaces and its own.
+     * Where Events about cluster-scoped objects (ClusterIssuers, DomainPolicies) go. The API
+     * server accepts a core/v1 Event whose involved object has no namespace only in `default`
+     * (any other namespace is a 422), so the chart grants Events there under
+     * --watch-namespaces too.
      */
     private readonly clusterScopedNamespace = 'default',
   ) {

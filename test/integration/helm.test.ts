@@ -197,7 +197,11 @@ beforeAll(async () => {
 async function deleteClusterScoped(created: Obj[]): Promise<void> {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   for (const o of created.filter(
-    (x) => !x.metadata?.namespace && x.kind !== 'CustomResourceDefinition',
+    // Cluster-scoped, and the Events Role in `default` (config.watchNamespaces), which no
+    // namespace deletion removes.
+    (x) =>
+      (!x.metadata?.namespace || x.metadata.namespace === 'default') &&
+      x.kind !== 'CustomResourceDefinition',
   ))
     await objects.delete(o).catch(() => undefined);
 }
@@ -811,13 +815,22 @@ describe('values for platform teams, rendered with and without each', () => {
             [['issuers/status'], ['patch']],
           ]);
         }
-        // The release namespace: account key Secrets (read, created) and ClusterIssuer Events.
+        // The release namespace: account key Secrets (read, created).
         const release = named(objs, 'Role', 'rel-certroute-release') as k8s.V1Role | undefined;
         expect(release?.metadata?.namespace).toBe('ns');
         expect(release?.rules?.map((x) => [x.resources, x.verbs])).toEqual([
           [['secrets'], ['get', 'create']],
+        ]);
+        // Events about ClusterIssuers and DomainPolicies: only `default` accepts them.
+        const events = named(objs, 'Role', 'rel-certroute-cluster-events') as
+          k8s.V1Role | undefined;
+        expect(events?.metadata?.namespace).toBe('default');
+        expect(events?.rules?.map((x) => [x.resources, x.verbs])).toEqual([
           [['events'], ['create', 'patch']],
         ]);
+        expect(
+          named(objs, 'RoleBinding', 'rel-certroute-cluster-events')?.metadata?.namespace,
+        ).toBe('default');
         const bindings = find(objs, 'RoleBinding').filter(
           (b) => b.metadata?.name === 'rel-certroute-watched',
         ) as unknown as k8s.V1RoleBinding[];
@@ -1024,8 +1037,10 @@ const namespaced = [
 ];
 /** The default ClusterRole's rules but the HTTP-01 solver's, as a rules review lists them. */
 const clusterWide = [...namespaced, ...clusterScoped];
-/** The release namespace's Role with config.watchNamespaces: account keys, ClusterIssuer Events. */
-const releaseRules = ['/secrets:get', '/secrets:create', '/events:create', '/events:patch'];
+/** The release namespace's Role with config.watchNamespaces: account keys. */
+const releaseRules = ['/secrets:get', '/secrets:create'];
+/** `default`, with config.watchNamespaces: Events about cluster-scoped objects only. */
+const clusterEventRules = ['/events:create', '/events:patch'];
 /** The HTTP-01 solver's rules: cluster-wide by default, per watched namespace when narrowed. */
 const solverRules = [
   ...['create', 'delete'].map((v) => `networking.k8s.io/ingresses:${v}`),
@@ -1483,6 +1498,9 @@ describe('with config.watchNamespaces: Roles in those namespaces (and the releas
     expect(await granted(narrowSa, otherNs)).toEqual([...clusterScoped].sort());
     expect(await granted(narrowSa, narrowNs)).toEqual(
       [...clusterScoped, ...leader, ...releaseRules].sort(),
+    );
+    expect(await granted(narrowSa, 'default')).toEqual(
+      [...clusterScoped, ...clusterEventRules].sort(),
     );
   });
 

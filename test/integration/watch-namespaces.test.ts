@@ -15,6 +15,7 @@ import {
 } from '../lab/context.js';
 import { createDnsEndpoint, eventsFor, ingress, listDnsEndpoints } from '../lab/k8s-helpers.js';
 import { writeAddress } from '../lab/ingress-router.js';
+import { createClusterIssuer, deleteClusterIssuer, labIssuer } from '../lab/acme-helpers.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { createZone, record } from '../lab/route53-helpers.js';
 
@@ -95,5 +96,23 @@ describe('--watch-namespaces', () => {
     expect(op.shim.ingresses.flatMap((i) => i.list()).map((i) => i.metadata?.namespace)).toEqual([
       watched,
     ]);
+  });
+
+  it('records Events about a ClusterIssuer in `default`, the only namespace the API server accepts them in', async () => {
+    const name = `wn-unreachable-${Date.now().toString(36)}`;
+    // Nothing listens on port 1: registration fails with CAUnreachable and a Warning Event.
+    await createClusterIssuer(kc, labIssuer(env, name, { server: 'https://127.0.0.1:1/dir' }));
+    try {
+      await eventually(
+        async () =>
+          (await eventsFor(kc, 'default', name)).some(
+            (e) => e.involvedObject.kind === 'ClusterIssuer' && e.type === 'Warning',
+          ),
+        { timeoutMs: 30_000 },
+      );
+      expect(await eventsFor(kc, 'certroute', name)).toEqual([]);
+    } finally {
+      await deleteClusterIssuer(kc, name);
+    }
   });
 });
