@@ -815,22 +815,7 @@ describe('values for platform teams, rendered with and without each', () => {
             [['issuers/status'], ['patch']],
           ]);
         }
-        // The release namespace: account key Secrets (read, created).
-        const release = named(objs, 'Role', 'rel-certroute-release') as k8s.V1Role | undefined;
-        expect(release?.metadata?.namespace).toBe('ns');
-        expect(release?.rules?.map((x) => [x.resources, x.verbs])).toEqual([
-          [['secrets'], ['get', 'create']],
-        ]);
-        // Events about ClusterIssuers and DomainPolicies: only `default` accepts them.
-        const events = named(objs, 'Role', 'rel-certroute-cluster-events') as
-          k8s.V1Role | undefined;
-        expect(events?.metadata?.namespace).toBe('default');
-        expect(events?.rules?.map((x) => [x.resources, x.verbs])).toEqual([
-          [['events'], ['create', 'patch']],
-        ]);
-        expect(
-          named(objs, 'RoleBinding', 'rel-certroute-cluster-events')?.metadata?.namespace,
-        ).toBe('default');
+        expectReleaseAndEventRoles(objs);
         const bindings = find(objs, 'RoleBinding').filter(
           (b) => b.metadata?.name === 'rel-certroute-watched',
         ) as unknown as k8s.V1RoleBinding[];
@@ -843,6 +828,25 @@ describe('values for platform teams, rendered with and without each', () => {
     });
   });
 });
+
+/** With config.watchNamespaces: the release namespace's Role and the Events Role in `default`. */
+function expectReleaseAndEventRoles(objs: Obj[]): void {
+  // The release namespace: account key Secrets (read, created).
+  const release = named(objs, 'Role', 'rel-certroute-release') as k8s.V1Role | undefined;
+  expect(release?.metadata?.namespace).toBe('ns');
+  expect(release?.rules?.map((x) => [x.resources, x.verbs])).toEqual([
+    [['secrets'], ['get', 'create']],
+  ]);
+  // Events about ClusterIssuers and DomainPolicies: only `default` accepts them.
+  const events = named(objs, 'Role', 'rel-certroute-cluster-events') as k8s.V1Role | undefined;
+  expect(events?.metadata?.namespace).toBe('default');
+  expect(events?.rules?.map((x) => [x.resources, x.verbs])).toEqual([
+    [['events'], ['create', 'patch']],
+  ]);
+  expect(named(objs, 'RoleBinding', 'rel-certroute-cluster-events')?.metadata?.namespace).toBe(
+    'default',
+  );
+}
 
 // ---------------------------------------------------------------- applied to the lab
 
