@@ -163,6 +163,9 @@ function certificatesFor(
         ...(s.keyAlgorithm ? { privateKey: { algorithm: s.keyAlgorithm } } : {}),
         ...(s.renewBefore ? { renewBefore: s.renewBefore } : {}),
         ...(s.challenge ? { challenge: s.challenge } : {}),
+        ...(s.duration ? { duration: s.duration } : {}),
+        ...(s.commonName ? { commonName: s.commonName } : {}),
+        ...(s.usages ? { usages: s.usages } : {}),
       },
     });
   }
