@@ -3,7 +3,7 @@ import { CronJob } from 'cron';
 import { Challenges } from '../acme/challenges.js';
 import { fetchRenewalInfo } from '../acme/client.js';
 import { CaLimits } from '../acme/limits.js';
-import type { Account, AccountLookup, IssuerController } from '../acme/issuer.js';
+import type { AccountLookup, IssuerController } from '../acme/issuer.js';
 import { issuerKeyOf, sameIssuer, type IssuerKey } from '../acme/issuer-ref.js';
 import type { Dns01Solver } from '../acme/solvers/dns01.js';
 import type { TokenServer } from '../acme/solvers/http01.js';

@@ -134,7 +134,7 @@ export async function importKey(keyPem: string): Promise<Imported> {
     signing = {
       name: 'ECDSA',
       hash: namedCurve === 'P-384' ? 'SHA-384' : 'SHA-256',
-    } as webcrypto.EcdsaParams;
+    };
   } else throw new Error(`unsupported key type ${key.asymmetricKeyType ?? '?'}`);
   const s = webcrypto.subtle;
   const [privateKey, publicKey] = await Promise.all([

@@ -37,21 +37,26 @@ const certBag = '1.2.840.113549.1.12.10.1.3';
 /** forge reads PBES2 and SHA-256 MACs (not EC keys): an independent reader for RSA. */
 function read(p12: Buffer, password: string) {
   const asn = forge.asn1.fromDer(p12.toString('binary'));
-  return forge.pkcs12.pkcs12FromAsn1(asn, true, password);
+  const store = forge.pkcs12.pkcs12FromAsn1(asn, true, password);
+  const bags = (type: string): forge.pkcs12.Bag[] =>
+    (store.getBags({ bagType: type }) as Record<string, forge.pkcs12.Bag[] | undefined>)[type] ??
+    [];
+  return { certs: bags(certBag), keys: bags(keyBag) };
 }
 
 describe('keystoreP12', () => {
   it('holds the key and the chain plus CA, MAC-checked, readable with the password', async () => {
     const p = await pair('RSA-2048');
     const store = read(keystoreP12(p.key, [p.leaf], 'pw-1', p.ca), 'pw-1');
-    const keys = store.getBags({ bagType: keyBag })[keyBag];
+    const keys = store.keys;
     expect(keys).toHaveLength(1);
-    const certs = store.getBags({ bagType: certBag })[certBag] ?? [];
-    expect(certs.map((b: forge.pkcs12.Bag) => b.cert?.subject.getField('CN')?.value)).toEqual([
-      'a.pki.test',
-      'Root',
+    const certs = store.certs;
+    expect(
+      certs.map((b) => (b.cert?.subject.getField('CN') as { value?: string } | null)?.value),
+    ).toEqual(['a.pki.test', 'Root']);
+    expect((certs[0]?.attributes as Record<string, unknown> | undefined)?.friendlyName).toEqual([
+      'certificate',
     ]);
-    expect(certs[0]?.attributes.friendlyName).toEqual(['certificate']);
   });
 
   it('a wrong password fails the MAC', async () => {
@@ -73,10 +78,10 @@ describe('truststoreP12', () => {
   it('holds the CA certificate only', async () => {
     const p = await pair('RSA-2048');
     const store = read(truststoreP12(p.ca, 'pw'), 'pw');
-    const certs = store.getBags({ bagType: certBag })[certBag] ?? [];
-    expect(certs.map((b: forge.pkcs12.Bag) => b.cert?.subject.getField('CN')?.value)).toEqual([
-      'Root',
-    ]);
-    expect(store.getBags({ bagType: keyBag })[keyBag]).toHaveLength(0);
+    const certs = store.certs;
+    expect(
+      certs.map((b) => (b.cert?.subject.getField('CN') as { value?: string } | null)?.value),
+    ).toEqual(['Root']);
+    expect(store.keys).toHaveLength(0);
   });
 });

@@ -67,7 +67,7 @@ function pbes2(value: Asn1, password: string): [Asn1, string] {
     count: iterations,
     saltSize: 16,
     prfAlgorithm: 'sha256',
-  } as forge.pki.EncryptionOptions);
+  });
   const [alg, ct] = enc.value as Asn1[];
   if (!alg || !ct) throw new Error('PBES2 encryption failed');
   return [alg, ct.value as string];
