@@ -20,7 +20,6 @@ import { Issuance, renewBefore } from './issuance.js';
 import {
   idleStep,
   isCurrent,
-  sameNames,
   tokensOfOrder,
   upToDateConditions,
   validityFields,
@@ -255,11 +254,7 @@ export class CertificateController {
     const signer = this.d.issuers.signer(issuerKeyOf(namespace, cert.spec.issuerRef));
     if (signer) return this.local.reconcile(cert, current, signer, log);
     const lookup = this.d.issuers.account(issuerKeyOf(namespace, cert.spec.issuerRef));
-    let status: Status = cert.status ?? {};
-    if (status.order && !sameNames(status.order.dnsNames, cert.spec.dnsNames)) {
-      log.info('dnsNames changed: abandoning the order in flight');
-      status = await this.issuance.abandon(cert, status, 'dnsNames changed');
-    }
+    let status: Status = await this.issuance.abandonIfRenamed(cert, cert.status ?? {}, log);
     if (!status.order) {
       const step = await this.orderIfDue(cert, status, current, lookup, log);
       if ('wait' in step) return step.wait;

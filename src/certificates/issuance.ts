@@ -21,6 +21,7 @@ import {
   orderStep,
   orderTimedOut,
   pollDelayMs,
+  sameNames,
   tokensOfOrder,
 } from './machine.js';
 import type { PendingKeys } from './pending-key.js';
@@ -430,6 +431,13 @@ export class Issuance {
       'RateLimited',
       `${message} (next attempt at ${held.nextRetryTime})`,
     );
+  }
+
+  /** spec.dnsNames changed while an order was in flight: that order is abandoned. */
+  async abandonIfRenamed(cert: Cert, status: Status, log: Logger): Promise<Status> {
+    if (!status.order || sameNames(status.order.dnsNames, cert.spec.dnsNames)) return status;
+    log.info('dnsNames changed: abandoning the order in flight');
+    return this.abandon(cert, status, 'dnsNames changed');
   }
 
   /** The order is dropped without a verdict (its names changed): cleaned up and forgotten. */

@@ -71,18 +71,14 @@ export class LocalIssuance {
     return { requeueAfterMs: 100 };
   }
 
-  private async issue(cert: Cert, status: Status, signer: LocalSigner, log: Logger) {
-    let ca: CaKeyPair | undefined;
-    if (signer.kind === 'ca') {
-      const r = await this.d.issuers.readCa(signer);
-      if (!r.ok) return this.d.fail(cert, status, r.reason, r.message);
-      ca = r.ca;
-    }
-    let signed: { certPem: string; caPem: string };
-    let keyPem: string;
+  /** A fresh key and its certificate, or why signing failed. */
+  private async sign(
+    cert: Cert,
+    ca: CaKeyPair | undefined,
+  ): Promise<{ keyPem: string; certPem: string; caPem: string } | Problem> {
     try {
-      keyPem = await generatePrivateKey(cert.spec.privateKey?.algorithm ?? 'ECDSA-P256');
-      signed = await signCertificate({
+      const keyPem = await generatePrivateKey(cert.spec.privateKey?.algorithm ?? 'ECDSA-P256');
+      const signed = await signCertificate({
         dnsNames: cert.spec.dnsNames,
         commonName: cert.spec.commonName,
         durationMs: durationOf(cert),
@@ -92,9 +88,22 @@ export class LocalIssuance {
         ca,
         now: new Date(),
       });
+      return { keyPem, ...signed };
     } catch (err) {
-      return this.d.fail(cert, status, 'SigningFailed', `signing: ${describeError(err)}`);
+      return { reason: 'SigningFailed', message: `signing: ${describeError(err)}` };
     }
+  }
+
+  private async issue(cert: Cert, status: Status, signer: LocalSigner, log: Logger) {
+    let ca: CaKeyPair | undefined;
+    if (signer.kind === 'ca') {
+      const r = await this.d.issuers.readCa(signer);
+      if (!r.ok) return this.d.fail(cert, status, r.reason, r.message);
+      ca = r.ca;
+    }
+    const signed = await this.sign(cert, ca);
+    if ('reason' in signed) return this.d.fail(cert, status, signed.reason, signed.message);
+    const { keyPem } = signed;
     let arn: string | undefined;
     const warnings: Problem[] = [];
     for (const store of this.d.stores(cert)) {

@@ -1,5 +1,5 @@
 import { parseDuration } from '../config/index.js';
-import { keyUsages, type KeyAlgorithm, type KeyUsage } from '../api/v1alpha1.js';
+import { keyUsages, type Certificate, type KeyAlgorithm, type KeyUsage } from '../api/v1alpha1.js';
 import type { IngressSettings } from './annotations.js';
 
 /**
@@ -56,6 +56,24 @@ export function parseCertManagerAnnotations(
   s: IngressSettings,
   bad: Report,
 ): void {
+  parseLifetime(a, s, bad);
+  parseKey(a, s, bad);
+  parseCommonName(a, s, bad);
+  parseUsages(a, s, bad);
+}
+
+/** The Certificate fields these annotations set, for the Ingress source. */
+export function cmSpec(
+  s: IngressSettings,
+): Partial<Pick<Certificate['spec'], 'duration' | 'commonName' | 'usages'>> {
+  return {
+    ...(s.duration ? { duration: s.duration } : {}),
+    ...(s.commonName ? { commonName: s.commonName } : {}),
+    ...(s.usages ? { usages: s.usages } : {}),
+  };
+}
+
+function parseLifetime(a: Record<string, string>, s: IngressSettings, bad: Report): void {
   const dur = a[cmAnnotations.duration];
   let durationMs: number | undefined;
   if (dur !== undefined) {
@@ -81,30 +99,36 @@ export function parseCertManagerAnnotations(
     );
     delete s.renewBefore;
   }
+}
+
+function parseKey(a: Record<string, string>, s: IngressSettings, bad: Report): void {
   const alg = a[cmAnnotations.keyAlgorithm];
   const size = a[cmAnnotations.keySize];
-  if ((alg !== undefined || size !== undefined) && s.keyAlgorithm === undefined) {
-    const k = keyAlgorithmOf(alg, size);
-    if (k.ok) s.keyAlgorithm = k.algorithm;
-    else bad(k.annotation, k.message);
-  }
+  if ((alg === undefined && size === undefined) || s.keyAlgorithm !== undefined) return;
+  const k = keyAlgorithmOf(alg, size);
+  if (k.ok) s.keyAlgorithm = k.algorithm;
+  else bad(k.annotation, k.message);
+}
+
+function parseCommonName(a: Record<string, string>, s: IngressSettings, bad: Report): void {
   const cn = a[cmAnnotations.commonName];
-  if (cn !== undefined) {
-    if (cn.length >= 1 && cn.length <= 64) s.commonName = cn;
-    else bad(cmAnnotations.commonName, `must be 1 to 64 characters, got ${cn.length}`);
-  }
+  if (cn === undefined) return;
+  if (cn.length >= 1 && cn.length <= 64) s.commonName = cn;
+  else bad(cmAnnotations.commonName, `must be 1 to 64 characters, got ${cn.length}`);
+}
+
+function parseUsages(a: Record<string, string>, s: IngressSettings, bad: Report): void {
   const us = a[cmAnnotations.usages];
-  if (us !== undefined) {
-    const list = us
-      .split(',')
-      .map((u) => u.trim())
-      .filter(Boolean);
-    const unknown = list.filter((u) => !(keyUsages as readonly string[]).includes(u));
-    if (unknown.length > 0 || list.length === 0)
-      bad(
-        cmAnnotations.usages,
-        `unknown usage(s) ${unknown.map((u) => `"${u}"`).join(', ') || '(none listed)'}; known: ${keyUsages.join(', ')}`,
-      );
-    else s.usages = [...new Set(list)] as KeyUsage[];
-  }
+  if (us === undefined) return;
+  const list = us
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  const unknown = list.filter((u) => !(keyUsages as readonly string[]).includes(u));
+  if (unknown.length > 0 || list.length === 0)
+    bad(
+      cmAnnotations.usages,
+      `unknown usage(s) ${unknown.map((u) => `"${u}"`).join(', ') || '(none listed)'}; known: ${keyUsages.join(', ')}`,
+    );
+  else s.usages = [...new Set(list)] as KeyUsage[];
 }

@@ -71,6 +71,25 @@ export class SecretStore implements CertificateStore {
     );
   }
 
+  /** The Secret's data: chain, key, ca.crt when known, and the outputs the spec asks for. */
+  private async dataOf(cert: Cert, chain: string, key: string, extra: DeliveryExtra | undefined) {
+    const blocks = splitChain(chain);
+    const last = blocks.at(-1);
+    // A CA or SelfSigned issuer says its CA; from ACME, the chain's root if it sent one.
+    const ca = extra?.ca ?? (blocks.length > 1 && last && isSelfSigned(last) ? last : undefined);
+    const password = cert.spec.keystores?.pkcs12?.create
+      ? await readKeystorePassword(this.core, cert)
+      : undefined;
+    const outputs = outputsOf(cert, chain, key, blocks, ca, password);
+    const data: Record<string, string> = {
+      'tls.crt': b64(chain),
+      'tls.key': b64(key),
+      ...(ca ? { 'ca.crt': b64(ca) } : {}),
+      ...outputs.data,
+    };
+    return { data, warnings: outputs.warnings };
+  }
+
   /** The target Secret: absent, someone else's, or ours with its parsed certificate. */
   async current(cert: Cert): Promise<Current> {
     const namespace = cert.metadata?.namespace ?? '';
@@ -96,21 +115,7 @@ export class SecretStore implements CertificateStore {
   ): Promise<Delivery> {
     const namespace = cert.metadata?.namespace ?? '';
     const name = cert.spec.secretName ?? '';
-    const blocks = splitChain(chain);
-    const last = blocks.at(-1);
-    // A CA or SelfSigned issuer says its CA; from ACME, the chain's root if it sent one.
-    const ca = extra?.ca ?? (blocks.length > 1 && last && isSelfSigned(last) ? last : undefined);
-    const password = cert.spec.keystores?.pkcs12?.create
-      ? await readKeystorePassword(this.core, cert)
-      : undefined;
-    const outputs = outputsOf(cert, chain, key, blocks, ca, password);
-    const data: Record<string, string> = {
-      'tls.crt': b64(chain),
-      'tls.key': b64(key),
-      ...(ca ? { 'ca.crt': b64(ca) } : {}),
-      ...outputs.data,
-    };
-    const warnings = outputs.warnings;
+    const { data, warnings } = await this.dataOf(cert, chain, key, extra);
     const labels = managedLabels();
     const annotations = {
       [certificateNameAnnotation]: cert.metadata?.name ?? '',
