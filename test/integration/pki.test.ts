@@ -199,6 +199,54 @@ describe('CA and SelfSigned issuers', () => {
   }, 90_000);
 });
 
+describe('a namespaced CA Issuer', () => {
+  it('signs with a CA Secret in its own namespace, for Ingresses naming it with cert-manager.io/issuer', async () => {
+    // The team's own CA, bootstrapped by the SelfSigned ClusterIssuer into the team's namespace.
+    await createCertificate(ns, {
+      dnsNames: ['team-root.pki.test'],
+      commonName: 'team root',
+      isCA: true,
+      issuerRef: { name: selfSigned },
+      secretName: 'team-root',
+    });
+    const teamRoot = await secretWith(ns, 'team-root');
+    await customApi(kc).createNamespacedCustomObject({
+      group: 'certroute.io',
+      version: 'v1alpha1',
+      plural: 'issuers',
+      namespace: ns,
+      body: {
+        apiVersion: 'certroute.io/v1alpha1',
+        kind: 'Issuer',
+        metadata: { name: 'team-ca' },
+        spec: { ca: { secretName: 'team-root' } },
+      },
+    });
+    await kc.makeApiClient(k8s.NetworkingV1Api).createNamespacedIngress({
+      namespace: ns,
+      body: ingress({
+        name: 'team-app',
+        namespace: ns,
+        hosts: ['team.pki.test'],
+        tls: [{ secretName: 'team-app-tls', hosts: ['team.pki.test'] }],
+        className: env.ingressClass,
+        annotations: { 'certroute.io/dns': 'false', 'cert-manager.io/issuer': 'team-ca' },
+      }),
+    });
+    const data = await secretWith(ns, 'team-app-tls');
+    expect(data['ca.crt']?.toString()).toBe(teamRoot['tls.crt']?.toString());
+    const out = execFileSync('openssl', [
+      'verify',
+      '-CAfile',
+      file('team-ca.crt', data['ca.crt'] as Buffer),
+      file('team.crt', data['tls.crt'] as Buffer),
+    ]).toString();
+    expect(out).toMatch(/team\.crt: OK/);
+    // The default key: ECDSA P-256, with cert-manager's defaults absent.
+    expect(new X509Certificate(data['tls.crt'] as Buffer).publicKey.asymmetricKeyType).toBe('ec');
+  }, 90_000);
+});
+
 describe('keystores and output formats', () => {
   it('keystore.p12 opens with keytool and openssl; truststore.p12, tls-combined.pem and key.der are written', async () => {
     const password = 'lab-keystore-pw';
