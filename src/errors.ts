@@ -64,6 +64,11 @@ export const failureReasons = {
   TermsOfServiceNotAgreed: 'configuration',
   CAUnreachable: 'transient',
   RegistrationFailed: 'transient',
+  // CA and SelfSigned issuers and keystores (issue 25).
+  CASecretNotFound: 'configuration',
+  CASecretInvalid: 'configuration',
+  SigningFailed: 'transient',
+  KeystorePasswordMissing: 'input',
 } as const satisfies Record<string, FailureClass>;
 
 export type FailureReason = keyof typeof failureReasons;

@@ -3,6 +3,7 @@ import type { ControllerDeps } from '../kube/controller-deps.js';
 import type * as acme from 'acme-client';
 import {
   issuerKinds,
+  type AcmeIssuerSpec,
   type ClusterIssuer,
   type ClusterIssuerSpec,
   type Issuer as NamespacedIssuer,
@@ -20,6 +21,13 @@ import {
   type IssuerKey,
 } from './issuer-ref.js';
 import { generatePrivateKey } from './keys.js';
+import {
+  checkLocal,
+  localSignerOf,
+  readCa,
+  type CaLookup,
+  type LocalSigner,
+} from './local-issuer.js';
 import { jitteredBackoff } from '../kube/backoff.js';
 import { sameCondition, setCondition } from '../kube/conditions.js';
 import { isNotFound } from '../kube/crd-client.js';
@@ -41,8 +49,12 @@ export interface Account {
   directoryUrl: string;
   profile: string | undefined;
   preferredChain: string | undefined;
-  spec: ClusterIssuerSpec;
+  spec: ClusterIssuerSpec & { acme: AcmeIssuerSpec };
 }
+
+/** A CA or SelfSigned issuer's signer, once the issuer is Ready (see local-issuer.ts). */
+export type SignerLookup =
+  { ok: true; signer: LocalSigner } | { ok: false; reason: FailureReason; message: string };
 
 export type AccountLookup =
   { ok: true; account: Account } | { ok: false; reason: FailureReason; message: string };
@@ -69,6 +81,8 @@ export class IssuerController {
   private readonly log: Logger;
   private readonly accounts = new Map<string, { hash: string; account: Account }>();
   private readonly failures = new Map<string, number>();
+  /** CA and SelfSigned issuers found Ready, with the spec hash they were checked at. */
+  private readonly locals = new Map<string, string>();
   private readonly trust: CaTrust;
 
   constructor(
@@ -111,7 +125,7 @@ export class IssuerController {
         // Trust the issuer's CA at once: renewal-info lookups need no account.
         this.trust.set(
           issuerKeyString(key),
-          ev === 'delete'
+          ev === 'delete' || !o.spec.acme
             ? undefined
             : {
                 cluster: kind === 'ClusterIssuer',
@@ -152,7 +166,26 @@ export class IssuerController {
 
   /** The issuer's ACME directory (ARI needs no account), if the issuer exists. */
   directoryUrl(key: IssuerKey): string | undefined {
-    return this.get(key)?.spec.acme.server;
+    return this.get(key)?.spec.acme?.server;
+  }
+
+  /** A CA or SelfSigned issuer (undefined: none, or ACME): its signer, or why not Ready. */
+  signer(key: IssuerKey): SignerLookup | undefined {
+    const iss = this.get(key);
+    const signer = iss && localSignerOf(key, iss.spec, this.d.config.namespace);
+    if (!iss || !signer) return undefined;
+    if (this.locals.get(issuerKeyString(key)) === canonical(iss.spec)) return { ok: true, signer };
+    const ready = iss.status?.conditions?.find((c) => c.type === 'Ready');
+    return {
+      ok: false,
+      reason: 'IssuerNotReady',
+      message: `${describeIssuer(key)} is not ready${ready ? `: ${ready.reason}: ${ready.message}` : ''}`,
+    };
+  }
+
+  /** A CA issuer's key pair, read now from its Secret and checked. */
+  readCa(signer: Extract<LocalSigner, { kind: 'ca' }>): Promise<CaLookup> {
+    return readCa(this.core, signer, new Date());
   }
 
   /** The issuer's account, or why there is none (for the Certificate's condition). */
@@ -189,6 +222,7 @@ export class IssuerController {
     if (!iss) {
       this.accounts.delete(k);
       this.failures.delete(k);
+      this.locals.delete(k);
       this.d.metrics.issuerReady.remove(issuerLabels(key));
       return;
     }
@@ -199,6 +233,8 @@ export class IssuerController {
       return;
     }
     const hash = canonical(iss.spec);
+    const local = localSignerOf(key, iss.spec, this.d.config.namespace);
+    if (local) return this.reconcileLocal(key, iss, local, hash);
     const known = this.accounts.get(k);
     if (known?.hash === hash) {
       await this.writeReady(key, iss, known.account);
@@ -214,16 +250,54 @@ export class IssuerController {
       this.accounts.delete(k);
       const n = (this.failures.get(k) ?? 0) + 1;
       this.failures.set(k, n);
-      const { reason, message } = classifyIssuerError(err, !!iss.spec.acme.externalAccountBinding);
-      reportFailure(this.log, this.d.metrics.failures, 'issuer', reason, message, {
-        issuer: describeIssuer(key),
-      });
-      this.d.metrics.issuerReady.set(issuerLabels(key), 0);
-      await this.writeStatus(key, iss, { status: 'False', reason, message });
-      await this.d.events.record(eventTarget(key, iss), 'Warning', reason, message);
-      // Retry quickly at first (a CA restarting), then settle at 10 minutes.
-      return { requeueAfterMs: jitteredBackoff(n, 5_000, 600_000) };
+      const { reason, message } = classifyIssuerError(err, !!iss.spec.acme?.externalAccountBinding);
+      return this.notReady(key, iss, reason, message, n);
     }
+  }
+
+  private async notReady(
+    key: IssuerKey,
+    iss: IssuerObject,
+    reason: FailureReason,
+    message: string,
+    n: number,
+  ): Promise<{ requeueAfterMs: number }> {
+    reportFailure(this.log, this.d.metrics.failures, 'issuer', reason, message, {
+      issuer: describeIssuer(key),
+    });
+    this.d.metrics.issuerReady.set(issuerLabels(key), 0);
+    await this.writeStatus(key, iss, { status: 'False', reason, message });
+    await this.d.events.record(eventTarget(key, iss), 'Warning', reason, message);
+    // Retry quickly at first (a CA restarting), then settle at 10 minutes.
+    return { requeueAfterMs: jitteredBackoff(n, 5_000, 600_000) };
+  }
+
+  /**
+   * A CA or SelfSigned issuer: Ready once its CA Secret checks out (SelfSigned: at once). The
+   * CA is checked again every 10 minutes: its Secret is not watched.
+   */
+  private async reconcileLocal(
+    key: IssuerKey,
+    iss: IssuerObject,
+    signer: LocalSigner,
+    hash: string,
+  ): Promise<{ requeueAfterMs: number }> {
+    const k = issuerKeyString(key);
+    this.accounts.delete(k);
+    const r = await checkLocal(this.core, signer, new Date());
+    if (!r.ok) {
+      this.locals.delete(k);
+      const n = (this.failures.get(k) ?? 0) + 1;
+      this.failures.set(k, n);
+      return this.notReady(key, iss, r.reason, r.message, n);
+    }
+    const was = this.locals.get(k);
+    this.locals.set(k, hash);
+    this.failures.delete(k);
+    await this.writeStatus(key, iss, { status: 'True', reason: r.reason, message: r.message });
+    this.d.metrics.issuerReady.set(issuerLabels(key), 1);
+    if (was !== hash) this.d.onReady?.(key);
+    return { requeueAfterMs: 600_000 };
   }
 
   /** --watch-namespaces limits Issuers as it limits Certificates. */
@@ -234,6 +308,7 @@ export class IssuerController {
 
   private async register(key: IssuerKey, iss: IssuerObject): Promise<Account> {
     const { acme: spec } = iss.spec;
+    if (!spec) throw new Error('not an ACME issuer');
     this.trust.set(issuerKeyString(key), {
       cluster: key.kind === 'ClusterIssuer',
       server: spec.server,
@@ -257,13 +332,13 @@ export class IssuerController {
       directoryUrl: spec.server,
       profile: spec.profile,
       preferredChain: spec.preferredChain,
-      spec: iss.spec,
+      spec: { ...iss.spec, acme: spec },
     };
   }
 
   /** Reads the account key; creates the Secret with a fresh ECDSA P-256 key when missing. */
   private async accountKey(key: IssuerKey, iss: IssuerObject): Promise<string> {
-    const ref = iss.spec.acme.privateKeySecretRef;
+    const ref = (iss.spec.acme as AcmeIssuerSpec).privateKeySecretRef;
     const field = ref.key ?? 'tls.key';
     const namespace = secretNamespace(key, this.d.config.namespace);
     try {
@@ -306,7 +381,7 @@ export class IssuerController {
     key: IssuerKey,
     iss: IssuerObject,
   ): Promise<{ kid: string; hmacKey: string } | undefined> {
-    const eab = iss.spec.acme.externalAccountBinding;
+    const eab = iss.spec.acme?.externalAccountBinding;
     if (!eab) return undefined;
     const namespace = secretNamespace(key, this.d.config.namespace);
     const field = eab.keySecretRef.key ?? 'secret';
@@ -349,7 +424,7 @@ export class IssuerController {
   ): Promise<void> {
     const cond = { type: 'Ready', ...c, observedGeneration: iss.metadata?.generation };
     const acmeStatus = uri
-      ? { uri, ...(iss.spec.acme.email ? { lastRegisteredEmail: iss.spec.acme.email } : {}) }
+      ? { uri, ...(iss.spec.acme?.email ? { lastRegisteredEmail: iss.spec.acme.email } : {}) }
       : iss.status?.acme;
     if (
       sameCondition(iss.status?.conditions, cond) &&

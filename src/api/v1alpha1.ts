@@ -115,33 +115,68 @@ export const solver = z
   });
 export type Solver = z.infer<typeof solver>;
 
-export const clusterIssuerSpec = z.object({
-  acme: z.object({
-    server: z
-      .string()
-      .regex(/^https:\/\//)
-      .describe('ACME directory URL'),
-    email: z.string().optional().describe('contact email for the ACME account'),
-    privateKeySecretRef: secretKeyRef.describe(
-      'Secret holding the account key (created if missing)',
-    ),
-    externalAccountBinding: z
+export const clusterIssuerSpec = z
+  .object({
+    // Exactly one of acme, ca, selfSigned (the CEL rule below).
+    acme: z
       .object({
-        keyID: z.string().min(1),
-        keySecretRef: secretKeyRef.describe('Secret holding the base64url HMAC key'),
+        server: z
+          .string()
+          .regex(/^https:\/\//)
+          .describe('ACME directory URL'),
+        email: z.string().optional().describe('contact email for the ACME account'),
+        privateKeySecretRef: secretKeyRef.describe(
+          'Secret holding the account key (created if missing)',
+        ),
+        externalAccountBinding: z
+          .object({
+            keyID: z.string().min(1),
+            keySecretRef: secretKeyRef.describe('Secret holding the base64url HMAC key'),
+          })
+          .optional()
+          .describe('External Account Binding (ZeroSSL, some private CAs)'),
+        profile: z
+          .string()
+          .optional()
+          .describe('ACME profile to request (draft-aaron-acme-profiles)'),
+        preferredChain: z
+          .string()
+          .optional()
+          .describe('issuer CN of the preferred alternate chain'),
+        caBundle: z
+          .string()
+          .optional()
+          .describe('PEM CA bundle to trust for the ACME server (private CAs)'),
+        solvers: z.array(solver).min(1),
+      })
+      .optional(),
+    // Local issuers (issue 25): certroute signs itself, no ACME order.
+    ca: z
+      .object({
+        secretName: z
+          .string()
+          .min(1)
+          .describe(
+            "kubernetes.io/tls Secret with the CA's tls.crt and tls.key: in the operator namespace for a ClusterIssuer, in the Issuer's own namespace for an Issuer",
+          ),
       })
       .optional()
-      .describe('External Account Binding (ZeroSSL, some private CAs)'),
-    profile: z.string().optional().describe('ACME profile to request (draft-aaron-acme-profiles)'),
-    preferredChain: z.string().optional().describe('issuer CN of the preferred alternate chain'),
-    caBundle: z
-      .string()
+      .describe('sign with a CA key pair kept in a Secret'),
+    selfSigned: z
+      .object({})
       .optional()
-      .describe('PEM CA bundle to trust for the ACME server (private CAs)'),
-    solvers: z.array(solver).min(1),
-  }),
-});
+      .describe('each certificate signs itself (bootstraps a private CA with isCA)'),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '(has(self.acme) ? 1 : 0) + (has(self.ca) ? 1 : 0) + (has(self.selfSigned) ? 1 : 0) == 1',
+        message: 'set exactly one of acme, ca or selfSigned',
+      },
+    ],
+  });
 export type ClusterIssuerSpec = z.infer<typeof clusterIssuerSpec>;
+export type AcmeIssuerSpec = NonNullable<ClusterIssuerSpec['acme']>;
 
 export const clusterIssuerStatus = z.object({
   conditions: z.array(condition).optional(),
@@ -192,6 +227,26 @@ export const keyAlgorithms = [
 ] as const;
 export type KeyAlgorithm = (typeof keyAlgorithms)[number];
 
+/** cert-manager's usage names (issue 25). */
+export const keyUsages = [
+  'signing',
+  'digital signature',
+  'content commitment',
+  'key encipherment',
+  'key agreement',
+  'data encipherment',
+  'cert sign',
+  'crl sign',
+  'server auth',
+  'client auth',
+  'code signing',
+  'email protection',
+  'timestamping',
+  'ocsp signing',
+  'any',
+] as const;
+export type KeyUsage = (typeof keyUsages)[number];
+
 export const certificateSpec = z
   .object({
     dnsNames: z.array(dnsName).min(1).max(100),
@@ -219,6 +274,45 @@ export const certificateSpec = z
       .optional()
       .describe('renew this long before expiry (e.g. 720h); overrides 2/3 of lifetime'),
     challenge: z.enum(['http01', 'dns01']).optional().describe('force the challenge type'),
+    // Local issuers and outputs (issue 25).
+    commonName: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('subject CN (CA and SelfSigned issuers; ACME uses the first DNS name)'),
+    duration: z
+      .string()
+      .regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'a duration like 2160h or 90d')
+      .optional()
+      .describe('requested lifetime (CA and SelfSigned issuers; default 90d)'),
+    isCA: z
+      .boolean()
+      .optional()
+      .describe('a CA certificate: basicConstraints CA:true, keyCertSign and cRLSign'),
+    usages: z
+      .array(z.enum(keyUsages))
+      .max(20)
+      .optional()
+      .describe('key usages and extended key usages (CA and SelfSigned issuers)'),
+    keystores: z
+      .object({
+        pkcs12: z
+          .object({
+            create: z.boolean(),
+            passwordSecretRef: z
+              .object({ name: z.string().min(1), key: z.string().min(1) })
+              .describe("Secret in the Certificate's namespace holding the password"),
+          })
+          .optional()
+          .describe('keystore.p12 (and truststore.p12 when a CA is known) in the Secret'),
+      })
+      .optional(),
+    additionalOutputFormats: z
+      .array(z.object({ type: z.enum(['CombinedPEM', 'DER']) }))
+      .max(2)
+      .optional()
+      .describe('CombinedPEM: tls-combined.pem (key then chain); DER: key.der (PKCS#8)'),
   })
   .meta({
     'x-kubernetes-validations': [

@@ -3,7 +3,7 @@ import { CronJob } from 'cron';
 import { Challenges } from '../acme/challenges.js';
 import { fetchRenewalInfo } from '../acme/client.js';
 import { CaLimits } from '../acme/limits.js';
-import type { Account, AccountLookup, IssuerController } from '../acme/issuer.js';
+import type { AccountLookup, IssuerController } from '../acme/issuer.js';
 import { issuerKeyOf, sameIssuer, type IssuerKey } from '../acme/issuer-ref.js';
 import type { Dns01Solver } from '../acme/solvers/dns01.js';
 import type { TokenServer } from '../acme/solvers/http01.js';
@@ -15,13 +15,11 @@ import type { Informer } from '../kube/scoped-informer.js';
 import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import type { Tenancy } from '../tenancy/controller.js';
-import { ingressClassOf } from '../sources/ingress.js';
 import { OrderGates } from './gates.js';
 import { Issuance, renewBefore } from './issuance.js';
 import {
   idleStep,
   isCurrent,
-  sameNames,
   tokensOfOrder,
   upToDateConditions,
   validityFields,
@@ -35,7 +33,11 @@ import { AcmStore } from './stores/acm.js';
 import { SecretStore, certificateNameAnnotation } from './stores/secret.js';
 import { keyOf, writesSecret, type Cert, type Current, type Status } from './types.js';
 import type { CertInfo } from './x509.js';
+import { ingressAddresses, knownWindow, solverTarget } from './controller-helpers.js';
+import { LocalIssuance } from './local-issuance.js';
+import type { SignerLookup } from '../acme/issuer.js';
 
+export { ingressAddresses } from './controller-helpers.js';
 export type { Cert } from './types.js';
 
 export interface CertificateOptions {
@@ -87,6 +89,7 @@ export class CertificateController {
   private readonly secretStore: SecretStore;
   private readonly acmStore: AcmStore;
   private readonly issuance: Issuance;
+  private readonly local: LocalIssuance;
   private readonly challenges: Challenges;
   private sweep: CronJob | undefined;
   /** Why the last idle check wanted an order (for the log line when one is placed). */
@@ -142,6 +145,15 @@ export class CertificateController {
         newOrders: d.config.acmeLimitNewOrders,
         failedValidations: d.config.acmeLimitFailedValidations,
       }),
+    });
+    this.local = new LocalIssuance({
+      issuers: d.issuers,
+      reporter: this.reporter,
+      stores: (c) => this.stores(c),
+      due: (c, status, current, lookup, log) => this.due(c, status, current, lookup, log),
+      fail: (c, status, reason, message) =>
+        this.issuance.fail(c, status, reason, message, undefined),
+      onIssued: (key) => this.ariNext.delete(key),
     });
     this.queue = new WorkQueue({
       name: 'certificates',
@@ -239,12 +251,10 @@ export class CertificateController {
     const log = this.log.child({ namespace, name });
     const current = await this.target(cert);
     if (!current) return;
+    const signer = this.d.issuers.signer(issuerKeyOf(namespace, cert.spec.issuerRef));
+    if (signer) return this.local.reconcile(cert, current, signer, log);
     const lookup = this.d.issuers.account(issuerKeyOf(namespace, cert.spec.issuerRef));
-    let status: Status = cert.status ?? {};
-    if (status.order && !sameNames(status.order.dnsNames, cert.spec.dnsNames)) {
-      log.info('dnsNames changed: abandoning the order in flight');
-      status = await this.issuance.abandon(cert, status, 'dnsNames changed');
-    }
+    let status: Status = await this.issuance.abandonIfRenamed(cert, cert.status ?? {}, log);
     if (!status.order) {
       const step = await this.orderIfDue(cert, status, current, lookup, log);
       if ('wait' in step) return step.wait;
@@ -270,18 +280,8 @@ export class CertificateController {
     lookup: AccountLookup,
     log: Logger,
   ): Promise<{ wait: ReconcileResult } | { status: Status }> {
-    // A valid certificate needs no account: a restart or an issuer hiccup never flaps Ready.
-    const directoryUrl = this.d.issuers.directoryUrl(
-      issuerKeyOf(cert.metadata?.namespace, cert.spec.issuerRef),
-    );
-    const next = await this.idle(cert, status, current, directoryUrl, log);
-    if (next) return { wait: next };
-    const denied = await this.gates.denied(cert);
-    if (denied) return { wait: denied };
-    if (!lookup.ok) return { wait: await this.gates.waitForIssuer(cert, lookup) };
-    if (this.d.config.dryRun) return { wait: await this.dryRun(cert, log) };
-    // Before anything lands in ACM, make sure deletion will find it.
-    if (cert.spec.acm) await this.setFinalizer(cert, true);
+    const wait = await this.due(cert, status, current, lookup, log);
+    if (wait || !lookup.ok) return { wait: wait ?? {} };
     const spent = await this.gates.overBudget(cert, true);
     if (spent) return { wait: spent };
     log.info({ why: this.orderReason.get(keyOf(cert)) }, 'placing an ACME order');
@@ -300,6 +300,27 @@ export class CertificateController {
     if (budget) return { wait: budget };
     if ('wait' in placed) return placed;
     return placed.status.order ? placed : { wait: { requeueAfterMs: 1000 } };
+  }
+
+  /** Before any issuance (ACME or local): wait for a time, a policy, the issuer; else go. */
+  private async due(
+    cert: Cert,
+    status: Status,
+    current: Current,
+    lookup: AccountLookup | SignerLookup,
+    log: Logger,
+  ): Promise<ReconcileResult | undefined> {
+    // A valid certificate needs no account: a restart or an issuer hiccup never flaps Ready.
+    const issuer = issuerKeyOf(cert.metadata?.namespace, cert.spec.issuerRef);
+    const next = await this.idle(cert, status, current, this.d.issuers.directoryUrl(issuer), log);
+    if (next) return next;
+    const denied = await this.gates.denied(cert);
+    if (denied) return denied;
+    if (!lookup.ok) return this.gates.waitForIssuer(cert, lookup);
+    if (this.d.config.dryRun) return this.dryRun(cert, log);
+    // Before anything lands in ACM, make sure deletion will find it.
+    if (cert.spec.acm) await this.setFinalizer(cert, true);
+    return undefined;
   }
 
   private async dryRun(cert: Cert, log: Logger): Promise<ReconcileResult> {
@@ -470,28 +491,4 @@ export class CertificateController {
     this.orderReason.delete(key);
     this.reporter.forget(key, cert);
   }
-}
-
-function knownWindow(status: Status, info: CertInfo): { start: Date; end: Date } | undefined {
-  const a = status.ari;
-  if (!a || a.certID !== info.ariCertID) return undefined;
-  return { start: new Date(a.windowStart), end: new Date(a.windowEnd) };
-}
-
-function solverTarget(cert: Cert, account: Account, ingress: k8s.V1Ingress | undefined) {
-  const { namespace = '', name = '', uid = '' } = cert.metadata ?? {};
-  // The class of the Ingress that asked: each host's own solver may name another
-  // (solverIngressClass in src/acme/challenges.ts).
-  return {
-    namespace,
-    certificate: { name, uid },
-    ingressClassName: ingress ? ingressClassOf(ingress) : undefined,
-  };
-}
-
-/** IPs and hostnames in the Ingress's status.loadBalancer. */
-export function ingressAddresses(ing: k8s.V1Ingress | undefined): string[] {
-  return (ing?.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
-    [i.ip, i.hostname].filter((x): x is string => !!x),
-  );
 }

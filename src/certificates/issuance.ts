@@ -21,13 +21,22 @@ import {
   orderStep,
   orderTimedOut,
   pollDelayMs,
+  sameNames,
   tokensOfOrder,
 } from './machine.js';
 import type { PendingKeys } from './pending-key.js';
 import { renewalTime } from './renewal.js';
 import type { CertificateReporter } from './status.js';
 import type { CertificateStore, Delivery } from './store.js';
-import { keyOf, writesSecret, type Cert, type Current, type Order, type Status } from './types.js';
+import {
+  keyOf,
+  writesSecret,
+  type Cert,
+  type Current,
+  type Order,
+  type Problem,
+  type Status,
+} from './types.js';
 import { parseCertificate, splitChain } from './x509.js';
 
 export interface IssuanceDeps {
@@ -268,6 +277,7 @@ export class Issuance {
       await this.fail(cert, status, delivered.reason, delivered.message, o);
       return;
     }
+    await this.d.reporter.storeWarnings(cert, delivered.warnings);
     this.d.metrics.acmeOrders.inc({ result: 'valid' });
     // Before status forgets the order: a crash in between must not strand TXT records.
     await this.cleanup(cert, log, o);
@@ -294,12 +304,14 @@ export class Issuance {
   /** Each store in order; the first refusal fails the order. */
   private async deliver(cert: Cert, status: Status, chain: string, key: string) {
     let arn: string | undefined;
+    const warnings: Problem[] = [];
     for (const store of this.d.stores(cert)) {
       const r: Delivery = await store.write(cert, status, chain, key);
       if (!r.ok) return r;
       arn = r.arn ?? arn;
+      warnings.push(...(r.warnings ?? []));
     }
-    return { ok: true as const, ...(arn ? { arn } : {}) };
+    return { ok: true as const, warnings, ...(arn ? { arn } : {}) };
   }
 
   /**
@@ -419,6 +431,13 @@ export class Issuance {
       'RateLimited',
       `${message} (next attempt at ${held.nextRetryTime})`,
     );
+  }
+
+  /** spec.dnsNames changed while an order was in flight: that order is abandoned. */
+  async abandonIfRenamed(cert: Cert, status: Status, log: Logger): Promise<Status> {
+    if (!status.order || sameNames(status.order.dnsNames, cert.spec.dnsNames)) return status;
+    log.info('dnsNames changed: abandoning the order in flight');
+    return this.abandon(cert, status, 'dnsNames changed');
   }
 
   /** The order is dropped without a verdict (its names changed): cleaned up and forgotten. */

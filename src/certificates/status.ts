@@ -6,7 +6,7 @@ import type { CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder, EventType } from '../kube/events.js';
 import { controllerOf } from '../kube/ownership.js';
 import type { Metrics } from '../observability/metrics.js';
-import { keyOf, type Cert, type Status } from './types.js';
+import { keyOf, type Cert, type Problem, type Status } from './types.js';
 
 export interface ReporterDeps {
   crds: CrdClient;
@@ -82,6 +82,22 @@ export class CertificateReporter {
         reason,
         `Certificate ${cert.metadata?.name}: ${message}`,
       );
+  }
+
+  /**
+   * What the stores could not do in full (issue 25: a keystore without its password): the
+   * Keystore condition and a Warning Event name it; the certificate itself is stored. With a
+   * keystore asked for and no warning, Keystore is True.
+   */
+  async storeWarnings(cert: Cert, warnings: readonly Problem[]): Promise<void> {
+    const [w] = warnings;
+    if (w) {
+      await this.write(cert, {}, [{ type: 'Keystore', status: 'False', ...w }]);
+      await this.event(cert, 'Warning', w.reason, w.message);
+    } else if (cert.spec.keystores?.pkcs12?.create)
+      await this.write(cert, {}, [
+        { type: 'Keystore', status: 'True', reason: 'Written', message: 'keystore.p12 written' },
+      ]);
   }
 
   /** A deleted Certificate leaves no series behind. */

@@ -1,6 +1,12 @@
 import { isIP } from 'node:net';
 import { parseDuration } from '../config/index.js';
-import { keyAlgorithms, type IssuerKind, type KeyAlgorithm } from '../api/v1alpha1.js';
+import {
+  keyAlgorithms,
+  type IssuerKind,
+  type KeyAlgorithm,
+  type KeyUsage,
+} from '../api/v1alpha1.js';
+import { parseCertManagerAnnotations } from './cm-annotations.js';
 
 export const prefix = 'certroute.io/';
 export const annotations = {
@@ -40,6 +46,10 @@ export interface IngressSettings {
   extraHostnames: string[];
   /** Overrides the load balancer address as the DNS target (IPs or one hostname). */
   dnsTargets?: string[];
+  // cert-manager's annotations (cm-annotations.ts).
+  duration?: string;
+  commonName?: string;
+  usages?: KeyUsage[];
 }
 
 export interface AnnotationProblem {
@@ -120,6 +130,7 @@ export function parseAnnotations(
     parseDnsTarget,
   ];
   for (const step of steps) step(a, d, s, bad);
+  parseCertManagerAnnotations(a, s, bad);
   return { settings: s, problems, issuerInvalid: issuer === 'invalid' };
 }
 

@@ -5,6 +5,7 @@ import { recordsForTargets } from '../dns/targets.js';
 import type { FailureReason } from '../errors.js';
 import { managedLabels } from '../kube/ownership.js';
 import { hostnameProblem, parseAnnotations, type IngressSettings } from './annotations.js';
+import { cmSpec } from './cm-annotations.js';
 
 export interface ShimOptions {
   dnsDefault: boolean;
@@ -163,6 +164,7 @@ function certificatesFor(
         ...(s.keyAlgorithm ? { privateKey: { algorithm: s.keyAlgorithm } } : {}),
         ...(s.renewBefore ? { renewBefore: s.renewBefore } : {}),
         ...(s.challenge ? { challenge: s.challenge } : {}),
+        ...cmSpec(s),
       },
     });
   }

@@ -43,7 +43,7 @@ let nsAdmin: k8s.KubeConfig;
 function pebbleIssuer(
   namespace: string,
   name: string,
-  solvers: Issuer['spec']['acme']['solvers'] = [{ http01: {} }],
+  solvers: NonNullable<Issuer['spec']['acme']>['solvers'] = [{ http01: {} }],
 ): Issuer {
   return {
     apiVersion: `${group}/${version}`,
@@ -426,9 +426,9 @@ describe('a namespaced Issuer', () => {
     // server's), one trusting the system roots there. Either would make every connection to
     // Pebble fail, if an Issuer could set the trust of an origin a ClusterIssuer uses.
     const otherCa = pebbleIssuer(a.namespace, 'other-ca');
-    otherCa.spec.acme.caBundle = readFileSync(apiServerCertFile(env.dir), 'utf8');
+    otherCa.spec.acme!.caBundle = readFileSync(apiServerCertFile(env.dir), 'utf8');
     const systemRoots = pebbleIssuer(a.namespace, 'system-roots');
-    delete systemRoots.spec.acme.caBundle;
+    delete systemRoots.spec.acme!.caBundle;
     for (const body of [otherCa, systemRoots])
       await nsAdmin.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
         group,

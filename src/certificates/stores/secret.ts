@@ -8,7 +8,8 @@ import { scopedInformer, type Informer } from '../../kube/scoped-informer.js';
 import { isManaged, managedLabels, managedSelector } from '../../kube/ownership.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { CertificateStore, Delivery } from '../store.js';
+import type { CertificateStore, Delivery, DeliveryExtra } from '../store.js';
+import { outputSecretKeys, outputsOf, readKeystorePassword } from './outputs.js';
 import type { Cert, Current, Status } from '../types.js';
 import {
   certificateOfSecret,
@@ -70,6 +71,25 @@ export class SecretStore implements CertificateStore {
     );
   }
 
+  /** The Secret's data: chain, key, ca.crt when known, and the outputs the spec asks for. */
+  private async dataOf(cert: Cert, chain: string, key: string, extra: DeliveryExtra | undefined) {
+    const blocks = splitChain(chain);
+    const last = blocks.at(-1);
+    // A CA or SelfSigned issuer says its CA; from ACME, the chain's root if it sent one.
+    const ca = extra?.ca ?? (blocks.length > 1 && last && isSelfSigned(last) ? last : undefined);
+    const password = cert.spec.keystores?.pkcs12?.create
+      ? await readKeystorePassword(this.core, cert)
+      : undefined;
+    const outputs = outputsOf(cert, chain, key, blocks, ca, password);
+    const data: Record<string, string> = {
+      'tls.crt': b64(chain),
+      'tls.key': b64(key),
+      ...(ca ? { 'ca.crt': b64(ca) } : {}),
+      ...outputs.data,
+    };
+    return { data, warnings: outputs.warnings };
+  }
+
   /** The target Secret: absent, someone else's, or ours with its parsed certificate. */
   async current(cert: Cert): Promise<Current> {
     const namespace = cert.metadata?.namespace ?? '';
@@ -86,16 +106,16 @@ export class SecretStore implements CertificateStore {
     return classifySecret(secret, cert.metadata?.name ?? '');
   }
 
-  async write(cert: Cert, _status: Status, chain: string, key: string): Promise<Delivery> {
+  async write(
+    cert: Cert,
+    _status: Status,
+    chain: string,
+    key: string,
+    extra?: DeliveryExtra,
+  ): Promise<Delivery> {
     const namespace = cert.metadata?.namespace ?? '';
     const name = cert.spec.secretName ?? '';
-    const blocks = splitChain(chain);
-    const last = blocks.at(-1);
-    const data: Record<string, string> = {
-      'tls.crt': b64(chain),
-      'tls.key': b64(key),
-      ...(blocks.length > 1 && last && isSelfSigned(last) ? { 'ca.crt': b64(last) } : {}),
-    };
+    const { data, warnings } = await this.dataOf(cert, chain, key, extra);
     const labels = managedLabels();
     const annotations = {
       [certificateNameAnnotation]: cert.metadata?.name ?? '',
@@ -113,7 +133,7 @@ export class SecretStore implements CertificateStore {
         },
       });
       this.fresh.remember(cacheKey, created);
-      return { ok: true };
+      return { ok: true, warnings };
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
     }
@@ -135,12 +155,17 @@ export class SecretStore implements CertificateStore {
       },
     });
     this.fresh.remember(cacheKey, replaced);
-    return { ok: true };
+    return { ok: true, warnings };
   }
 }
 
 /** The keys certroute owns in a TLS Secret; every other key is the user's (or another tool's). */
-export const ownedSecretKeys: readonly string[] = ['tls.crt', 'tls.key', 'ca.crt'];
+export const ownedSecretKeys: readonly string[] = [
+  'tls.crt',
+  'tls.key',
+  'ca.crt',
+  ...outputSecretKeys,
+];
 
 /**
  * A renewal's data: certroute's keys replaced (and dropped when it no longer writes one, such
