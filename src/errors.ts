@@ -53,6 +53,10 @@ export const failureReasons = {
   KeyMismatch: 'transient',
   ACMImportFailed: 'input',
   ACMCertificateInUse: 'transient',
+  // ACM-issued certificates (certificates/acm-issued.ts): ACM's own verdicts.
+  ACMRequestFailed: 'input',
+  ACMValidationTimedOut: 'input',
+  ACMRenewalFailed: 'transient',
   IssuerNotFound: 'configuration',
   IssuerNotReady: 'configuration',
   // ClusterIssuers (acme/issuer.ts): the issuer's Ready condition.

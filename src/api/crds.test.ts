@@ -44,6 +44,11 @@ describe('generated YAML keeps every validation', () => {
         rule: '!has(self.acm) || !has(self.acm.writeSecret) || !self.acm.writeSecret || has(self.secretName)',
         message: 'acm.writeSecret needs secretName',
       },
+      {
+        rule: '!has(self.acm) || !has(self.acm.issued) || !self.acm.issued || !has(self.acm.writeSecret) || !self.acm.writeSecret',
+        message:
+          'an ACM-issued certificate has no key to write: acm.issued excludes acm.writeSecret',
+      },
     ]);
   });
 

@@ -264,6 +264,12 @@ export const certificateSpec = z
       .object({
         region: z.string().min(1),
         writeSecret: z.boolean().optional().describe('also write the key to secretName'),
+        issued: z
+          .boolean()
+          .optional()
+          .describe(
+            'ACM issues the certificate itself (RequestCertificate, DNS validation; no ACME order, issuerRef unused)',
+          ),
       })
       .optional()
       .describe('import into AWS ACM instead of (or besides) a Secret'),
@@ -320,6 +326,11 @@ export const certificateSpec = z
       {
         rule: '!has(self.acm) || !has(self.acm.writeSecret) || !self.acm.writeSecret || has(self.secretName)',
         message: 'acm.writeSecret needs secretName',
+      },
+      {
+        rule: '!has(self.acm) || !has(self.acm.issued) || !self.acm.issued || !has(self.acm.writeSecret) || !self.acm.writeSecret',
+        message:
+          'an ACM-issued certificate has no key to write: acm.issued excludes acm.writeSecret',
       },
     ],
   });
@@ -382,7 +393,22 @@ export const certificateStatus = z.object({
   failedAttempts: z.number().int().optional(),
   lastFailure: z.string().optional(),
   nextRetryTime: time.optional(),
-  acm: z.object({ certificateArn: z.string() }).optional(),
+  acm: z
+    .object({
+      certificateArn: z.string(),
+      // ACM-issued certificates (spec.acm.issued) only:
+      requestedNames: z
+        .array(z.string())
+        .optional()
+        .describe('acm.issued: the names the ACM certificate was requested for'),
+      certificateStatus: z.string().optional().describe("acm.issued: ACM's Status"),
+      renewalStatus: z.string().optional().describe("acm.issued: ACM's RenewalSummary status"),
+      previousArn: z
+        .string()
+        .optional()
+        .describe('acm.issued: the certificate being replaced after a change of names'),
+    })
+    .optional(),
   revision: z.number().int().optional(),
 });
 export type CertificateStatus = z.infer<typeof certificateStatus>;
@@ -401,8 +427,16 @@ export type Certificate = z.infer<typeof certificate>;
 // TXT is certroute's own ownership marker; it does not publish TXT records for users.
 export const recordTypes = ['A', 'AAAA', 'CNAME'] as const;
 
+/** A record name: a dnsName whose labels may also start with "_" (ACM's validation CNAMEs). */
+const recordName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\*\.)?(_?[a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+  .describe('a lower-case DNS name; a leading "*." makes it a wildcard; labels may start with "_"');
+
 export const endpoint = z.object({
-  dnsName: dnsName,
+  dnsName: recordName,
   recordType: z
     .enum(recordTypes)
     .optional()

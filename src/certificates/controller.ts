@@ -30,6 +30,7 @@ import { CertificateReporter } from './status.js';
 import type { CertificateStore } from './store.js';
 import type { Acm } from './stores/acm-client.js';
 import { AcmStore } from './stores/acm.js';
+import { AcmIssuedFlow, acmFinalizer } from './acm-issued.js';
 import { SecretStore, certificateNameAnnotation } from './stores/secret.js';
 import { keyOf, writesSecret, type Cert, type Current, type Status } from './types.js';
 import type { CertInfo } from './x509.js';
@@ -65,8 +66,6 @@ export interface CertificateDeps extends ControllerDeps {
   tenancy?: Tenancy;
 }
 
-export const acmFinalizer = 'certroute.io/acm-certificate';
-
 /**
  * Certificate → an ACME order → a kubernetes.io/tls Secret and/or ACM, and renewal forever after.
  *
@@ -88,6 +87,7 @@ export class CertificateController {
   private readonly gates: OrderGates;
   private readonly secretStore: SecretStore;
   private readonly acmStore: AcmStore;
+  private readonly acmIssued: AcmIssuedFlow;
   private readonly issuance: Issuance;
   private readonly local: LocalIssuance;
   private readonly challenges: Challenges;
@@ -117,6 +117,7 @@ export class CertificateController {
       log: this.log,
       ownerIngress: (c) => this.reporter.ownerIngress(c),
     });
+    this.acmIssued = new AcmIssuedFlow(d, this.reporter, this.acmStore, this.opts);
     this.challenges = new Challenges(d);
     this.issuance = new Issuance({
       log: this.log,
@@ -158,7 +159,7 @@ export class CertificateController {
     this.queue = new WorkQueue({
       name: 'certificates',
       concurrency: d.config.workers,
-      reconcile: (k) => this.reconcile(k),
+      reconcile: (k) => this.acmIssued.reconcileKey(k) ?? this.reconcile(k),
       log: this.log,
       metrics: d.metrics,
     });

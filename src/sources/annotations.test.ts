@@ -364,6 +364,27 @@ describe('parseAnnotations: certroute.io/target and acm-region', () => {
       [ACM_REGION],
     ],
     [
+      'acm-issued with the annotation region',
+      { [TARGET]: 'acm-issued', [ACM_REGION]: 'eu-west-1' },
+      noDefaults,
+      { target: 'acm-issued', acmRegion: 'eu-west-1' },
+      [],
+    ],
+    [
+      'acm-issued falls back to the operator region',
+      { [TARGET]: 'acm-issued' },
+      defaults,
+      { target: 'acm-issued', acmRegion: 'us-east-1' },
+      [],
+    ],
+    [
+      'acm-issued with no region anywhere',
+      { [TARGET]: 'acm-issued' },
+      noDefaults,
+      { target: 'acm-issued', acmRegion: undefined },
+      [ACM_REGION],
+    ],
+    [
       'upper-case ACM is garbage',
       { [TARGET]: 'ACM' },
       defaults,

@@ -37,7 +37,8 @@ export interface IngressSettings {
   /** Set when the issuer is a namespaced Issuer (in the Ingress's namespace); absent: a ClusterIssuer. */
   issuerKind?: 'Issuer';
   dns: boolean;
-  target: 'secret' | 'acm';
+  /** acm-issued: ACM issues the certificate itself (spec.acm.issued; no issuer needed). */
+  target: 'secret' | 'acm' | 'acm-issued';
   acmRegion?: string;
   challenge?: 'http01' | 'dns01';
   keyAlgorithm?: KeyAlgorithm;
@@ -143,14 +144,15 @@ const parseDns: Step = (a, _d, s, bad) => {
 
 const parseTarget: Step = (a, d, s, bad) => {
   const v = a[annotations.target];
-  if (v === 'secret' || v === 'acm') s.target = v;
-  else if (v !== undefined) bad(annotations.target, `must be "secret" or "acm", got "${v}"`);
-  if (s.target !== 'acm') return;
+  if (v === 'secret' || v === 'acm' || v === 'acm-issued') s.target = v;
+  else if (v !== undefined)
+    bad(annotations.target, `must be "secret", "acm" or "acm-issued", got "${v}"`);
+  if (s.target === 'secret') return;
   s.acmRegion = a[annotations.acmRegion] ?? d.awsRegion;
   if (!s.acmRegion)
     bad(
       annotations.acmRegion,
-      'target "acm" needs a region: set this annotation or the operator\'s AWS region',
+      `target "${s.target}" needs a region: set this annotation or the operator's AWS region`,
     );
 };
 

@@ -71,10 +71,13 @@ export function desiredFor(ing: k8s.V1Ingress, opts: ShimOptions): Desired {
     message: `${p.annotation}: ${p.message}`,
   }));
   // ACM without a region is already reported; a Certificate the CRD would refuse helps nobody.
+  // ACM-issued certificates need no issuer (issuerRef is kept for the CRD, and unused).
+  const acmIssued = settings.target === 'acm-issued';
   const wantsCerts =
-    settings.issuer !== undefined && !(settings.target === 'acm' && !settings.acmRegion);
+    (settings.issuer !== undefined || acmIssued) &&
+    !(settings.target !== 'secret' && !settings.acmRegion);
   const certificates = wantsCerts
-    ? certificatesFor(ing, settings, settings.issuer ?? '', problems)
+    ? certificatesFor(ing, settings, settings.issuer ?? (acmIssued ? 'acm' : ''), problems)
     : [];
   const dnsEndpoint = settings.dns ? dnsEndpointFor(ing, settings, problems) : undefined;
   // The problems are an Event each, and the DNSEndpoint's SourceValid condition lists them all.
@@ -160,7 +163,7 @@ function certificatesFor(
       spec: {
         dnsNames: [...hosts].sort(),
         issuerRef: { name: issuer, ...(s.issuerKind ? { kind: s.issuerKind } : {}) },
-        ...(s.target === 'acm' ? { acm: { region: s.acmRegion ?? '' } } : { secretName }),
+        ...targetSpec(s, secretName),
         ...(s.keyAlgorithm ? { privateKey: { algorithm: s.keyAlgorithm } } : {}),
         ...(s.renewBefore ? { renewBefore: s.renewBefore } : {}),
         ...(s.challenge ? { challenge: s.challenge } : {}),
@@ -169,6 +172,13 @@ function certificatesFor(
     });
   }
   return certs;
+}
+
+/** Where the certificate goes: a Secret, an ACM import, or ACM issuing it (acm.issued). */
+function targetSpec(s: IngressSettings, secretName: string) {
+  if (s.target === 'secret') return { secretName };
+  const issued = s.target === 'acm-issued' ? { issued: true } : {};
+  return { acm: { region: s.acmRegion ?? '', ...issued } };
 }
 
 function dnsHosts(ing: k8s.V1Ingress, s: IngressSettings, problems: Problem[]): string[] {

@@ -7,6 +7,9 @@ export interface MotoLab {
   proc: ManagedProcess;
 }
 
+/** Seconds moto's ACM keeps a requested certificate PENDING_VALIDATION. */
+export const acmValidationWaitS = 6;
+
 /** moto's server mode: one process serving Route53 and ACM (and more) on loopback. */
 export async function startMoto(dir: string): Promise<MotoLab> {
   const port = await freePort();
@@ -14,7 +17,12 @@ export async function startMoto(dir: string): Promise<MotoLab> {
   const proc = spawnManaged('moto', bin.motoPython(), {
     args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)],
     logFile: join(dir, 'moto.log'),
-    env: { MOTO_ALLOW_NONEXISTENT_REGION: 'false' },
+    // ACM "validates" a requested certificate this many seconds after the request (moto
+    // checks the time only, not the validation CNAMEs): long enough to see it pending.
+    env: {
+      MOTO_ALLOW_NONEXISTENT_REGION: 'false',
+      MOTO_ACM_VALIDATION_WAIT: String(acmValidationWaitS),
+    },
   });
   await waitFor('moto server', async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok, {
     proc,

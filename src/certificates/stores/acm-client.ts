@@ -134,6 +134,81 @@ export class Acm {
       throw asAcmError(err);
     }
   }
+
+  // ------------------------------------------------ ACM-issued certificates (spec.acm.issued)
+
+  /**
+   * Requests a certificate ACM issues itself, validated by DNS. `token` makes a retried
+   * request (a crash before the ARN reached status) return the same ARN (ACM keeps it an hour).
+   */
+  async request(region: string, dnsNames: string[], token: string, certificate: string) {
+    const { c, acm } = await this.client(region);
+    try {
+      const res = await c.send(
+        new acm.RequestCertificateCommand({
+          DomainName: dnsNames[0],
+          SubjectAlternativeNames: dnsNames,
+          ValidationMethod: 'DNS',
+          IdempotencyToken: token,
+          Tags: this.tags(certificate),
+        }),
+      );
+      if (!res.CertificateArn) throw new AcmError('NoArn', 'RequestCertificate returned no ARN');
+      return res.CertificateArn;
+    } catch (err) {
+      throw asAcmError(err);
+    }
+  }
+
+  /** What ACM says of a certificate it issues, or undefined when the ARN is gone. */
+  async describe(region: string, arn: string): Promise<IssuedView | undefined> {
+    const { c, acm } = await this.client(region);
+    try {
+      const res = await c.send(new acm.DescribeCertificateCommand({ CertificateArn: arn }));
+      const d = res.Certificate ?? {};
+      return {
+        status: d.Status ?? 'UNKNOWN',
+        ...(d.FailureReason ? { failureReason: d.FailureReason } : {}),
+        validation: (d.DomainValidationOptions ?? []).flatMap((o) =>
+          o.ResourceRecord?.Name && o.ResourceRecord.Value
+            ? [
+                {
+                  name: o.ResourceRecord.Name,
+                  type: o.ResourceRecord.Type ?? 'CNAME',
+                  value: o.ResourceRecord.Value,
+                },
+              ]
+            : [],
+        ),
+        ...(d.NotBefore ? { notBefore: d.NotBefore } : {}),
+        ...(d.NotAfter ? { notAfter: d.NotAfter } : {}),
+        ...(d.Serial ? { serial: d.Serial } : {}),
+        ...(d.RenewalSummary?.RenewalStatus
+          ? { renewalStatus: d.RenewalSummary.RenewalStatus }
+          : {}),
+        ...(d.RenewalSummary?.RenewalStatusReason
+          ? { renewalReason: d.RenewalSummary.RenewalStatusReason }
+          : {}),
+      };
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+      throw asAcmError(err);
+    }
+  }
+}
+
+/** DescribeCertificate, reduced to what the ACM-issued flow decides on. */
+export interface IssuedView {
+  /** PENDING_VALIDATION, ISSUED, INACTIVE, EXPIRED, VALIDATION_TIMED_OUT, REVOKED, FAILED. */
+  status: string;
+  failureReason?: string;
+  /** DomainValidationOptions[].ResourceRecord: the validation records to publish. */
+  validation: { name: string; type: string; value: string }[];
+  notBefore?: Date;
+  notAfter?: Date;
+  serial?: string;
+  renewalStatus?: string;
+  renewalReason?: string;
 }
 
 /** ACM's own answers (HTTP 4xx) become AcmError; network and server errors stay as they are. */

@@ -86,7 +86,7 @@ export class AcmStore implements CertificateStore {
   }
 
   /** alb.ingress.kubernetes.io/certificate-arn on the owner Ingress, the user's ARNs kept. */
-  private async annotateIngress(cert: Cert, arn: string | undefined, previous?: string) {
+  async annotateIngress(cert: Cert, arn: string | undefined, previous?: string) {
     const ing = this.d.ownerIngress(cert);
     if (!ing?.metadata?.name) return;
     const current = ing.metadata.annotations?.[albAnnotation];
