@@ -60,7 +60,11 @@ interface HostTargets {
   addresses: Address[];
 }
 
-/** One DNSEndpoint for hosts and their addresses; undefined when there is no host. */
+/**
+ * One DNSEndpoint for hosts and their addresses; undefined when there is no host and nothing
+ * to report. A route whose every host is left out still gets one, with no endpoints: its
+ * SourceValid condition is where the reasons are read.
+ */
 export function endpointFor(
   kind: SourceKind,
   meta: ObjectMeta | undefined,
@@ -68,7 +72,7 @@ export function endpointFor(
   ttl: number | undefined,
   problems: SourceProblem[],
 ): DNSEndpoint | undefined {
-  if (hosts.length === 0) return undefined;
+  if (hosts.length === 0 && problems.length === 0) return undefined;
   const endpoints: Endpoint[] = [];
   for (const { host: dnsName, addresses } of hosts) {
     const records = recordsForTargets(addresses);
