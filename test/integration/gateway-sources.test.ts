@@ -239,6 +239,16 @@ describe('Gateway API sources', () => {
     );
   });
 
+  it('a route is derived again when its Gateway changes address', async () => {
+    await setGatewayAddress('gw', '192.0.2.81');
+    await eventually(
+      async () =>
+        (await record(r53, zone.id, `shop.apps.${zone.name}`, 'A'))?.ResourceRecords?.[0]?.Value ===
+        '192.0.2.81',
+      { timeoutMs: 30_000 },
+    );
+  });
+
   it("a LoadBalancer Service with external-dns's hostname annotation gets its record", async () => {
     await core.createNamespacedService({
       namespace: ns,
