@@ -22,6 +22,11 @@ export const failureReasons = {
   InvalidTLS: 'input',
   SecretClaimedElsewhere: 'input',
   DNSEndpointConflict: 'input',
+  // The Gateway API sources (sources/routes.ts, source-desired.ts): on the route or Gateway.
+  RouteNotAccepted: 'input',
+  HostnameNotAllowed: 'input',
+  GatewayNoAddress: 'transient',
+  UnsupportedCertificateRef: 'input',
   // DNS records (dns/): per record in the DNSEndpoint's status, and as Record<state> Events.
   RecordOwnedByOther: 'input',
   RecordNoZone: 'configuration',

@@ -20,6 +20,7 @@ import { Dns01Solver } from './acme/solvers/dns01.js';
 import { TokenServer } from './acme/solvers/http01.js';
 import { SolverMembers, type SolverAddress } from './acme/solvers/members.js';
 import { IngressShim } from './sources/ingress-shim.js';
+import { SourcesShim } from './sources/sources-shim.js';
 import { TenancyController } from './tenancy/controller.js';
 import { Route53Provider, route53Factory } from './dns/providers/route53.js';
 import { awsRegion } from './config/aws.js';
@@ -43,6 +44,8 @@ export function loadKubeConfig(config: Config): k8s.KubeConfig {
 export class Operator {
   readonly metrics: Metrics;
   readonly shim: IngressShim;
+  /** Gateway API routes, Gateways and LoadBalancer Services (--sources). */
+  readonly sources: SourcesShim;
   readonly dns: DnsController;
   readonly issuers: IssuerController;
   readonly certificates: CertificateController;
@@ -109,6 +112,18 @@ export class Operator {
       isLeader: () => this.isLeader,
     });
     this.shim = new IngressShim({
+      dnsEndpoints,
+      certificates,
+      kubeConfig,
+      crds,
+      config,
+      log,
+      metrics: this.metrics,
+      events,
+      isLeader: () => this.isLeader,
+      awsRegion: region,
+    });
+    this.sources = new SourcesShim({
       dnsEndpoints,
       certificates,
       kubeConfig,
@@ -256,6 +271,7 @@ export class Operator {
   ready(): { ok: boolean; detail: string } {
     if (
       !this.shim.synced ||
+      !this.sources.synced ||
       !this.dns.synced ||
       !this.issuers.synced ||
       !this.certificates.synced ||
@@ -284,6 +300,7 @@ export class Operator {
     await Promise.all([
       this.tenancy.start(),
       this.shim.start(),
+      this.sources.start(),
       this.dns.start(),
       this.issuers.start(),
       this.certificates.start(),
@@ -307,6 +324,7 @@ export class Operator {
   private queues() {
     return [
       this.shim.queue,
+      this.sources.queue,
       this.dns.queue,
       this.dns.statusQueue,
       this.issuers.queue,
@@ -321,6 +339,7 @@ export class Operator {
     this.dns.enqueueAll();
     this.shim.writesAfter(this.dns.settled());
     this.shim.enqueueAll();
+    this.sources.enqueueAll();
     this.issuers.enqueueAll();
     this.certificates.enqueueAll();
     this.tenancy.enqueueAll();
@@ -334,6 +353,7 @@ export class Operator {
     await this.members?.leave();
     await Promise.all([
       this.shim.queue.shutdown(),
+      this.sources.queue.shutdown(),
       this.dns.queue.shutdown(),
       this.dns.statusQueue.shutdown(),
       this.issuers.queue.shutdown(),
@@ -349,6 +369,7 @@ export class Operator {
     if (drain > 0) await new Promise((r) => setTimeout(r, drain));
     await Promise.all([
       this.shim.stop(),
+      this.sources.stop(),
       this.dns.stop(),
       this.issuers.stop(),
       this.certificates.stop(),

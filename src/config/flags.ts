@@ -327,6 +327,15 @@ export const flags = {
     default: '',
     schema: z.string(),
   }),
+  // -- the sources beyond Ingress (issue 24)
+  sources: spec({
+    flag: 'sources',
+    env: 'CERTROUTE_SOURCES',
+    description:
+      'sources watched besides Ingresses (comma-separated): gateway (Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes, where their CRDs exist), service (type LoadBalancer); empty: Ingresses only',
+    default: 'gateway,service',
+    schema: list.pipe(z.array(z.enum(['gateway', 'service']))),
+  }),
 } as const;
 
 export type Flags = typeof flags;

@@ -82,6 +82,8 @@ export class DnsController {
   private readonly relistRetries = new Map<string, NodeJS.Timeout>();
   /** Generations of stored Ingress-owned DNSEndpoints (with `derived`), by uid. */
   private readonly storedGenerations = new Map<string, string>();
+  /** Per stored (not derived) DNSEndpoint uid: its source's problems annotation last seen. */
+  private readonly storedProblems = new Map<string, string>();
   /** Per DNSEndpoint uid: the spec generation last seen and the zones its hosts were in. */
   private readonly endpointZones = new Map<
     string,
@@ -288,7 +290,15 @@ export class DnsController {
     const uid = e.metadata?.uid ?? endpointKey(e);
     if (this.d.derived && ownedByIngress(e)) return this.onStoredDerived(ev, e, uid);
     const prev = this.endpointZones.get(uid);
-    if (ev === 'update' && prev && prev.generation === e.metadata?.generation) return;
+    // The source's problems are an annotation: a change keeps the generation, but not SourceValid.
+    const problems = e.metadata?.annotations?.[problemsAnnotation] ?? '';
+    const problemsChanged = (this.storedProblems.get(uid) ?? '') !== problems;
+    if (ev === 'delete') this.storedProblems.delete(uid);
+    else this.storedProblems.set(uid, problems);
+    if (ev === 'update' && prev && prev.generation === e.metadata?.generation) {
+      if (problemsChanged) this.statusQueue.addAfter(endpointKey(e), statusSettleMs);
+      return;
+    }
     void this.zonesCovering(e)
       .then((zones) => this.scheduleFor(ev, e, uid, zones, prev?.zones, e.metadata?.generation))
       .catch((err: unknown) => this.noZoneList(err));

@@ -3,10 +3,10 @@ import { reportFailure, type FailureReason } from '../errors.js';
 import { sameStatus } from '../kube/canonical.js';
 import { isNotFound, type CrdClient } from '../kube/crd-client.js';
 import type { EventRecorder, EventTarget } from '../kube/events.js';
-import { controllerOf, ownedByIngress } from '../kube/ownership.js';
+import { controllerOf } from '../kube/ownership.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { problemsOf, resourceOf, type Endpoint } from './endpoints.js';
+import { problemsOf, resourceOf, sourceKinds, type Endpoint } from './endpoints.js';
 import { statusKey } from './plan.js';
 import type { RecordStates } from './records.js';
 import type { Zone } from './types.js';
@@ -40,7 +40,7 @@ export class EndpointStatusWriter {
         return {
           ...base,
           state: 'WaitingForAddress' as const,
-          message: 'the Ingress has no load balancer address yet',
+          message: waitingMessage(e),
         };
       const zone = this.d.zoneOf(ep.dnsName, zones);
       if (!zone)
@@ -125,15 +125,24 @@ export class EndpointStatusWriter {
   }
 }
 
-/** The Ingress that controls a DNSEndpoint, as an Event target. */
+/** The source (Ingress, route, Service) that controls a DNSEndpoint, as an Event target. */
 function ingressOf(e: Endpoint): EventTarget | undefined {
-  const owner = ownedByIngress(e) ? controllerOf(e) : undefined;
-  if (!owner) return undefined;
+  const owner = controllerOf(e);
+  const apiVersion = owner?.kind !== undefined ? sourceKinds[owner.kind] : undefined;
+  if (!owner?.kind || !apiVersion) return undefined;
   return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
+    apiVersion,
+    kind: owner.kind,
     metadata: { name: owner.name, namespace: e.metadata?.namespace, uid: owner.uid },
   };
+}
+
+/** Why a host has no record yet, in the words of its source's kind. */
+function waitingMessage(e: Endpoint): string {
+  const kind = controllerOf(e)?.kind;
+  if (kind === 'HTTPRoute' || kind === 'GRPCRoute' || kind === 'TLSRoute')
+    return `the ${kind}'s Gateway has no address in status.addresses yet`;
+  return `the ${kind === 'Service' ? 'Service' : 'Ingress'} has no load balancer address yet`;
 }
 
 function selfTarget(e: Endpoint): EventTarget {

@@ -80,12 +80,27 @@ export function dnsEndpointInformer(
   );
 }
 
-/** The owner written into ownership TXT records: the Ingress, or the DNSEndpoint itself if made by hand. */
+/**
+ * The source kinds whose DNSEndpoints name them in ownership TXT records, with the API
+ * version of each (for Events on the source): external-dns's `resource=` names the same way
+ * (`ingress/<ns>/<name>`, `httproute/<ns>/<name>`, `service/<ns>/<name>`, ...), so the records
+ * it wrote for one of them can be adopted.
+ */
+export const sourceKinds: Readonly<Record<string, string>> = {
+  Ingress: 'networking.k8s.io/v1',
+  HTTPRoute: 'gateway.networking.k8s.io/v1',
+  GRPCRoute: 'gateway.networking.k8s.io/v1',
+  TLSRoute: 'gateway.networking.k8s.io/v1alpha2',
+  Gateway: 'gateway.networking.k8s.io/v1',
+  Service: 'v1',
+};
+
+/** The owner written into ownership TXT records: the source, or the DNSEndpoint itself if made by hand. */
 export function resourceOf(e: Endpoint): string {
   const owner = controllerOf(e);
   const ns = e.metadata?.namespace ?? '';
-  return owner?.kind === 'Ingress'
-    ? `ingress/${ns}/${owner.name}`
+  return owner?.kind !== undefined && owner.kind in sourceKinds
+    ? `${owner.kind.toLowerCase()}/${ns}/${owner.name}`
     : `dnsendpoint/${ns}/${e.metadata?.name ?? ''}`;
 }
 

@@ -121,4 +121,12 @@ operator then lists and watches them per namespace). Why each verb: docs/rbac.md
 - apiGroups: [certroute.io]
   resources: [issuers/status]
   verbs: [patch]
+# The sources beyond Ingress (--sources): LoadBalancer Services, Gateways and their routes, read
+# only (certroute never writes Gateway API objects).
+- apiGroups: ['']
+  resources: [services]
+  verbs: [get, list, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gateways, httproutes, grpcroutes, tlsroutes]
+  verbs: [get, list, watch]
 {{- end -}}
