@@ -115,31 +115,27 @@ export class Challenges {
       };
     // Split-horizon DNS: what certroute resolves is not what the CA does, so no DNS or probe
     // check; the objects are still made, and a route the CA cannot use costs a validation.
-    const present = () =>
-      this.objects.present({
+    // A challenge HTTPRoute is looked at in the API, not through DNS: asked in both cases.
+    const present = async () => {
+      await this.objects.present({
         ...http.target,
         ingressClassName: sel.solver.http01?.ingressClassName ?? http.target.ingressClassName,
         host,
         shape: sel.solver.http01,
       });
-    if (this.d.config.skipSelfChecks) {
-      await present();
-      return undefined;
-    }
+      const { namespace, certificate } = http.target;
+      const route = await this.routeAccepted(namespace, certificate, host, sel);
+      return route ? { reason: 'SolverRouteNotAccepted' as const, message: route } : undefined;
+    };
+    if (this.d.config.skipSelfChecks) return present();
     const dns = await checkDns(this.lookup, host, http.want);
     if (!dns.ok)
       return {
         reason: 'WaitingForDNS',
         message: `${dns.message}; no order is placed until it does (certroute publishes the record when the host is in a zone it manages; otherwise point the host at the Ingress)`,
       };
-    await present();
-    const route = await this.routeAccepted(
-      http.target.namespace,
-      http.target.certificate,
-      host,
-      sel,
-    );
-    if (route) return { reason: 'SolverRouteNotAccepted', message: route };
+    const route = await present();
+    if (route) return route;
     const token = probeToken(http.target.certificate.uid, host);
     const address = dns.addresses[0] ?? host;
     const check = await selfCheck(
