@@ -304,6 +304,9 @@ export class Http01Objects {
     for (const [key, p] of this.presented)
       if (p.namespace === namespace && p.certificate === certificate) this.presented.delete(key);
     const labelSelector = `${solverLabel}=http01,${certificateLabel}=${certificate}`;
+    // The route first, so its Gateway never routes to a Service that is gone; a failure there
+    // (no RBAC for HTTPRoutes) still lets the rest go. No HTTPRoute CRD: none, no error.
+    const routes = await this.routes.cleanup(namespace, labelSelector).catch((err: unknown) => err);
     const [ings, svcs, slices] = await Promise.all([
       this.net.listNamespacedIngress({ namespace, labelSelector }),
       this.core.listNamespacedService({ namespace, labelSelector }),
@@ -322,8 +325,7 @@ export class Http01Objects {
         ignoreGone(this.disc.deleteNamespacedEndpointSlice({ name, namespace })),
       ),
     ]);
-    // After the others: a cluster without the HTTPRoute CRD has none (a 404 is no error).
-    const routes = await this.routes.cleanup(namespace, labelSelector);
+    if (typeof routes !== 'number') throw routes;
     return ings.items.length + svcs.items.length + slices.items.length + routes;
   }
 }
