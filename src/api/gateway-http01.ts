@@ -13,6 +13,12 @@ const sectionName = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
 
 export const gatewayParentRef = z.object({
+  // Accepted as written in cert-manager's parentRefs; only Gateways are parents here.
+  group: z
+    .enum(['gateway.networking.k8s.io'])
+    .optional()
+    .describe('gateway.networking.k8s.io (the default)'),
+  kind: z.enum(['Gateway']).optional().describe('Gateway (the default)'),
   name: z.string().min(1).max(253).describe('name of the Gateway'),
   namespace: z
     .string()

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { GatewayHTTPRoute } from '../../api/gateway-http01.js';
 import { solver } from '../../api/v1alpha1.js';
 import {
   challengeRoute,
@@ -43,7 +44,7 @@ describe('challengeRoute', () => {
 
   const refs: {
     name: string;
-    ref: { name: string; namespace?: string; sectionName?: string; port?: number };
+    ref: GatewayHTTPRoute['parentRefs'][number];
     want: Record<string, unknown>;
   }[] = [
     { name: 'name only', ref: { name: 'gw' }, want: { name: 'gw' } },
@@ -58,6 +59,11 @@ describe('challengeRoute', () => {
       want: { name: 'gw', sectionName: 'http' },
     },
     { name: 'a port', ref: { name: 'gw', port: 80 }, want: { name: 'gw', port: 80 } },
+    {
+      name: "cert-manager's group and kind",
+      ref: { name: 'gw', group: 'gateway.networking.k8s.io', kind: 'Gateway' },
+      want: { name: 'gw' },
+    },
   ];
   it.each(refs)('parentRef: $name', ({ ref, want }) => {
     const r = challengeRoute(metadata, 'h.example.com', path, { parentRefs: [ref] });
@@ -205,6 +211,7 @@ describe('http01.gatewayHTTPRoute in the issuer schema', () => {
     { name: 'a parentRef without a name', v: { parentRefs: [{ namespace: 'x' }] } },
     { name: 'a port out of range', v: { parentRefs: [{ name: 'g', port: 0 }] } },
     { name: 'an upper-case sectionName', v: { parentRefs: [{ name: 'g', sectionName: 'Web' }] } },
+    { name: 'a parent of another kind', v: { parentRefs: [{ name: 'g', kind: 'Service' }] } },
   ])('refuses $name', ({ v }) => {
     expect(solver.safeParse({ http01: { gatewayHTTPRoute: v } }).success).toBe(false);
   });
