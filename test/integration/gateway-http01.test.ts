@@ -4,6 +4,7 @@
 // writes the Gateway's and the route's status; no test does.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer, get, type Server } from 'node:http';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ import {
   labEnv,
   labRoute53,
 } from '../lab/context.js';
+import { labPodAddress } from '../lab/ingress-router.js';
 import { conditionOf, createDnsEndpoint, eventsFor, getCertificate } from '../lab/k8s-helpers.js';
 import { ensureNamespace, startOperator } from '../lab/operator.js';
 import { createZone, record } from '../lab/route53-helpers.js';
@@ -36,6 +38,7 @@ const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const r53 = labRoute53(env);
 const suffix = Date.now().toString(36);
 const issuer = `lab-gw-http01-${suffix}`;
+const anyListener = `lab-gw-http01-any-${suffix}`;
 const gateway = 'public';
 let ns: string;
 let zone: { id: string; name: string };
@@ -52,7 +55,7 @@ async function solverRoutes(): Promise<HTTPRouteObject[]> {
   return l.items;
 }
 
-async function createCertificate(name: string, host: string): Promise<void> {
+async function createCertificate(name: string, host: string, by = issuer): Promise<void> {
   await custom.createNamespacedCustomObject({
     group: 'certroute.io',
     version: 'v1alpha1',
@@ -62,7 +65,7 @@ async function createCertificate(name: string, host: string): Promise<void> {
       apiVersion: 'certroute.io/v1alpha1',
       kind: 'Certificate',
       metadata: { name, namespace: ns },
-      spec: { dnsNames: [host], issuerRef: { name: issuer }, secretName: `${name}-tls` },
+      spec: { dnsNames: [host], issuerRef: { name: by }, secretName: `${name}-tls` },
     },
   });
 }
@@ -82,10 +85,26 @@ beforeAll(async () => {
         gatewayClassName: traefikGatewayClass,
         listeners: [
           { name: 'web', protocol: 'HTTP', port: traefikWebPort, hostname: `shop.${zone.name}` },
+          { name: 'www', protocol: 'HTTP', port: traefikWebPort, hostname: `www.${zone.name}` },
         ],
       },
     },
   });
+  // The same Gateway, every listener (no sectionName), as cert-manager's parentRefs write it.
+  await createClusterIssuer(
+    kc,
+    labIssuer(env, anyListener, {
+      solvers: [
+        {
+          http01: {
+            gatewayHTTPRoute: {
+              parentRefs: [{ group: gatewayGroup, kind: 'Gateway', name: gateway }],
+            },
+          },
+        },
+      ],
+    }),
+  );
   await createClusterIssuer(
     kc,
     labIssuer(env, issuer, {
@@ -112,6 +131,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await op?.stop();
   await deleteClusterIssuer(kc, issuer);
+  await deleteClusterIssuer(kc, anyListener);
   await deleteNamespace(kc, ns);
 });
 
@@ -232,4 +252,88 @@ describe('HTTP-01 over an HTTPRoute (http01.gatewayHTTPRoute)', () => {
     });
     await eventually(async () => (await solverRoutes()).length === 0, { timeoutMs: 60_000 });
   });
+
+  it("wins over an application's HTTPRoute on / for the same host", async () => {
+    const host = `www.${zone.name}`;
+    const app = await startApp();
+    try {
+      await appBackend('storefront', app.port);
+      await custom.createNamespacedCustomObject({
+        ...routes(),
+        body: {
+          apiVersion: `${gatewayGroup}/v1`,
+          kind: 'HTTPRoute',
+          metadata: { name: 'storefront', namespace: ns },
+          spec: {
+            parentRefs: [{ name: gateway, sectionName: 'www' }],
+            hostnames: [host],
+            rules: [{ backendRefs: [{ name: 'storefront', port: 80 }] }],
+          },
+        },
+      });
+      await createDnsEndpoint(kc, ns, 'www', [
+        { dnsName: host, recordType: 'A', targets: [env.ingressAddress] },
+      ]);
+      // The application answers every path through Traefik before certroute is asked in.
+      await eventually(async () => {
+        const r = await viaTraefik(host, '/.well-known/acme-challenge/not-yet');
+        return r.status === 200 && r.body === `app saw ${host}/.well-known/acme-challenge/not-yet`;
+      });
+      await eventually(async () => (await record(r53, zone.id, host, 'A')) !== undefined);
+      await createCertificate('www', host, anyListener);
+      const cert = await eventually(
+        async () => {
+          const c = await getCertificate(kc, ns, 'www');
+          return conditionOf(c, 'Ready')?.status === 'True' && c;
+        },
+        { timeoutMs: 90_000 },
+      );
+      expect(cert.status?.lastOrder?.result).toBe('valid');
+      expect(app.requests.filter((r) => r.includes('Pebble-VA'))).toEqual([]);
+      expect((await viaTraefik(host, '/after')).body).toBe(`app saw ${host}/after`);
+      await eventually(async () => (await solverRoutes()).length === 0);
+    } finally {
+      await new Promise((r) => app.server.close(r));
+    }
+  });
 });
+
+/** An application: answers every path, and records "<user-agent> <path>" of each request. */
+async function startApp(): Promise<{ server: Server; port: number; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.headers['user-agent'] ?? '-'} ${req.url ?? ''}`);
+    res.end(`app saw ${req.headers.host}${req.url}`);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port, requests };
+}
+
+/** A Service without a selector and its EndpointSlice at the app's pod address. */
+async function appBackend(name: string, port: number): Promise<void> {
+  await core.createNamespacedService({
+    namespace: ns,
+    body: { metadata: { name }, spec: { ports: [{ name: 'http', port: 80 }] } },
+  });
+  await kc.makeApiClient(k8s.DiscoveryV1Api).createNamespacedEndpointSlice({
+    namespace: ns,
+    body: {
+      metadata: { name, labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [labPodAddress('127.0.0.1')], conditions: { ready: true } }],
+      ports: [{ name: 'http', port, protocol: 'TCP' }],
+    },
+  });
+}
+
+/** A GET through Traefik's web entrypoint, with an explicit Host header. */
+function viaTraefik(host: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get({ host: env.ingressAddress, port: env.http01Port, path, headers: { host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
