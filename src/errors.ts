@@ -48,6 +48,8 @@ export const failureReasons = {
   WaitingForAddress: 'transient',
   WaitingForDNS: 'transient',
   SolverUnreachable: 'transient',
+  // HTTP-01 over Gateway API: the challenge HTTPRoute not (yet) accepted by its Gateway.
+  SolverRouteNotAccepted: 'transient',
   OrderFailed: 'transient',
   // An order still not valid --order-timeout after it was placed: abandoned, retried later.
   OrderTimedOut: 'transient',

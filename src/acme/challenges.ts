@@ -13,6 +13,7 @@ import {
   probeAnswer,
   probeToken,
   selfCheck,
+  solverName,
   type SolverTarget,
 } from './solvers/http01.js';
 import { selectSolver, type Selection } from './solvers/select.js';
@@ -37,7 +38,8 @@ export interface Http01Preflight {
   target: ChallengeTarget;
 }
 
-export type PreflightWaitReason = 'WaitingForAddress' | 'WaitingForDNS' | 'SolverUnreachable';
+export type PreflightWaitReason =
+  'WaitingForAddress' | 'WaitingForDNS' | 'SolverUnreachable' | 'SolverRouteNotAccepted';
 
 /**
  * The preflight's verdict: go ahead; a failure the user must fix (no solver, no zone); or a
@@ -113,24 +115,27 @@ export class Challenges {
       };
     // Split-horizon DNS: what certroute resolves is not what the CA does, so no DNS or probe
     // check; the objects are still made, and a route the CA cannot use costs a validation.
-    const present = () =>
-      this.objects.present({
+    // A challenge HTTPRoute is looked at in the API, not through DNS: asked in both cases.
+    const present = async () => {
+      await this.objects.present({
         ...http.target,
         ingressClassName: sel.solver.http01?.ingressClassName ?? http.target.ingressClassName,
         host,
         shape: sel.solver.http01,
       });
-    if (this.d.config.skipSelfChecks) {
-      await present();
-      return undefined;
-    }
+      const { namespace, certificate } = http.target;
+      const route = await this.routeAccepted(namespace, certificate, host, sel);
+      return route ? { reason: 'SolverRouteNotAccepted' as const, message: route } : undefined;
+    };
+    if (this.d.config.skipSelfChecks) return present();
     const dns = await checkDns(this.lookup, host, http.want);
     if (!dns.ok)
       return {
         reason: 'WaitingForDNS',
         message: `${dns.message}; no order is placed until it does (certroute publishes the record when the host is in a zone it manages; otherwise point the host at the Ingress)`,
       };
-    await present();
+    const route = await present();
+    if (route) return route;
     const token = probeToken(http.target.certificate.uid, host);
     const address = dns.addresses[0] ?? host;
     const check = await selfCheck(
@@ -143,7 +148,7 @@ export class Challenges {
     if (check.ok) return undefined;
     return {
       reason: 'SolverUnreachable',
-      message: `${host}: a probe through the solver Ingress failed (${check.message}); the CA would fail the same way, so no order is placed`,
+      message: `${host}: a probe through the solver ${sel.solver.http01?.gatewayHTTPRoute ? 'HTTPRoute' : 'Ingress'} failed (${check.message}); the CA would fail the same way, so no order is placed`,
     };
   }
 
@@ -187,6 +192,10 @@ export class Challenges {
       shape: matchedHttp01(account, mine),
     });
     if (ch.status === 'processing' || ch.status === 'valid') return undefined;
+    const route = await this.routeAccepted(target.namespace, target.certificate, host, {
+      solver: { http01: matchedHttp01(account, mine) },
+    });
+    if (route) return route;
     if (this.d.config.skipSelfChecks) {
       await account.client.completeChallenge(ch);
       return undefined;
@@ -229,6 +238,22 @@ export class Challenges {
     }
     await account.client.completeChallenge(ch);
     return undefined;
+  }
+
+  /**
+   * For a solver with `gatewayHTTPRoute`: why its challenge HTTPRoute does not route yet (no
+   * Gateway accepted it), or undefined when every parent accepted it (or the solver makes an
+   * Ingress). Asked before any probe: an unaccepted route cannot be reached.
+   */
+  private async routeAccepted(
+    namespace: string,
+    certificate: { uid: string },
+    host: string,
+    sel: { solver: { http01?: { gatewayHTTPRoute?: unknown } | undefined } },
+  ): Promise<string | undefined> {
+    if (!sel.solver.http01?.gatewayHTTPRoute) return undefined;
+    const got = await this.objects.routes.accepted(namespace, solverName(certificate.uid, host));
+    return got.ok ? undefined : `${host}: ${got.message}; no challenge is answered until it is`;
   }
 
   /** The replicas serving tokens changed: every solver slice lists the new set. */

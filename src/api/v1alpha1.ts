@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gatewayHTTPRoute, http01RouteOrIngress } from './gateway-http01.js';
 
 /**
  * certroute.io/v1alpha1, declared once with zod. The TypeScript types (z.infer), the CRD
@@ -93,7 +94,11 @@ export const solver = z
           })
           .optional()
           .describe("labels and annotations added to the challenge Ingress (certroute's own win)"),
+        gatewayHTTPRoute: gatewayHTTPRoute
+          .optional()
+          .describe('an HTTPRoute attached to these Gateways instead of the challenge Ingress'),
       })
+      .meta({ 'x-kubernetes-validations': [http01RouteOrIngress] })
       .optional(),
     dns01: z
       .object({

@@ -156,7 +156,7 @@ export function createMetrics() {
     }),
     acmePreflightWaits: new Counter({
       name: 'certroute_acme_preflight_waits_total',
-      help: 'orders not placed because the preflight waits, counted when the wait starts or changes, by reason (WaitingForAddress, WaitingForDNS, SolverUnreachable)',
+      help: 'orders not placed because the preflight waits, counted when the wait starts or changes, by reason (WaitingForAddress, WaitingForDNS, SolverUnreachable, SolverRouteNotAccepted)',
       labelNames: ['reason'],
       registers: r,
     }),

@@ -804,6 +804,7 @@ describe('values for platform teams, rendered with and without each', () => {
             [['ingresses'], ['create', 'delete']],
             [['services'], ['list', 'create', 'delete']],
             [['endpointslices'], ['get', 'list', 'create', 'update', 'delete']],
+            [['httproutes'], ['get', 'list', 'create', 'delete']],
             [['secrets'], ['get', 'list', 'watch', 'create', 'update', 'delete']],
             [['events'], ['create', 'patch']],
             [
@@ -1052,6 +1053,7 @@ const solverRules = [
   ...['get', 'list', 'create', 'update', 'delete'].map(
     (v) => `discovery.k8s.io/endpointslices:${v}`,
   ),
+  ...['get', 'list', 'create', 'delete'].map((v) => `gateway.networking.k8s.io/httproutes:${v}`),
 ];
 const leader = [
   // Leader election and the solver members' Leases (src/acme/solvers/members.ts).

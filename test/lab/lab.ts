@@ -13,7 +13,7 @@ import { apiServerCertFile, startPodIdentity } from './identity.js';
 import { adminKubeConfig, startKube, type KubeLab } from './kube.js';
 import { startMoto, type MotoLab } from './moto.js';
 import { startNetns, startPodNetwork, type LabNetns, type PodNetwork } from './netns.js';
-import { installCrds } from './operator.js';
+import { installCrds, installGatewayApiCrds } from './operator.js';
 import { repoRoot } from './paths.js';
 import { startPebble, type PebbleLab, type PebbleOptions } from './pebble.js';
 import { freePort, type ManagedProcess } from './process.js';
@@ -68,7 +68,11 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   try {
     log('starting etcd, kube-apiserver, kube-controller-manager and moto');
     const [kubeR, motoR] = await Promise.allSettled([
-      startKube(dir, (kc) => installCrds(adminKubeConfig(kc))),
+      // Gateway API CRDs too: Traefik's Gateway provider watches them from its start.
+      startKube(dir, async (kc) => {
+        await installCrds(adminKubeConfig(kc));
+        await installGatewayApiCrds(adminKubeConfig(kc));
+      }),
       startMoto(dir),
     ]);
     if (kubeR.status === 'fulfilled') started.push(kubeR.value);

@@ -22,13 +22,21 @@ import type { LabNetns } from './netns.js';
 import { traefikPodAddress } from './netns.js';
 import { bin } from './paths.js';
 import { waitFor, type ManagedProcess } from './process.js';
+import {
+  gatewayProviderConfig,
+  installGatewayClass,
+  traefikGatewayClass,
+  traefikGatewayRules,
+  traefikWebPort,
+  waitForGatewayStatus,
+} from './traefik-gateway.js';
 
 export const traefikIngressClass = 'traefik';
 export const traefikController = 'traefik.io/ingress-controller';
 export const traefikNamespace = 'lab-traefik';
 const serviceAccount = 'traefik';
 const clusterRole = 'lab-traefik';
-const webPort = 8000;
+const webPort = traefikWebPort;
 /** How long the lab's Traefik token lives: a lab is not kept for longer. */
 const tokenSeconds = 7 * 86400;
 
@@ -53,6 +61,8 @@ export interface TraefikOptions {
 export interface TraefikLab {
   proc: ManagedProcess;
   ingressClass: string;
+  /** The GatewayClass of Traefik's Gateway provider (traefik-gateway.ts). */
+  gatewayClass: string;
   /** The ServiceAccount Traefik authenticates as, namespace/name. */
   serviceAccount: string;
   logFile: string;
@@ -60,7 +70,7 @@ export interface TraefikLab {
   stop(): Promise<void>;
 }
 
-/** What the Kubernetes Ingress provider reads and writes, and nothing more. */
+/** What the Kubernetes Ingress and Gateway providers read and write, and nothing more. */
 export function traefikClusterRole(): k8s.V1ClusterRole {
   return {
     metadata: { name: clusterRole },
@@ -75,6 +85,7 @@ export function traefikClusterRole(): k8s.V1ClusterRole {
         verbs: ['list', 'watch'],
       },
       { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update'] },
+      ...traefikGatewayRules(),
     ],
   };
 }
@@ -131,6 +142,7 @@ export async function installTraefikRbac(admin: k8s.KubeConfig): Promise<void> {
     () => net.createIngressClass({ body: ingressClass }),
     () => net.replaceIngressClass({ name: traefikIngressClass, body: ingressClass }),
   );
+  await installGatewayClass(admin);
 }
 
 /** The CA certificate in the API server's serving certificate file (leaf first, then CA). */
@@ -216,6 +228,12 @@ export async function startTraefik(opts: TraefikOptions): Promise<TraefikLab> {
         // Path-element-wise Prefix matching, as the Ingress specification says.
         strictPrefixMatching: true,
       },
+      kubernetesGateway: gatewayProviderConfig({
+        endpoint: opts.apiServer,
+        tokenFile,
+        caFile,
+        statusAddress: opts.statusAddress,
+      }),
       file: { filename: dynamicFile, watch: false },
     },
   };
@@ -231,7 +249,10 @@ export async function startTraefik(opts: TraefikOptions): Promise<TraefikLab> {
       { host: traefikPodAddress, port: webPort },
       { host: '127.0.0.1', port: opts.rootPort },
     );
-    await waitForStatus(opts.admin, opts.statusAddress, proc);
+    await Promise.all([
+      waitForStatus(opts.admin, opts.statusAddress, proc),
+      waitForGatewayStatus(opts.admin, traefikNamespace, opts.statusAddress, proc),
+    ]);
   } catch (err) {
     await proc.stop();
     throw err;
@@ -240,6 +261,7 @@ export async function startTraefik(opts: TraefikOptions): Promise<TraefikLab> {
   return {
     proc,
     ingressClass: traefikIngressClass,
+    gatewayClass: traefikGatewayClass,
     serviceAccount: `${traefikNamespace}/${serviceAccount}`,
     logFile,
     accessLogFile,

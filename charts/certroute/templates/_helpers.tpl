@@ -73,8 +73,8 @@ app.kubernetes.io/name: {{ include "certroute.name" . }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
-{{/* The HTTP-01 solver's rules (src/acme/solvers/http01.ts): per challenge, an Ingress, a
-selector-less Service and its EndpointSlice in the Certificate's namespace. Part of
+{{/* The HTTP-01 solver's rules (src/acme/solvers/http01.ts): per challenge, an Ingress (or an
+HTTPRoute), a selector-less Service and its EndpointSlice in the Certificate's namespace. Part of
 certroute.namespacedRules. Why each verb: docs/rbac.md. */}}
 {{- define "certroute.solverRules" -}}
 - apiGroups: [networking.k8s.io]
@@ -86,6 +86,11 @@ certroute.namespacedRules. Why each verb: docs/rbac.md. */}}
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
   verbs: [get, list, create, update, delete]
+# HTTP-01 over Gateway API (http01.gatewayHTTPRoute, src/acme/solvers/http01-route.ts): the
+# challenge HTTPRoute, made, read for its status.parents, listed and deleted at cleanup.
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [httproutes]
+  verbs: [get, list, create, delete]
 {{- end -}}
 
 {{/* The rules on namespaced objects in the application namespaces (Ingresses, their TLS

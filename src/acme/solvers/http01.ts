@@ -6,6 +6,8 @@ import { isIP } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { listen } from '../../observability/http.js';
 import { managedBy, managedByLabel } from '../../kube/ownership.js';
+import type { GatewayHTTPRoute } from '../../api/gateway-http01.js';
+import { challengeRoute, Http01Routes } from './http01-route.js';
 
 export const challengePath = '/.well-known/acme-challenge/';
 const tokenPattern = /^[A-Za-z0-9_-]{1,256}$/;
@@ -115,6 +117,8 @@ export interface Http01Shape {
   ingressTemplate?:
     | { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }
     | undefined;
+  /** An HTTPRoute on these Gateways instead of the Ingress (http01-route.ts). */
+  gatewayHTTPRoute?: GatewayHTTPRoute | undefined;
 }
 
 /**
@@ -137,6 +141,8 @@ export class Http01Objects {
   private readonly core: k8s.CoreV1Api;
   private readonly net: k8s.NetworkingV1Api;
   private readonly disc: k8s.DiscoveryV1Api;
+  /** The challenge HTTPRoutes, for solvers with `gatewayHTTPRoute`. */
+  readonly routes: Http01Routes;
   /**
    * The solver objects this process made or adopted, by namespace/name, with the endpoints
    * their slice lists: presenting again is free, and refresh() rewrites slices when the
@@ -155,6 +161,7 @@ export class Http01Objects {
     this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.net = kubeConfig.makeApiClient(k8s.NetworkingV1Api);
     this.disc = kubeConfig.makeApiClient(k8s.DiscoveryV1Api);
+    this.routes = new Http01Routes(kubeConfig);
   }
 
   async present(t: SolverTarget): Promise<void> {
@@ -196,7 +203,10 @@ export class Http01Objects {
         }),
       );
     await this.writeSlice(t.namespace, name, metadata, want);
-    if (!recent)
+    const route = t.shape?.gatewayHTTPRoute;
+    if (!recent && route)
+      await this.routes.create(challengeRoute(metadata, t.host, challengePath, route));
+    else if (!recent)
       await ignoreExists(
         this.net.createNamespacedIngress({
           namespace: t.namespace,
@@ -294,6 +304,9 @@ export class Http01Objects {
     for (const [key, p] of this.presented)
       if (p.namespace === namespace && p.certificate === certificate) this.presented.delete(key);
     const labelSelector = `${solverLabel}=http01,${certificateLabel}=${certificate}`;
+    // The route first, so its Gateway never routes to a Service that is gone; a failure there
+    // (no RBAC for HTTPRoutes) still lets the rest go. No HTTPRoute CRD: none, no error.
+    const routes = await this.routes.cleanup(namespace, labelSelector).catch((err: unknown) => err);
     const [ings, svcs, slices] = await Promise.all([
       this.net.listNamespacedIngress({ namespace, labelSelector }),
       this.core.listNamespacedService({ namespace, labelSelector }),
@@ -312,7 +325,8 @@ export class Http01Objects {
         ignoreGone(this.disc.deleteNamespacedEndpointSlice({ name, namespace })),
       ),
     ]);
-    return ings.items.length + svcs.items.length + slices.items.length;
+    if (typeof routes !== 'number') throw routes;
+    return ings.items.length + svcs.items.length + slices.items.length + routes;
   }
 }
 
