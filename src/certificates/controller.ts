@@ -26,6 +26,7 @@ import {
   upToDateConditions,
   validityFields,
 } from './machine.js';
+import { honourRequests } from './manual.js';
 import { PendingKeys } from './pending-key.js';
 import { renewalTime, type RenewalDecision } from './renewal.js';
 import { CertificateReporter } from './status.js';
@@ -364,7 +365,7 @@ export class CertificateController {
         now,
       );
     }
-    const step = idleStep({
+    const idle = idleStep({
       info,
       dnsNames: cert.spec.dnsNames,
       renewal,
@@ -372,6 +373,7 @@ export class CertificateController {
       ariNextAt: this.ariNext.get(keyOf(cert)),
       now,
     });
+    const step = await honourRequests(this.reporter, cert, status, idle);
     if (step.kind === 'order') {
       this.orderReason.set(keyOf(cert), step.why);
       return undefined;
