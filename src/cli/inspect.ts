@@ -40,8 +40,8 @@ export function keyTypeOf(k: KeyObject): string {
 
 function summary(c: X509Certificate): CertSummary {
   return {
-    subject: c.subject.replace(/\n/g, ', '),
-    issuer: c.issuer.replace(/\n/g, ', '),
+    subject: (c.subject ?? '').replace(/\n/g, ', '),
+    issuer: (c.issuer ?? '').replace(/\n/g, ', '),
     notBefore: new Date(c.validFrom).toISOString(),
     notAfter: new Date(c.validTo).toISOString(),
     serialNumber: c.serialNumber.toUpperCase(),
