@@ -139,33 +139,37 @@ export function parse(argv: readonly string[]): ParseResult {
   const output = (values.output as string | undefined) ?? 'table';
   if (output !== 'table' && output !== 'json' && output !== 'yaml')
     return { ok: false, command, message: `-o must be table, json or yaml, not "${output}"` };
+  const str = (k: string) => (typeof values[k] === 'string' ? values[k] : undefined);
+  const given = {
+    kubeconfig: str('kubeconfig'),
+    context: str('context'),
+    namespace: str('namespace'),
+    operatorNamespace: str('operator-namespace'),
+  };
+  for (const [k, v] of Object.entries(given)) if (v !== undefined) Object.assign(args, { [k]: v });
   Object.assign(args, {
     output,
     allNamespaces: values['all-namespaces'] === true,
     all: values.all === true,
-    ...(typeof values.kubeconfig === 'string' ? { kubeconfig: values.kubeconfig } : {}),
-    ...(typeof values.context === 'string' ? { context: values.context } : {}),
-    ...(typeof values.namespace === 'string' ? { namespace: values.namespace } : {}),
-    ...(typeof values['operator-namespace'] === 'string'
-      ? { operatorNamespace: values['operator-namespace'] }
-      : {}),
   });
-  const [min, max] = arity[command];
-  if (command === 'renew' && args.all === (positionals.length === 1))
-    return { ok: false, command, message: 'give a Certificate name or --all, not both' };
-  if (positionals.length < min || positionals.length > max)
-    return {
-      ok: false,
-      command,
-      message: `expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${positionals.length}`,
-    };
-  if (command === 'inspect' && positionals[0] !== 'secret')
-    return { ok: false, command, message: 'only "inspect secret NAME" exists' };
-  if (command === 'completion' && positionals[0] !== 'bash' && positionals[0] !== 'zsh')
-    return { ok: false, command, message: 'completion takes bash or zsh' };
-  if (args.namespace && args.allNamespaces)
-    return { ok: false, command, message: '-n and -A exclude each other' };
-  return { ok: true, args };
+  const problem = validate(args);
+  return problem ? { ok: false, command, message: problem } : { ok: true, args };
+}
+
+/** What is wrong with a parsed command line, if anything. */
+function validate(a: Parsed): string | undefined {
+  const n = a.positionals.length;
+  const [min, max] = arity[a.command];
+  if (a.command === 'renew' && a.all === (n === 1))
+    return 'give a Certificate name or --all, not both';
+  if (n < min || n > max)
+    return `expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${n}`;
+  if (a.command === 'inspect' && a.positionals[0] !== 'secret')
+    return 'only "inspect secret NAME" exists';
+  if (a.command === 'completion' && !['bash', 'zsh'].includes(a.positionals[0] ?? ''))
+    return 'completion takes bash or zsh';
+  if (a.namespace && a.allNamespaces) return '-n and -A exclude each other';
+  return undefined;
 }
 
 function defaults(command: CommandName, positionals: string[]): Parsed {

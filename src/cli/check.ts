@@ -49,7 +49,7 @@ export function leaderStep(namespace: string, r: Found<k8s.V1Lease>, now: Date):
       detail: 'the Lease has no holder: no leader',
       todo: "read the operator's logs",
     };
-  const renewed = s.renewTime ? new Date(s.renewTime as unknown as string) : undefined;
+  const renewed = s.renewTime ? new Date(s.renewTime) : undefined;
   const ageS = renewed ? Math.round((now.getTime() - renewed.getTime()) / 1000) : undefined;
   const duration = s.leaseDurationSeconds ?? 15;
   if (ageS === undefined || ageS > duration * 2)
@@ -69,14 +69,13 @@ export function leaderStep(namespace: string, r: Found<k8s.V1Lease>, now: Date):
 export function deploymentStep(namespace: string, r: Found<k8s.V1Deployment[]>): Step {
   const step = 'operator';
   if (!r.ok) return { step, state: 'unknown', detail: r.why };
-  if (r.value.length === 0)
+  const [d] = r.value;
+  if (!d)
     return {
       step,
       state: 'skipped',
       detail: `no certroute Deployment in namespace ${namespace} (the operator runs elsewhere?)`,
     };
-  const [d] = r.value;
-  if (!d) return { step, state: 'skipped', detail: 'no Deployment' };
   const want = d.spec?.replicas ?? 1;
   const ready = d.status?.readyReplicas ?? 0;
   return ready >= Math.min(1, want)
@@ -107,43 +106,58 @@ export function issuerSteps(kind: string, r: Found<ClusterIssuer[]>): Step[] {
   });
 }
 
+interface ZoneTally {
+  published: number;
+  errors: string[];
+}
+
+function tally(endpoints: readonly DNSEndpoint[]): {
+  zones: Map<string, ZoneTally>;
+  noZone: string[];
+} {
+  const zones = new Map<string, ZoneTally>();
+  const noZone: string[] = [];
+  for (const s of endpoints.flatMap((e) => e.status?.endpoints ?? [])) {
+    if (s.state === 'NoZone') noZone.push(s.dnsName);
+    if (!s.zoneID) continue;
+    const z = zones.get(s.zoneID) ?? { published: 0, errors: [] };
+    if (s.state === 'Published' || s.state === 'OwnedByOther') z.published++;
+    if (s.state === 'Error') z.errors.push(`${s.dnsName}: ${s.message ?? ''}`);
+    zones.set(s.zoneID, z);
+  }
+  return { zones, noZone: [...new Set(noZone)] };
+}
+
+function zoneStep(id: string, z: ZoneTally): Step {
+  const step = `zone ${id}`;
+  if (z.published > 0)
+    return {
+      step,
+      state: 'passed',
+      detail: `reachable with the operator's credentials: ${z.published} record(s) synced`,
+    };
+  if (z.errors.length > 0)
+    return {
+      step,
+      state: 'failed',
+      detail: `Route53 refused: ${z.errors.slice(0, 3).join('; ')}`,
+      todo: 'see docs/troubleshooting.md#error-route53-refused-the-change',
+    };
+  return { step, state: 'waiting', detail: 'no record synced yet' };
+}
+
 /** Zones as the operator reports them through its records' states. */
 export function zoneSteps(r: Found<DNSEndpoint[]>): Step[] {
   if (!r.ok) return [{ step: 'zones', state: 'unknown', detail: r.why }];
-  const zones = new Map<string, { published: number; errors: string[] }>();
-  const noZone: string[] = [];
-  for (const e of r.value)
-    for (const s of e.status?.endpoints ?? []) {
-      if (s.state === 'NoZone') noZone.push(s.dnsName);
-      if (!s.zoneID) continue;
-      const z = zones.get(s.zoneID) ?? { published: 0, errors: [] };
-      if (s.state === 'Published' || s.state === 'OwnedByOther') z.published++;
-      if (s.state === 'Error') z.errors.push(`${s.dnsName}: ${s.message ?? ''}`);
-      zones.set(s.zoneID, z);
-    }
-  const steps: Step[] = [...zones.entries()]
+  const { zones, noZone } = tally(r.value);
+  const steps = [...zones.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([id, z]) =>
-      z.errors.length > 0 && z.published === 0
-        ? {
-            step: `zone ${id}`,
-            state: 'failed',
-            detail: `Route53 refused: ${z.errors.slice(0, 3).join('; ')}`,
-            todo: 'see docs/troubleshooting.md#error-route53-refused-the-change',
-          }
-        : z.published > 0
-          ? {
-              step: `zone ${id}`,
-              state: 'passed',
-              detail: `reachable with the operator's credentials: ${z.published} record(s) synced`,
-            }
-          : { step: `zone ${id}`, state: 'waiting', detail: 'no record synced yet' },
-    );
+    .map(([id, z]) => zoneStep(id, z));
   if (noZone.length > 0)
     steps.push({
       step: 'zones',
       state: 'failed',
-      detail: `no managed zone for ${[...new Set(noZone)].slice(0, 5).join(', ')}${noZone.length > 5 ? ', ...' : ''}`,
+      detail: `no managed zone for ${noZone.slice(0, 5).join(', ')}${noZone.length > 5 ? ', ...' : ''}`,
       todo: 'see docs/troubleshooting.md#nozone',
     });
   if (steps.length === 0)

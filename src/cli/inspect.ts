@@ -53,21 +53,7 @@ function summary(c: X509Certificate): CertSummary {
 const decode = (b64: string | undefined) =>
   b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
 
-export function inspectSecret(s: k8s.V1Secret, cert?: Certificate): SecretReport {
-  const problems: string[] = [];
-  const owner = s.metadata?.annotations?.[certificateNameAnnotation];
-  const r: SecretReport = {
-    namespace: s.metadata?.namespace ?? '',
-    name: s.metadata?.name ?? '',
-    type: s.type ?? '',
-    ...(owner ? { certificate: owner } : {}),
-    chain: [],
-    problems,
-  };
-  if (s.type !== 'kubernetes.io/tls')
-    problems.push(`type is ${s.type ?? 'unset'}, not kubernetes.io/tls`);
-  const crt = decode(s.data?.['tls.crt']);
-  const keyPem = decode(s.data?.['tls.key']);
+function parseChain(crt: string | undefined, problems: string[]): X509Certificate[] {
   const natives: X509Certificate[] = [];
   for (const pem of splitChain(crt ?? '')) {
     try {
@@ -76,26 +62,58 @@ export function inspectSecret(s: k8s.V1Secret, cert?: Certificate): SecretReport
       problems.push(`a certificate in tls.crt does not parse: ${(err as Error).message}`);
     }
   }
-  r.chain = natives.map(summary);
-  if (r.chain[0]) r.leaf = r.chain[0];
-  else problems.push('tls.crt holds no certificate');
+  if (natives.length === 0) problems.push('tls.crt holds no certificate');
   natives.forEach((c, i) => {
     const next = natives[i + 1];
     if (next && !c.checkIssued(next))
       problems.push(`certificate ${i + 1} of the chain is not issued by the next one`);
   });
-  if (keyPem) {
-    try {
-      const key = createPrivateKey(keyPem);
-      r.keyType = keyTypeOf(key);
-      if (natives[0]) r.keyMatches = natives[0].checkPrivateKey(key);
-    } catch (err) {
-      problems.push(`tls.key does not parse: ${(err as Error).message}`);
-    }
-  } else problems.push('no tls.key');
-  if (r.keyMatches === false) problems.push('tls.key does not match the certificate');
-  const order = cert?.status?.order;
-  if (order)
-    r.inFlight = `order ${order.url} placed ${order.createdAt} for ${order.dnsNames.join(', ')}`;
-  return r;
+  return natives;
+}
+
+function checkKey(
+  keyPem: string | undefined,
+  leaf: X509Certificate | undefined,
+  problems: string[],
+): { keyType?: string; keyMatches?: boolean } {
+  if (!keyPem) {
+    problems.push('no tls.key');
+    return {};
+  }
+  try {
+    const key = createPrivateKey(keyPem);
+    const keyMatches = leaf ? leaf.checkPrivateKey(key) : undefined;
+    if (keyMatches === false) problems.push('tls.key does not match the certificate');
+    return { keyType: keyTypeOf(key), ...(keyMatches === undefined ? {} : { keyMatches }) };
+  } catch (err) {
+    problems.push(`tls.key does not parse: ${(err as Error).message}`);
+    return {};
+  }
+}
+
+function inFlightOf(cert: Certificate | undefined): string | undefined {
+  const o = cert?.status?.order;
+  return o && `order ${o.url} placed ${o.createdAt} for ${o.dnsNames.join(', ')}`;
+}
+
+export function inspectSecret(s: k8s.V1Secret, cert?: Certificate): SecretReport {
+  const problems: string[] = [];
+  if (s.type !== 'kubernetes.io/tls')
+    problems.push(`type is ${s.type ?? 'unset'}, not kubernetes.io/tls`);
+  const natives = parseChain(decode(s.data?.['tls.crt']), problems);
+  const chain = natives.map(summary);
+  const key = checkKey(decode(s.data?.['tls.key']), natives[0], problems);
+  const owner = s.metadata?.annotations?.[certificateNameAnnotation];
+  const inFlight = inFlightOf(cert);
+  return {
+    namespace: s.metadata?.namespace ?? '',
+    name: s.metadata?.name ?? '',
+    type: s.type ?? '',
+    ...(owner ? { certificate: owner } : {}),
+    chain,
+    ...(chain[0] ? { leaf: chain[0] } : {}),
+    ...key,
+    ...(inFlight ? { inFlight } : {}),
+    problems,
+  };
 }

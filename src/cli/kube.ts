@@ -76,8 +76,8 @@ export interface Api {
 }
 
 export interface KubeOptions {
-  kubeconfig?: string;
-  context?: string;
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
 }
 
 function statusOf(err: unknown): number | undefined {

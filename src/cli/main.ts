@@ -1,13 +1,27 @@
-import { parse, usage } from './args.js';
+import { parse, usage, type CommandName, type Parsed } from './args.js';
 import { check, explain, inspect, renew, retry, status, type Result } from './commands.js';
 import { completion } from './completion.js';
-import { kubeApi, loadKubeConfig, UsageError } from './kube.js';
+import { kubeApi, loadKubeConfig, UsageError, type Api } from './kube.js';
 import { useColour } from './render.js';
 
 /**
  * kubectl-certroute: status, explain, renew, retry, inspect secret, check, completion. It reads
  * the API with the user's kubeconfig and rights; it never calls AWS or the CA (ADR 0030).
  */
+const commands = { status, explain, renew, retry, inspect, check } as const;
+
+/** help, --help and completion: no kubeconfig needed. */
+function offline(a: Parsed): Result | undefined {
+  if (a.command === 'help') {
+    const topic = a.positionals[0];
+    return { out: topic && topic in usage ? usage[topic as CommandName] : usage.help, code: 0 };
+  }
+  if (a.help) return { out: usage[a.command], code: 0 };
+  if (a.command === 'completion')
+    return { out: completion(a.positionals[0] === 'zsh' ? 'zsh' : 'bash'), code: 0 };
+  return undefined;
+}
+
 export async function run(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
@@ -17,45 +31,18 @@ export async function run(
   if (!p.ok)
     return { out: '', err: `error: ${p.message}\n\n${usage[p.command ?? 'help']}`, code: 2 };
   const a = p.args;
-  if (a.command === 'help') {
-    const topic = a.positionals[0];
-    return topic && topic in usage
-      ? { out: usage[topic as keyof typeof usage], code: 0 }
-      : { out: usage.help, code: 0 };
-  }
-  if (a.help) return { out: usage[a.command], code: 0 };
-  if (a.command === 'completion')
-    return { out: completion(a.positionals[0] === 'zsh' ? 'zsh' : 'bash'), code: 0 };
-  const style = { colour: useColour(isTTY, env) };
-  let api;
+  const done = offline(a);
+  if (done) return done;
+  let api: Api;
   try {
-    api = kubeApi(
-      loadKubeConfig({
-        ...(a.kubeconfig ? { kubeconfig: a.kubeconfig } : {}),
-        ...(a.context ? { context: a.context } : {}),
-      }),
-    );
+    const o = { kubeconfig: a.kubeconfig, context: a.context };
+    api = kubeApi(loadKubeConfig(o));
   } catch (err) {
-    return {
-      out: '',
-      err: `error: ${(err as Error).message}`,
-      code: err instanceof UsageError ? 2 : 1,
-    };
+    const code = err instanceof UsageError ? 2 : 1;
+    return { out: '', err: `error: ${(err as Error).message}`, code };
   }
-  switch (a.command) {
-    case 'status':
-      return status(api, a, style);
-    case 'explain':
-      return explain(api, a, style);
-    case 'renew':
-      return renew(api, a);
-    case 'retry':
-      return retry(api, a);
-    case 'inspect':
-      return inspect(api, a, style);
-    case 'check':
-      return check(api, a, style);
-  }
+  const command = commands[a.command as keyof typeof commands];
+  return command(api, a, { colour: useColour(isTTY, env) });
 }
 
 const isMain =

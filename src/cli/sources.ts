@@ -1,5 +1,5 @@
 import type * as k8s from '@kubernetes/client-node';
-import { desiredFor } from '../sources/ingress.js';
+import { desiredFor, ingressClassOf } from '../sources/ingress.js';
 import { kinds, type Api, type Kind, type Read } from './kube.js';
 
 /**
@@ -30,33 +30,34 @@ function uniq(xs: Iterable<string>): string[] {
   return [...new Set(xs)].sort();
 }
 
+const normal = (h: string) => h.trim().toLowerCase().replace(/\.$/, '');
+
+function namedHosts(ing: k8s.V1Ingress): string[] {
+  const rules = (ing.spec?.rules ?? []).map((r) => r.host ?? '');
+  const tls = (ing.spec?.tls ?? []).flatMap((t) => t.hosts ?? []);
+  return uniq([...rules, ...tls].map(normal).filter((h) => h !== ''));
+}
+
+function addressesOf(ing: k8s.V1Ingress): string[] {
+  return (ing.status?.loadBalancer?.ingress ?? []).flatMap((a) => {
+    const v = a.ip ?? a.hostname;
+    return v ? [v] : [];
+  });
+}
+
 /** What an Ingress claims, read as the operator reads it (its annotations, no default issuer). */
 export function ingressClaim(ing: k8s.V1Ingress): Claim {
   const d = desiredFor(ing, { dnsDefault: false, defaultIssuer: '', ingressClasses: [] });
-  const managed = uniq([
-    ...(d.dnsEndpoint?.spec.endpoints.map((e) => e.dnsName) ?? []),
-    ...d.certificates.flatMap((c) => c.spec.dnsNames),
-  ]);
-  const named = uniq(
-    [
-      ...(ing.spec?.rules ?? []).map((r) => r.host ?? ''),
-      ...(ing.spec?.tls ?? []).flatMap((t) => t.hosts ?? []),
-    ]
-      .map((h) => h.trim().toLowerCase().replace(/\.$/, ''))
-      .filter((h) => h !== ''),
-  );
-  const addresses = (ing.status?.loadBalancer?.ingress ?? []).flatMap((a) =>
-    a.ip ? [a.ip] : a.hostname ? [a.hostname] : [],
-  );
-  const className =
-    ing.spec?.ingressClassName ?? ing.metadata?.annotations?.['kubernetes.io/ingress.class'];
+  const records = d.dnsEndpoint?.spec.endpoints.map((e) => e.dnsName) ?? [];
+  const managed = uniq([...records, ...d.certificates.flatMap((c) => c.spec.dnsNames)]);
+  const className = ingressClassOf(ing);
   return {
     kind: 'Ingress',
     namespace: ing.metadata?.namespace ?? '',
     name: ing.metadata?.name ?? '',
     managed,
-    unmanaged: named.filter((h) => !managed.includes(h)),
-    addresses,
+    unmanaged: namedHosts(ing).filter((h) => !managed.includes(h)),
+    addresses: addressesOf(ing),
     ...(className ? { className } : {}),
   };
 }

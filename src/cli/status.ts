@@ -53,44 +53,49 @@ export function orderStepOf(c: Certificate): string | undefined {
     : 'order: finalizing';
 }
 
+function dnsOf(v: HostView): HostStatus['dns'] {
+  const [rec] = recordsFor(v.host, v.endpoints);
+  if (!rec) return { record: '-', state: '-' };
+  const type = rec.spec.recordType;
+  return {
+    record: type ? `${type} ${rec.spec.targets.join(',')}` : '-',
+    state: rec.status?.state ?? 'Pending',
+    ...(rec.status?.owner ? { owner: rec.status.owner } : {}),
+  };
+}
+
+function readyOf(c: Certificate): string {
+  const ready = c.status?.conditions?.find((x) => x.type === 'Ready');
+  if (!ready) return 'Unknown';
+  return ready.status === 'True' ? 'Ready' : `NotReady (${ready.reason})`;
+}
+
+function certificateCell(c: Certificate | undefined): HostStatus['certificate'] {
+  if (!c) return { ready: '-' };
+  const renewal = renewalOf(c);
+  const step = orderStepOf(c);
+  return {
+    name: c.metadata.name ?? '',
+    ready: readyOf(c),
+    ...(c.status?.notAfter ? { notAfter: c.status.notAfter } : {}),
+    ...(renewal ? { renewal } : {}),
+    ...(step ? { step } : {}),
+  };
+}
+
 export function hostStatus(v: HostView): HostStatus {
   const steps = explainHost(v);
-  const byStep = new Map(steps.map((s) => [s.step, s]));
-  const [rec] = recordsFor(v.host, v.endpoints);
   const c = certificateOf(v);
-  const ready = c?.status?.conditions?.find((x) => x.type === 'Ready');
-  const source = byStep.get('source');
   const claim = v.claims.find((x) => x.managed.some((h) => covers(h, v.host)));
+  const blocked = steps.find((s) => s.state !== 'passed' && s.state !== 'skipped');
   return {
     host: v.host,
-    source: claim ? `${claim.kind}/${claim.name}` : source?.state === 'passed' ? '' : '-',
-    dns: rec
-      ? {
-          record: rec.spec.recordType
-            ? `${rec.spec.recordType} ${rec.spec.targets.join(',')}`
-            : '-',
-          state: rec.status?.state ?? 'Pending',
-          ...(rec.status?.owner ? { owner: rec.status.owner } : {}),
-        }
-      : { record: '-', state: '-' },
-    certificate: c
-      ? {
-          name: c.metadata.name ?? '',
-          ready: ready
-            ? ready.status === 'True'
-              ? 'Ready'
-              : `NotReady (${ready.reason})`
-            : 'Unknown',
-          ...(c.status?.notAfter ? { notAfter: c.status.notAfter } : {}),
-          ...(renewalOf(c) ? { renewal: renewalOf(c) } : {}),
-          ...(orderStepOf(c) ? { step: orderStepOf(c) } : {}),
-        }
-      : { ready: '-' },
+    source: claim ? `${claim.kind}/${claim.name}` : '-',
+    dns: dnsOf(v),
+    certificate: certificateCell(c),
     issuer: c ? issuerKey(c).replace(/\/\//, '/') : '-',
-    policy: byStep.get('policy')?.state ?? 'unknown',
-    ...(steps.find((s) => s.state !== 'passed' && s.state !== 'skipped')
-      ? { blocked: steps.find((s) => s.state !== 'passed' && s.state !== 'skipped') }
-      : {}),
+    policy: steps.find((s) => s.step === 'policy')?.state ?? 'unknown',
+    ...(blocked ? { blocked } : {}),
     ready: exitCodeOf(steps) === 0,
   };
 }
