@@ -26,7 +26,7 @@ import {
   uniqueName,
 } from '../lab/context.js';
 import { getCertificate, ingress } from '../lab/k8s-helpers.js';
-import { ensureNamespace, spawnOperator } from '../lab/operator.js';
+import { ensureNamespace, logLines, spawnOperator } from '../lab/operator.js';
 import { repoRoot } from '../lab/paths.js';
 import { startPebble, type PebbleLab } from '../lab/pebble.js';
 import { freePort, type ManagedProcess } from '../lab/process.js';
@@ -45,6 +45,7 @@ let cli: string;
 let ns: string;
 let zone: { id: string; name: string };
 let op: ManagedProcess | undefined;
+let logFile = '';
 let bad: PebbleLab | undefined;
 let slow: PebbleLab | undefined;
 const policy = uniqueName('cli');
@@ -169,7 +170,8 @@ beforeAll(async () => {
       spec: { namespaces: { names: [ns] }, domains: [{ suffix: allowed }] },
     },
   });
-  op = spawnOperator(env, join(env.dir, `${ns}-operator.log`), [
+  logFile = join(env.dir, `${ns}-operator.log`);
+  op = spawnOperator(env, logFile, [
     '--leader-election=true',
     '--namespace=certroute',
     `--watch-namespaces=${ns}`,
@@ -364,9 +366,14 @@ describe('kubectl certroute status, inspect, check', () => {
 
 describe('kubectl certroute renew', () => {
   it('renew: the operator orders again at once, the order is seen in flight, then Ready with a new certificate', async () => {
-    const before = await getCertificate(kc, ns, 'ready-tls');
-    const revision = before?.status?.revision ?? 0;
-    expect(revision).toBeGreaterThanOrEqual(1);
+    const before = await eventually(
+      async () => {
+        const c = await getCertificate(kc, ns, 'ready-tls');
+        return (c?.status?.revision ?? 0) >= 1 && c;
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    const revision = before.status?.revision ?? 0;
     const r = await run('renew', 'ready-tls', '-n', ns);
     expect(r.code).toBe(0);
     const token = /certroute\.io\/renew=(\S+)\)/.exec(r.stdout)?.[1];
@@ -378,7 +385,15 @@ describe('kubectl certroute renew', () => {
         return step?.startsWith('order') && step;
       },
       { timeoutMs: 60_000, intervalMs: 200 },
-    );
+    ).catch(async (err: unknown) => {
+      // What the operator did instead: for whoever reads the failure.
+      console.log(JSON.stringify((await getCertificate(kc, ns, 'ready-tls'))?.status));
+      for (const l of logLines(logFile)
+        .filter((x) => x.name === 'ready-tls')
+        .slice(-15))
+        console.log(JSON.stringify(l));
+      throw err;
+    });
     expect(inFlight).toMatch(/^order: (http-01 .+|finalizing)$/);
     const explained = await json<Explained>('explain', h.ready);
     expect(stepOf(explained.body, 'order')).toMatchObject({ state: 'waiting' });
@@ -391,13 +406,13 @@ describe('kubectl certroute renew', () => {
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
     expect(after.status?.requests?.renew).toBe(token);
-    expect(after.status?.serialNumber).not.toBe(before?.status?.serialNumber);
+    expect(after.status?.serialNumber).not.toBe(before.status?.serialNumber);
     const again = await eventually(async () => {
       const x = await json<Explained>('explain', h.ready);
       return x.code === 0 && x;
     });
     expect(again.body.ready).toBe(true);
-  }, 180_000);
+  }, 270_000);
 
   it('usage errors exit 2 with the command help', async () => {
     const r = await run('renew');
