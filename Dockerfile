@@ -10,7 +10,8 @@
 ARG BASE_IMAGE=node:22.23.3-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c
 
 # Build: install from the lockfile, type-check, then bundle src/main.ts and its dependencies
-# into dist/main.cjs (scripts/bundle.mjs, ADR 0011). The runtime image needs no node_modules.
+# into dist/main.cjs, and the CLI into dist/cli.mjs (scripts/bundle.mjs, ADR 0011, 0030). The
+# runtime image needs no node_modules.
 FROM ${BASE_IMAGE} AS build
 # /app, as at run time: Node keys compile-cache entries by the bundle's absolute path.
 WORKDIR /app
@@ -47,8 +48,10 @@ WORKDIR /app
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/compile-cache ./compile-cache
 # Package managers are not needed at run time (the official images also carry yarn and corepack).
+# The kubectl plugin (dist/cli.mjs, docs/cli.md): `kubectl exec ... -- kubectl-certroute check`.
 RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx \
-    /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
+    /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
+    && ln -s /app/dist/cli.mjs /usr/local/bin/kubectl-certroute
 USER 65532:65532
 EXPOSE 8080 8081 8089
 # Node flags that NODE_OPTIONS does not accept would go between "node" and the bundle; the

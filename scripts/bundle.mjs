@@ -14,7 +14,7 @@
 //
 // Type checking is not esbuild's job: `npm run build` runs tsc --noEmit first.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,3 +37,23 @@ await build({
   legalComments: 'external',
   logLevel: 'warning',
 });
+
+// The CLI (src/cli/main.ts, `kubectl certroute`): one ES module with a shebang, so the npm
+// package's bin and the image's /usr/local/bin/kubectl-certroute run it directly. The
+// createRequire line lets bundled CommonJS dependencies require Node's built-ins.
+await build({
+  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+  outfile: join(outdir, 'cli.mjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __certrouteRequire } from 'node:module';\nconst require = __certrouteRequire(import.meta.url);",
+  },
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'external',
+  logLevel: 'warning',
+});
+chmodSync(join(outdir, 'cli.mjs'), 0o755);

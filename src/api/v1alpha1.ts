@@ -415,6 +415,13 @@ export const certificateStatus = z.object({
     })
     .optional(),
   revision: z.number().int().optional(),
+  // kubectl certroute renew|retry (src/certificates/manual.ts)
+  requests: z
+    .object({ renew: z.string().optional(), retry: z.string().optional() })
+    .optional()
+    .describe(
+      'the last certroute.io/renew and certroute.io/retry annotation values acted on (each request is honoured once)',
+    ),
 });
 export type CertificateStatus = z.infer<typeof certificateStatus>;
 

@@ -24,6 +24,7 @@ import {
   upToDateConditions,
   validityFields,
 } from './machine.js';
+import { honourRequests } from './manual.js';
 import { PendingKeys } from './pending-key.js';
 import { renewalTime, type RenewalDecision } from './renewal.js';
 import { CertificateReporter } from './status.js';
@@ -386,7 +387,7 @@ export class CertificateController {
         now,
       );
     }
-    const step = idleStep({
+    const idle = idleStep({
       info,
       dnsNames: cert.spec.dnsNames,
       renewal,
@@ -394,6 +395,7 @@ export class CertificateController {
       ariNextAt: this.ariNext.get(keyOf(cert)),
       now,
     });
+    const step = await honourRequests(this.reporter, cert, status, idle);
     if (step.kind === 'order') {
       this.orderReason.set(keyOf(cert), step.why);
       return undefined;

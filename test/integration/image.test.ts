@@ -135,9 +135,14 @@ describe('the image', () => {
       ]),
     );
     const root = await ok(['buildah', 'mount', await container()]);
-    expect(readdirSync(join(root, 'usr', 'local', 'bin'))).toEqual(['node']);
+    expect(readdirSync(join(root, 'usr', 'local', 'bin')).sort()).toEqual([
+      'kubectl-certroute',
+      'node',
+    ]);
     expect(readdirSync(join(root, 'app')).sort()).toEqual(['compile-cache', 'dist']);
-    expect(readdirSync(join(root, 'app', 'dist'))).toContain('main.cjs');
+    expect(readdirSync(join(root, 'app', 'dist'))).toEqual(
+      expect.arrayContaining(['main.cjs', 'cli.mjs']),
+    );
     expect(readdirSync(join(root, 'app', 'compile-cache')).length).toBeGreaterThan(0);
   });
 
