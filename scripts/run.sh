@@ -59,6 +59,7 @@ bench)
   ;;
 sandbox)
   bash scripts/lab-install.sh
+  node scripts/bundle.mjs
   exec tsx scripts/sandbox.ts "$@"
   ;;
 *)

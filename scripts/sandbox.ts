@@ -1,10 +1,12 @@
 // npm run sandbox: the lab, the operator, and a demo Ingress getting DNS records and a real
 // certificate, shown step by step. Ctrl-C at any point stops everything it started.
 // `npm run sandbox -- --keep` leaves it all running until Ctrl-C, for poking with kubectl.
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import * as k8s from '@kubernetes/client-node';
 import type { Certificate, DNSEndpoint } from '../src/api/v1alpha1.js';
@@ -157,6 +159,11 @@ async function main(): Promise<void> {
   });
   for (const e of events.items) info(`event on Ingress demo/web: ${e.reason}: ${e.message}`);
 
+  step(
+    `6. kubectl certroute explain ${host} -n demo: every step from the Ingress to the certificate`,
+  );
+  explain(host, env.kubeconfig);
+
   if (keep) {
     step('still running (--keep). In another shell:');
     for (const [k, v] of Object.entries(labEnvVars(env))) info(`export ${k}=${v}`);
@@ -166,6 +173,21 @@ async function main(): Promise<void> {
   }
   step(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await stop(0);
+}
+
+/**
+ * The kubectl plugin (docs/cli.md), run as a user runs it: its bundle (dist/cli.mjs, built by
+ * `npm run sandbox` first) in its own process, with the admin kubeconfig.
+ */
+function explain(host: string, kubeconfig: string): void {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.mjs');
+  const r = spawnSync(process.execPath, [cli, 'explain', host, '-n', 'demo'], {
+    env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  for (const l of `${r.stdout}${r.stderr}`.trimEnd().split('\n')) info(l);
+  info(`(exit ${r.status ?? r.signal ?? '?'})`);
 }
 
 /** Pebble's HTTP-01 requests, as Traefik logged them: status, and the router that served them. */

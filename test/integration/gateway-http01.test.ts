@@ -298,6 +298,106 @@ describe('HTTP-01 over an HTTPRoute (http01.gatewayHTTPRoute)', () => {
   });
 });
 
+describe("a Gateway's own listener, end to end (issue 24)", () => {
+  it('a listener for one host gets its certificate from the Gateway source, through HTTP-01 over an HTTPRoute', async () => {
+    const host = `api.${zone.name}`;
+    const edge = 'edge';
+    const edgeIssuer = `${issuer}-edge`;
+    await createClusterIssuer(
+      kc,
+      labIssuer(env, edgeIssuer, {
+        solvers: [
+          {
+            http01: {
+              gatewayHTTPRoute: {
+                parentRefs: [{ name: edge, namespace: ns, sectionName: 'http' }],
+              },
+            },
+          },
+        ],
+      }),
+    );
+    const accessLog = join(env.dir, 'traefik-access.log');
+    const offset = readFileSync(accessLog).length;
+    try {
+      // The Gateway asks for a certificate for its HTTPS listener's one host, by annotation,
+      // as cert-manager's gateway-shim reads it; its HTTP listener takes the challenge route.
+      await custom.createNamespacedCustomObject({
+        ...gw(),
+        body: {
+          apiVersion: `${gatewayGroup}/v1`,
+          kind: 'Gateway',
+          metadata: {
+            name: edge,
+            namespace: ns,
+            annotations: { 'certroute.io/issuer': edgeIssuer },
+          },
+          spec: {
+            gatewayClassName: traefikGatewayClass,
+            listeners: [
+              { name: 'http', protocol: 'HTTP', port: traefikWebPort, hostname: host },
+              {
+                name: 'https',
+                protocol: 'HTTPS',
+                port: 8443,
+                hostname: host,
+                tls: { mode: 'Terminate', certificateRefs: [{ name: 'api-tls' }] },
+              },
+            ],
+          },
+        },
+      });
+      // The application's route gives the host its record at the Gateway's address (the
+      // route source, once Traefik accepts the route).
+      await custom.createNamespacedCustomObject({
+        ...routes(),
+        body: {
+          apiVersion: `${gatewayGroup}/v1`,
+          kind: 'HTTPRoute',
+          metadata: { name: 'api', namespace: ns },
+          spec: {
+            parentRefs: [{ name: edge, sectionName: 'http' }],
+            hostnames: [host],
+            rules: [{ backendRefs: [{ name: 'api', port: 80 }] }],
+          },
+        },
+      });
+      await eventually(async () => (await record(r53, zone.id, host, 'A')) !== undefined, {
+        timeoutMs: 60_000,
+      });
+
+      // The Certificate is the Gateway's child, named after the listener's Secret.
+      const cert = await eventually(
+        async () => {
+          const c = await getCertificate(kc, ns, 'api-tls');
+          return conditionOf(c, 'Ready')?.status === 'True' && c;
+        },
+        { timeoutMs: 120_000 },
+      );
+      expect(cert.spec.dnsNames).toEqual([host]);
+      expect(cert.spec.issuerRef.name).toBe(edgeIssuer);
+      expect(cert.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Gateway', name: edge });
+      expect(cert.status?.lastOrder?.result).toBe('valid');
+      const secret = await core.readNamespacedSecret({ namespace: ns, name: 'api-tls' });
+      const leaf = new X509Certificate(Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64'));
+      expect(leaf.subjectAltName).toBe(`DNS:${host}`);
+      // Pebble's VA was answered through the challenge HTTPRoute's router.
+      const routers = readFileSync(accessLog)
+        .subarray(offset)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.includes('Pebble-VA') && l.includes('/.well-known/acme-challenge/'));
+      expect(routers.length).toBeGreaterThan(0);
+      for (const l of routers) expect(l).toContain(`httproute-${ns}-certroute-http01-`);
+      // Solved over the HTTPRoute: no solver Ingress was ever made, and the route is gone.
+      expect((await net.listNamespacedIngress({ namespace: ns })).items).toEqual([]);
+      await eventually(async () => (await solverRoutes()).length === 0);
+    } finally {
+      await deleteClusterIssuer(kc, edgeIssuer);
+    }
+  });
+});
+
 /** An application: answers every path, and records "<user-agent> <path>" of each request. */
 async function startApp(): Promise<{ server: Server; port: number; requests: string[] }> {
   const requests: string[] = [];
