@@ -3,6 +3,7 @@ import type { ControllerDeps } from '../kube/controller-deps.js';
 import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
 import type { Plural } from '../kube/crd-client.js';
 import { isConflict, isNotFound } from '../kube/crd-client.js';
+import { createChild } from './child-writer.js';
 import {
   addressSeenAnnotation,
   problemsAnnotation,
@@ -11,7 +12,7 @@ import {
 import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
 import { scopedInformer, type Informer } from '../kube/scoped-informer.js';
 import { describeError, reportFailure } from '../errors.js';
-import { controlledBy, controllerOf, describeOwner, managedSelector } from '../kube/ownership.js';
+import { controllerOf, managedSelector } from '../kube/ownership.js';
 import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
 import { solverLabel } from '../acme/solvers/http01.js';
 import type { Logger } from '../observability/logger.js';
@@ -415,35 +416,9 @@ export class IngressShim {
     o: T,
     uid: string,
   ): Promise<boolean> {
-    // No read of the Ingress first: a child created for an Ingress deleted a moment ago names
-    // its uid as controller, and the garbage collector removes it (docs/adr/0027).
-    try {
-      await this.d.crds.create(plural, o);
-      return true;
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
-    // Our cache only holds labelled objects: one made by hand (or by another tool) with this
-    // name exists. Never take it over; a racing create of our own is retried instead.
-    const other = await this.d.crds.get<Child>(
-      plural,
-      o.metadata.namespace ?? '',
-      o.metadata.name ?? '',
-    );
-    if (controlledBy(other, uid)) {
-      // Ours, but outside the cache (its managed-by label was removed): restore it in place.
-      // Its finalizers (the ACM cleanup) stay; labels, annotations and owner are ours again.
-      await this.d.crds.replace(plural, {
-        ...o,
-        metadata: {
-          ...other.metadata,
-          ...o.metadata,
-          resourceVersion: other.metadata.resourceVersion,
-        },
-      });
-      return true;
-    }
-    await this.conflict(ing, plural, o.metadata.name ?? '', describeOwner(other));
+    const heldBy = await createChild(this.d.crds, plural, o, uid);
+    if (heldBy === undefined) return true;
+    await this.conflict(ing, plural, o.metadata.name ?? '', heldBy);
     return false;
   }
 

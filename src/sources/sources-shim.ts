@@ -4,8 +4,9 @@ import { problemsAnnotation, type SourceProblem } from '../dns/endpoints.js';
 import { describeError, failureReasons, reportFailure, type FailureReason } from '../errors.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import { isConflict, isNotFound, type Plural } from '../kube/crd-client.js';
+import { createChild } from './child-writer.js';
 import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
-import { controlledBy, controllerOf, describeOwner } from '../kube/ownership.js';
+import { controllerOf } from '../kube/ownership.js';
 import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
 import { scopedInformer, type Informer } from '../kube/scoped-informer.js';
 import type { Logger } from '../observability/logger.js';
@@ -338,30 +339,10 @@ export class SourcesShim {
     uid: string,
     log: Logger,
   ): Promise<boolean> {
-    try {
-      await this.d.crds.create(plural, o);
-      return true;
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
-    const other = await this.d.crds.get<Child>(
-      plural,
-      o.metadata.namespace ?? '',
-      o.metadata.name ?? '',
-    );
-    if (controlledBy(other, uid)) {
-      await this.d.crds.replace(plural, {
-        ...o,
-        metadata: {
-          ...other.metadata,
-          ...o.metadata,
-          resourceVersion: other.metadata.resourceVersion,
-        },
-      });
-      return true;
-    }
+    const heldBy = await createChild(this.d.crds, plural, o, uid);
+    if (heldBy === undefined) return true;
     const kind = plural === 'certificates' ? 'Certificate' : 'DNSEndpoint';
-    await this.conflict(ref, kind, o.metadata.name ?? '', describeOwner(other), log);
+    await this.conflict(ref, kind, o.metadata.name ?? '', heldBy, log);
     return false;
   }
 
