@@ -24,7 +24,7 @@ import {
   upToDateConditions,
   validityFields,
 } from './machine.js';
-import { honourRequests } from './manual.js';
+import { honourRequests, renewalRecorded } from './manual.js';
 import { PendingKeys } from './pending-key.js';
 import { renewalTime, type RenewalDecision } from './renewal.js';
 import { CertificateReporter } from './status.js';
@@ -301,7 +301,10 @@ export class CertificateController {
     );
     if (budget) return { wait: budget };
     if ('wait' in placed) return placed;
-    return placed.status.order ? placed : { wait: { requeueAfterMs: 1000 } };
+    if (!placed.status.order) return { wait: { requeueAfterMs: 1000 } };
+    const renewal = renewalRecorded(cert, placed.status);
+    if (renewal) await this.reporter.write(cert, renewal, []);
+    return placed;
   }
 
   /** Before any issuance (ACME or local): wait for a time, a policy, the issuer; else go. */

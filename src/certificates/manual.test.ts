@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { IdleStep } from './machine.js';
-import { applyRequests, pendingRequests, renewAnnotation, retryAnnotation } from './manual.js';
+import {
+  applyRequests,
+  pendingRequests,
+  renewAnnotation,
+  renewalRecorded,
+  retryAnnotation,
+} from './manual.js';
+import type { Cert } from './types.js';
 
 const upToDate: IdleStep = { kind: 'up-to-date', requeueAfterMs: 60_000 };
 const backoff: IdleStep = { kind: 'backoff', requeueAfterMs: 60_000 };
@@ -52,8 +59,23 @@ describe('applyRequests', () => {
   ])('%s', (_n, step, pending, kind, extra) => {
     const d = applyRequests(step, pending, { requests: { renew: 'old' } });
     expect(d.step.kind).toBe(kind);
-    if (Object.keys(pending).length === 0) expect(d.fields).toEqual({});
-    else expect(d.fields).toMatchObject({ requests: { renew: 'old', ...pending }, ...extra });
+    // A renewal is recorded when its order is placed (renewalRecorded), not here.
+    if (!pending.retry) expect(d.fields).toEqual({});
+    else
+      expect(d.fields).toMatchObject({
+        requests: { renew: 'old', retry: pending.retry },
+        ...extra,
+      });
+  });
+
+  it('a renewal is recorded once its order is placed, and only a pending one', () => {
+    const cert = (renew?: string) =>
+      ({ metadata: { annotations: renew ? { [renewAnnotation]: renew } : {} } }) as Cert;
+    expect(renewalRecorded(cert(t1), { requests: { retry: 'r' } })).toEqual({
+      requests: { retry: 'r', renew: t1 },
+    });
+    expect(renewalRecorded(cert(t1), { requests: { renew: t1 } })).toBeUndefined();
+    expect(renewalRecorded(cert(), {})).toBeUndefined();
   });
 
   it('says why it orders', () => {

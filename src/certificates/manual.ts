@@ -38,22 +38,29 @@ export interface ManualDecision {
   fields: Record<string, unknown>;
 }
 
-/** The idle step once the pending requests are applied. */
+/**
+ * The idle step once the pending requests are applied. A retry is recorded at once (it only
+ * ends the backoff); a renewal only when its order is placed (`renewalRecorded`), so a
+ * preflight wait (the solver route not served yet, say) does not use it up.
+ */
 export function applyRequests(
   step: IdleStep,
   pending: Requests,
   status: Pick<Status, 'requests'>,
 ): ManualDecision {
-  if (!pending.renew && !pending.retry) return { step, fields: {} };
-  const requests = { ...status.requests, ...pending };
-  const fields: Record<string, unknown> = { requests };
-  if (pending.retry) Object.assign(fields, { failedAttempts: 0, nextRetryTime: null });
+  const fields: Record<string, unknown> = pending.retry
+    ? {
+        requests: { ...status.requests, retry: pending.retry },
+        failedAttempts: 0,
+        nextRetryTime: null,
+      }
+    : {};
   if (pending.renew)
     return {
       step: { kind: 'order', why: `renewal requested (${renewAnnotation}=${pending.renew})` },
       fields,
     };
-  if (step.kind === 'backoff')
+  if (pending.retry && step.kind === 'backoff')
     return {
       step: { kind: 'order', why: `retry requested (${retryAnnotation}=${pending.retry})` },
       fields,
@@ -61,7 +68,13 @@ export function applyRequests(
   return { step, fields };
 }
 
-/** The pending requests applied: recorded in status (and in `status`), then the step to take. */
+/** The status fields that record a pending renewal as acted on, once its order is placed. */
+export function renewalRecorded(cert: Cert, status: Status): Record<string, unknown> | undefined {
+  const { renew } = pendingRequests(cert.metadata?.annotations, status.requests);
+  return renew ? { requests: { ...status.requests, renew } } : undefined;
+}
+
+/** The pending requests applied: a retry recorded in status, then the step to take. */
 export async function honourRequests(
   reporter: { write(cert: Cert, fields: Record<string, unknown>, conditions: []): Promise<void> },
   cert: Cert,
@@ -70,10 +83,10 @@ export async function honourRequests(
 ): Promise<IdleStep> {
   const pending = pendingRequests(cert.metadata?.annotations, status.requests);
   const decided = applyRequests(step, pending, status);
-  if (Object.keys(decided.fields).length === 0) return step;
+  if (Object.keys(decided.fields).length === 0) return decided.step;
   await reporter.write(cert, decided.fields, []);
-  status.requests = { ...status.requests, ...pending };
   if (pending.retry) {
+    status.requests = { ...status.requests, retry: pending.retry };
     status.failedAttempts = 0;
     delete status.nextRetryTime;
   }
