@@ -789,6 +789,7 @@ describe('values for platform teams, rendered with and without each', () => {
           [['certroute.io'], ['domainpolicies'], ['get', 'list', 'watch']],
           [['certroute.io'], ['clusterissuers/status', 'domainpolicies/status'], ['patch']],
           [[''], ['namespaces'], ['list', 'watch']],
+          [['gateway.networking.k8s.io'], ['gatewayclasses'], ['get', 'list', 'watch']],
           [[''], ['namespaces'], ['get']],
         ]);
         const roles = find(objs, 'Role').filter(
@@ -814,6 +815,11 @@ describe('values for platform teams, rendered with and without each', () => {
             [['certificates/status', 'dnsendpoints/status'], ['patch']],
             [['issuers'], ['get', 'list', 'watch']],
             [['issuers/status'], ['patch']],
+            [['services'], ['get', 'list', 'watch']],
+            [
+              ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes'],
+              ['get', 'list', 'watch'],
+            ],
           ]);
         }
         expectReleaseAndEventRoles(objs);
@@ -1021,6 +1027,7 @@ const clusterScoped = [
   '/namespaces:list',
   '/namespaces:watch',
   '/namespaces:get[kube-system]',
+  ...['get', 'list', 'watch'].map((v) => `gateway.networking.k8s.io/gatewayclasses:${v}`),
 ];
 /**
  * The rules on namespaced objects but the HTTP-01 solver's: in the ClusterRole by default, in
@@ -1039,6 +1046,13 @@ const namespaced = [
   'certroute.io/dnsendpoints/status:patch',
   ...['get', 'list', 'watch'].map((v) => `certroute.io/issuers:${v}`),
   'certroute.io/issuers/status:patch',
+  // The sources beyond Ingress: read only.
+  ...['get', 'list', 'watch'].flatMap((v) => [
+    `/services:${v}`,
+    ...['gateways', 'httproutes', 'grpcroutes', 'tlsroutes'].map(
+      (r) => `gateway.networking.k8s.io/${r}:${v}`,
+    ),
+  ]),
 ];
 /** The default ClusterRole's rules but the HTTP-01 solver's, as a rules review lists them. */
 const clusterWide = [...namespaced, ...clusterScoped];
@@ -1046,6 +1060,8 @@ const clusterWide = [...namespaced, ...clusterScoped];
 const releaseRules = ['/secrets:get', '/secrets:create'];
 /** `default`, with config.watchNamespaces: Events about cluster-scoped objects only. */
 const clusterEventRules = ['/events:create', '/events:patch'];
+/** Rules as a rules review lists them: each once (two rules may grant the same), sorted. */
+const ruleSet = (...rules: string[]): string[] => [...new Set(rules)].sort();
 /** The HTTP-01 solver's rules: cluster-wide by default, per watched namespace when narrowed. */
 const solverRules = [
   ...['create', 'delete'].map((v) => `networking.k8s.io/ingresses:${v}`),
@@ -1150,8 +1166,9 @@ describe('RBAC is minimal', () => {
       namespace: 'x',
     },
     { verb: 'update', resource: 'services', namespace: 'x' },
-    { verb: 'watch', resource: 'services' },
-    { verb: 'get', resource: 'services', namespace: 'x' },
+    { verb: 'patch', resource: 'services', namespace: 'x' },
+    { verb: 'create', group: 'gateway.networking.k8s.io', resource: 'gateways', namespace: 'x' },
+    { verb: 'update', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'x' },
     { verb: 'watch', group: 'discovery.k8s.io', resource: 'endpointslices' },
     { verb: 'create', group: 'events.k8s.io', resource: 'events', namespace: 'x' },
     { verb: 'delete', resource: 'events', namespace: 'x' },
@@ -1312,9 +1329,9 @@ describe('RBAC is minimal', () => {
   });
 
   it('grants nothing beyond the rules (rules review in the release namespace and another)', async () => {
-    expect(await granted(sa, otherNs)).toEqual([...clusterWide, ...solverRules].sort());
+    expect(await granted(sa, otherNs)).toEqual(ruleSet(...clusterWide, ...solverRules));
     expect(await granted(sa, releaseNs)).toEqual(
-      [...clusterWide, ...solverRules, ...leader].sort(),
+      ruleSet(...clusterWide, ...solverRules, ...leader),
     );
   });
 });
@@ -1500,13 +1517,13 @@ describe('with config.watchNamespaces: Roles in those namespaces (and the releas
 
   it('grants the namespaced rules in the watched namespaces only (rules review)', async () => {
     for (const app of [narrowApp, narrowApp2])
-      expect(await granted(narrowSa, app)).toEqual([...clusterWide, ...solverRules].sort());
-    expect(await granted(narrowSa, otherNs)).toEqual([...clusterScoped].sort());
+      expect(await granted(narrowSa, app)).toEqual(ruleSet(...clusterWide, ...solverRules));
+    expect(await granted(narrowSa, otherNs)).toEqual(ruleSet(...clusterScoped));
     expect(await granted(narrowSa, narrowNs)).toEqual(
-      [...clusterScoped, ...leader, ...releaseRules].sort(),
+      ruleSet(...clusterScoped, ...leader, ...releaseRules),
     );
     expect(await granted(narrowSa, 'default')).toEqual(
-      [...clusterScoped, ...clusterEventRules].sort(),
+      ruleSet(...clusterScoped, ...clusterEventRules),
     );
   });
 
