@@ -22,6 +22,8 @@ import { SolverMembers, type SolverAddress } from './acme/solvers/members.js';
 import { IngressShim } from './sources/ingress-shim.js';
 import { TenancyController } from './tenancy/controller.js';
 import { Route53Provider, route53Factory } from './dns/providers/route53.js';
+import { Rfc2136Provider } from './dns/providers/rfc2136.js';
+import { rfc2136Options } from './dns/providers/rfc2136-config.js';
 import { awsRegion } from './config/aws.js';
 import { AccountBudgets } from './aws/account-budget.js';
 import { CrdClient } from './kube/crd-client.js';
@@ -131,7 +133,10 @@ export class Operator {
       endpoints: dnsEndpoints,
       kubeConfig,
       crds,
-      provider: new Route53Provider({ metrics: this.metrics, region, budgets, log }),
+      provider:
+        config.provider === 'rfc2136'
+          ? new Rfc2136Provider(rfc2136Options(config))
+          : new Route53Provider({ metrics: this.metrics, region, budgets, log }),
       // Records follow Ingress changes in memory, not after a round trip through the API.
       derived: this.shim.derivedEndpoints,
       config,
