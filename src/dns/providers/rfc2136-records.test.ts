@@ -2,7 +2,13 @@ import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../types.js';
 import { InvalidBatchError } from './provider.js';
-import { formatTxtValue, parseTxtValue, toRecordSets, updateMessage } from './rfc2136-records.js';
+import {
+  formatTxtValue,
+  parseTxtValue,
+  soaZoneOf,
+  toRecordSets,
+  updateMessage,
+} from './rfc2136-records.js';
 import { recordSpans } from './tsig-wire.js';
 
 describe('TXT values', () => {
@@ -111,5 +117,67 @@ describe('updateMessage', () => {
     ['an MX', { action: 'CREATE', record: rec('w.example.test', 'MX', ['10 mx']) }, /not written/],
   ])('refuses %s', (_what, change, message) => {
     expect(() => updateMessage(1, 'example.test', [change])).toThrow(message);
+  });
+});
+
+describe('soaZoneOf', () => {
+  const soa = (name: string) => ({
+    type: 'SOA' as const,
+    name,
+    ttl: 60,
+    data: {
+      mname: `ns1.${name}`,
+      rname: `hostmaster.${name}`,
+      serial: 1,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum: 60,
+    },
+  });
+  const res = (
+    aa: boolean,
+    answers: ReturnType<typeof soa>[],
+    authorities: ReturnType<typeof soa>[],
+  ) =>
+    dnsPacket.decode(
+      dnsPacket.encode({
+        type: 'response',
+        id: 1,
+        flags: aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0,
+        questions: [{ type: 'SOA', name: 'q' }],
+        answers,
+        authorities,
+      }),
+    );
+  it.each<[string, string, ReturnType<typeof res>, string | undefined]>([
+    [
+      'the apex: SOA in the answer',
+      'example.test',
+      res(true, [soa('example.test')], []),
+      'example.test',
+    ],
+    [
+      'below the apex: SOA in the authority of a NODATA/NXDOMAIN',
+      '_acme-challenge.www.Example.test.',
+      res(true, [], [soa('example.test')]),
+      'example.test',
+    ],
+    [
+      'no authority (a referral, a cache)',
+      'a.example.test',
+      res(false, [], [soa('example.test')]),
+      undefined,
+    ],
+    ['an SOA not above the name', 'a.example.test', res(true, [], [soa('other.test')]), undefined],
+    [
+      'a suffix that is not a label boundary',
+      'a.bexample.test',
+      res(true, [], [soa('example.test')]),
+      undefined,
+    ],
+    ['no SOA at all', 'a.example.test', res(true, [], []), undefined],
+  ])('%s', (_n, name, r, want) => {
+    expect(soaZoneOf(name, r)).toBe(want);
   });
 });

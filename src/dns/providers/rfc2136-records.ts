@@ -4,7 +4,7 @@
  * changes becomes. Pure functions.
  */
 import dnsPacket from 'dns-packet';
-import type { Answer } from 'dns-packet';
+import type { Answer, DecodedPacket } from 'dns-packet';
 import type { Change, RecordSet } from '../types.js';
 import { InvalidBatchError } from './provider.js';
 import { canonicalName } from './tsig-wire.js';
@@ -213,4 +213,19 @@ export function queryMessage(id: number, name: string, type: string): Buffer {
     flags: 0,
     questions: [{ name, type: type as 'A', class: 'IN' }],
   });
+}
+
+/**
+ * The zone a server's SOA answer for `name` names: the SOA owner in the answer section (the
+ * name is the apex) or, for an authoritative NODATA/NXDOMAIN, in the authority section. The
+ * owner must be `name` or above it; a response without authority (a referral, a cache) names
+ * no zone.
+ */
+export function soaZoneOf(name: string, res: DecodedPacket): string | undefined {
+  if (!res.flag_aa) return undefined;
+  const n = normalizeName(name);
+  const soa = [...(res.answers ?? []), ...(res.authorities ?? [])].find((a) => a.type === 'SOA');
+  if (!soa) return undefined;
+  const owner = normalizeName(soa.name);
+  return n === owner || n.endsWith(`.${owner}`) ? owner : undefined;
 }

@@ -8,11 +8,17 @@
  */
 import { randomInt } from 'node:crypto';
 import dnsPacket from 'dns-packet';
-import type { Answer } from 'dns-packet';
+import type { Answer, DecodedPacket } from 'dns-packet';
 import type { Change, RecordSet, Zone } from '../types.js';
 import type { DnsProvider } from './provider.js';
 import { Rfc2136Error, describeRcode, fromTsigError, rcodes } from './rfc2136-errors.js';
-import { normalizeName, queryMessage, toRecordSets, updateMessage } from './rfc2136-records.js';
+import {
+  normalizeName,
+  queryMessage,
+  soaZoneOf,
+  toRecordSets,
+  updateMessage,
+} from './rfc2136-records.js';
 import { TcpTransport, type DnsServer, type DnsTransport } from './rfc2136-transport.js';
 import {
   TsigError,
@@ -26,8 +32,12 @@ import {
 export interface Rfc2136Options {
   server: DnsServer;
   key: TsigKey;
-  /** The zones certroute may manage on this server (names, no trailing dot). */
-  zones: string[];
+  /**
+   * The zones certroute may manage on this server (names, no trailing dot). Undefined: any
+   * zone the server serves (the DNS-01 solver's, which finds the zone with findZone and is
+   * bounded by what the server lets its key update).
+   */
+  zones?: string[];
   transport?: DnsTransport;
   /** Seconds since the epoch (TSIG time signed); Date.now() by default. */
   now?: () => number;
@@ -36,28 +46,52 @@ export interface Rfc2136Options {
 export class Rfc2136Provider implements DnsProvider {
   private readonly transport: DnsTransport;
   private readonly now: () => number;
-  private readonly zoneNames: string[];
+  private readonly zoneNames: string[] | undefined;
 
   constructor(private readonly opts: Rfc2136Options) {
     this.transport = opts.transport ?? new TcpTransport(opts.server);
     this.now = opts.now ?? (() => Date.now() / 1000);
-    this.zoneNames = [...new Set(opts.zones.map(normalizeName))];
+    this.zoneNames = opts.zones && [...new Set(opts.zones.map(normalizeName))];
   }
 
   zones(): Promise<Zone[]> {
-    return Promise.resolve(this.zoneNames.map((name) => ({ id: name, name, private: false })));
+    const names = this.zoneNames ?? [];
+    return Promise.resolve(names.map((name) => ({ id: name, name, private: false })));
+  }
+
+  /**
+   * The zone of this server that holds `name`, by one signed SOA query: the SOA comes back as
+   * the answer at the apex, else in the authority section of the (authoritative) NODATA or
+   * NXDOMAIN. Undefined when the server holds no zone above the name (REFUSED, a referral).
+   */
+  async findZone(name: string): Promise<string | undefined> {
+    const n = normalizeName(name);
+    const ctx = { op: 'SOA query', zone: n };
+    let packets: DecodedPacket[];
+    try {
+      packets = await this.exchange(ctx.op, ctx.zone, queryMessage(0, n, 'SOA'), () => true, [
+        'NXDOMAIN',
+      ]);
+    } catch (err) {
+      if (err instanceof Rfc2136Error && (err.code === 'REFUSED' || err.code === 'NOTAUTH'))
+        return undefined;
+      throw err;
+    }
+    const first = packets[0];
+    return first ? soaZoneOf(n, first) : undefined;
   }
 
   /** The whole zone by one AXFR (every message TSIG-verified); the closing SOA is dropped. */
   async records(zoneId: string): Promise<RecordSet[]> {
     const zone = this.zoneOf(zoneId);
     let soas = 0;
-    const answers = await this.exchange('transfer', zone, queryMessage(0, zone, 'AXFR'), (msg) => {
+    const packets = await this.exchange('transfer', zone, queryMessage(0, zone, 'AXFR'), (msg) => {
       // The transfer ends with the SOA it began with (RFC 5936 §2.2).
       const p = dnsPacket.decode(msg);
       soas += (p.answers ?? []).filter((a) => a.type === 'SOA').length;
       return soas >= 2;
     });
+    const answers = answersOf(packets);
     const all: Answer[] = [];
     let seenSoa = false;
     for (const a of answers) {
@@ -73,9 +107,10 @@ export class Rfc2136Provider implements DnsProvider {
   async recordSet(zoneId: string, name: string, type: string): Promise<RecordSet | undefined> {
     const zone = this.zoneOf(zoneId);
     const n = normalizeName(name);
-    const answers = await this.exchange('query', zone, queryMessage(0, n, type), () => true, [
+    const packets = await this.exchange('query', zone, queryMessage(0, n, type), () => true, [
       'NXDOMAIN',
     ]);
+    const answers = answersOf(packets);
     return toRecordSets(answers.filter((a) => normalizeName(a.name) === n && a.type === type))[0];
   }
 
@@ -93,14 +128,14 @@ export class Rfc2136Provider implements DnsProvider {
 
   private zoneOf(zoneId: string): string {
     const z = normalizeName(zoneId);
-    if (!this.zoneNames.includes(z))
+    if (this.zoneNames && !this.zoneNames.includes(z))
       throw new Rfc2136Error('NOTZONE', `zone ${zoneId} is not configured for RFC 2136`);
     return z;
   }
 
   /**
    * Signs a message with a fresh id, sends it, verifies every response's TSIG and rcode, and
-   * returns the answer sections. `allowed`: rcodes besides NOERROR that are an answer.
+   * returns the responses, decoded. `allowed`: rcodes besides NOERROR that are an answer.
    */
   private async exchange(
     op: string,
@@ -108,7 +143,7 @@ export class Rfc2136Provider implements DnsProvider {
     message: Buffer,
     done: (msg: Buffer) => boolean,
     allowed: string[] = [],
-  ): Promise<Answer[]> {
+  ): Promise<DecodedPacket[]> {
     const ctx = {
       op,
       zone,
@@ -140,13 +175,12 @@ export class Rfc2136Provider implements DnsProvider {
       throw err;
     }
     verifier.finish();
-    const out: Answer[] = [];
-    for (const r of responses) {
-      const p = dnsPacket.decode(r);
-      out.push(...(p.answers ?? []));
-    }
-    return out;
+    return responses.map((r) => dnsPacket.decode(r));
   }
+}
+
+function answersOf(packets: readonly DecodedPacket[]): Answer[] {
+  return packets.flatMap((p) => p.answers ?? []);
 }
 
 /** The SOA serial of a zone's answers (for tests and logs). */
