@@ -1,4 +1,4 @@
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
@@ -17,6 +17,7 @@ import { TlsSecretMonitor } from './certificates/tls-secrets.js';
 import { ResilientInformer } from './kube/informer.js';
 import { scopedInformer } from './kube/scoped-informer.js';
 import { Dns01Solver } from './acme/solvers/dns01.js';
+import { secretKeyReader } from './kube/secrets.js';
 import { TokenServer } from './acme/solvers/http01.js';
 import { SolverMembers, type SolverAddress } from './acme/solvers/members.js';
 import { IngressShim } from './sources/ingress-shim.js';
@@ -170,6 +171,7 @@ export class Operator {
       tokens: this.tokens,
       dns01: new Dns01Solver({
         providers: route53Factory(this.metrics, budgets, log),
+        secrets: secretKeyReader(kubeConfig.makeApiClient(k8s.CoreV1Api)),
         filter: {
           domainFilter: config.domainFilter,
           zoneIdFilter: config.zoneIdFilter,

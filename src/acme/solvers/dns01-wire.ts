@@ -49,8 +49,8 @@ export class WireAuthorityDns implements AuthorityDns {
     return r.resolve6(host).catch((): string[] => []);
   }
 
-  txt(address: string, name: string): Promise<TxtAnswer> {
-    return queryTxt(address, this.port, name);
+  txt(address: string, name: string, port?: number): Promise<TxtAnswer> {
+    return queryTxt(address, port ?? this.port, name);
   }
 }
 
