@@ -157,7 +157,7 @@ export class Dns01Solver {
     if (!zone)
       throw new Dns01ConfigError(
         'NoZoneForChallenge',
-        `${name} is in no zone of the RFC 2136 nameserver ${ref.rfc2136.nameserver} (asked for its SOA, it answered without authority); check dns01.rfc2136.nameserver and that the server is the primary of the zone`,
+        `${name} is in no zone of the RFC 2136 nameserver ${ref.rfc2136.nameserver} (asked for its SOA, it refused or answered without authority); check dns01.rfc2136.nameserver and that the server is the primary of the zone`,
       );
     return { zoneId: zone, name, server };
   }
