@@ -246,6 +246,14 @@ describe('checkNameserver (an rfc2136 solver)', () => {
     expect((await checkNameserver(d, { host: '127.0.0.1', port: 53 }, name, 'v')).ok).toBe(false);
   });
 
+  it('a host name is looked up as the update connects (lookup), when there is one', async () => {
+    const d = {
+      ...dns({ '10.0.0.9': aa(['v']) }, ['10.0.0.1']),
+      lookup: () => Promise.resolve(['10.0.0.9']),
+    };
+    expect((await checkNameserver(d, { host: 'bind.dns.svc', port: 53 }, name, 'v')).ok).toBe(true);
+  });
+
   it('a host name with no address: not seen, saying so', async () => {
     const seen = await checkNameserver(dns({}), { host: 'bind.dns', port: 53 }, name, 'v');
     expect(seen).toEqual({ ok: false, message: `${name}: the nameserver bind.dns has no address` });

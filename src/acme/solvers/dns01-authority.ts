@@ -26,6 +26,11 @@ export interface AuthorityDns {
   ns(name: string): Promise<NsAnswer>;
   /** A host's addresses through the configured resolvers: IPv4, else IPv6; [] if none. */
   addresses(host: string): Promise<string[]>;
+  /**
+   * A host's addresses as the system resolves it (where an RFC 2136 update is sent: a cluster
+   * Service name resolves there, maybe not through the configured resolvers). Absent: addresses().
+   */
+  lookup?(host: string): Promise<string[]>;
   /** The TXT strings at `name`, asked of `address` itself (no recursion); `port` if given. */
   txt(address: string, name: string, port?: number): Promise<TxtAnswer>;
 }
@@ -115,8 +120,9 @@ export function hostPort(address: string, port: number): string {
 }
 
 /**
- * The check for an rfc2136 solver: the one nameserver it updates (every address of it) must
- * show the value, asked without recursion on its own port.
+ * The check for an rfc2136 solver: the one nameserver it updates (every address of it, found
+ * as the update's connection finds it) must show the value, asked without recursion on its
+ * own port.
  */
 export async function checkNameserver(
   dns: AuthorityDns,
@@ -124,7 +130,9 @@ export async function checkNameserver(
   name: string,
   value: string,
 ): Promise<Seen> {
-  const addresses = isIP(server.host) ? [server.host] : await dns.addresses(server.host);
+  const addresses = isIP(server.host)
+    ? [server.host]
+    : await (dns.lookup ?? dns.addresses).call(dns, server.host);
   if (addresses.length === 0)
     return { ok: false, message: `${name}: the nameserver ${server.host} has no address` };
   const results = await Promise.all(

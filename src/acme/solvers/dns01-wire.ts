@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { Resolver } from 'node:dns/promises';
+import { lookup, Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { DecodedPacket, Packet } from 'dns-packet';
@@ -47,6 +47,12 @@ export class WireAuthorityDns implements AuthorityDns {
     const v4 = await r.resolve4(host).catch((): string[] => []);
     if (v4.length > 0) return v4;
     return r.resolve6(host).catch((): string[] => []);
+  }
+
+  async lookup(host: string): Promise<string[]> {
+    const all = await lookup(host, { all: true }).catch(() => []);
+    const v4 = all.filter((a) => a.family === 4).map((a) => a.address);
+    return v4.length > 0 ? v4 : all.map((a) => a.address);
   }
 
   txt(address: string, name: string, port?: number): Promise<TxtAnswer> {
