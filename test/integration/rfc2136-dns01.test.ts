@@ -42,11 +42,11 @@ let bind: BindLab;
 let pebble: PebbleLab | undefined;
 let op: Operator | undefined;
 
-function rfc2136Solver(secretName: string) {
+function rfc2136Solver(secretName: string, host = '127.0.0.1') {
   return {
     dns01: {
       rfc2136: {
-        nameserver: `127.0.0.1:${bind.port}`,
+        nameserver: `${host}:${bind.port}`,
         tsigKeyName: bind.keyName,
         tsigAlgorithm: 'HMACSHA256',
         tsigSecretSecretRef: { name: secretName, key: 'secret' },
@@ -196,7 +196,7 @@ describe('DNS-01 through RFC 2136', () => {
     expect(conditionOf(await getCertificate(kc, ns, 'web-tls'), 'Ready')?.status).toBe('True');
   });
 
-  it("an Issuer's TSIG Secret is read in its own namespace", async () => {
+  it("an Issuer's TSIG Secret is read in its own namespace; a nameserver by host name", async () => {
     // Only in the Issuer's namespace: the operator's namespace has no Secret of this name.
     await core.createNamespacedSecret({
       namespace: ns,
@@ -204,7 +204,8 @@ describe('DNS-01 through RFC 2136', () => {
     });
     const body = labIssuer(env, 'team', {
       server: pebble?.directory ?? '',
-      solvers: [rfc2136Solver('team-tsig')],
+      // A host name, not an address: resolved for the update and the check alike.
+      solvers: [rfc2136Solver('team-tsig', 'localhost')],
     });
     await custom.createNamespacedCustomObject({
       group: 'certroute.io',
