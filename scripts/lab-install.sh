@@ -58,6 +58,7 @@ what_of() {
   cert-manager) echo "cert-manager $CERT_MANAGER_VERSION controller + acmesolver (Go, from its git tree) and CRDs: the issuance peer benchmark" ;;
   external-dns) echo "external-dns $EXTERNAL_DNS_VERSION (Go, from sigs.k8s.io/external-dns): the DNS peer of the peer benchmark" ;;
   gateway-api) echo "Gateway API CRDs $GATEWAY_API_VERSION (Go module sigs.k8s.io/gateway-api, config/crd): Gateway and route sources" ;;
+  bind9) echo "BIND 9 named + dig + nsupdate (Debian packages and the libraries named needs, unpacked): the RFC 2136 server" ;;
   esac
 }
 
@@ -74,6 +75,7 @@ short_of() {
   cert-manager) echo "cert-manager (Go, from git" ;;
   external-dns) echo "external-dns (Go" ;;
   gateway-api) echo "Gateway API CRDs (Go module" ;;
+  bind9) echo "BIND 9 (Debian packages" ;;
   esac
 }
 
@@ -258,6 +260,30 @@ build_promtool() {
   rm -rf "$dl"
 }
 
+# BIND 9 from Debian's packages, unpacked (nothing installed, no service started): named, dig
+# and nsupdate, with the libraries they link that a bare machine lacks. bin/ holds wrappers
+# that point the loader at the unpacked libraries.
+BIND9_DEBS=(bind9 bind9-libs bind9-utils bind9-dnsutils libjemalloc2 liblmdb0 libmaxminddb0 libfstrm0 libprotobuf-c1 libuv1 libjson-c5 libnghttp2-14 libxml2)
+build_bind9() {
+  local out="$1" dl="$1/deb"
+  mkdir -p "$dl" "$out/bin"
+  if ! (cd "$dl" && apt-get download "${BIND9_DEBS[@]}" >/dev/null 2>&1); then
+    apt-get update >/dev/null
+    (cd "$dl" && apt-get download "${BIND9_DEBS[@]}" >/dev/null)
+  fi
+  for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" "$out/root"; done
+  local t
+  for t in usr/sbin/named usr/bin/dig usr/bin/nsupdate usr/sbin/tsig-keygen; do
+    # Relative to the wrapper: the build dir is moved into place after the build.
+    printf '#!/bin/sh\nd="$(dirname "$(readlink -f "$0")")/../root"\nLD_LIBRARY_PATH="$d/usr/lib/x86_64-linux-gnu" exec "$d/%s" "$@"\n' \
+      "$t" >"$out/bin/$(basename "$t")"
+    chmod +x "$out/bin/$(basename "$t")"
+  done
+  rm -rf "$dl"
+  "$out/bin/named" -v | grep -q '^BIND 9'
+  "$out/bin/dig" -v 2>&1 | grep -q 'DiG 9'
+}
+
 # libfaketime from Debian's package, unpacked: only the preload library, nothing installed.
 build_faketime() {
   local out="$1" dl="$1/deb"
@@ -364,6 +390,7 @@ dir_for() {
   cert-manager) echo "$CACHE/cert-manager-$CERT_MANAGER_VERSION" ;;
   external-dns) echo "$CACHE/external-dns-$EXTERNAL_DNS_VERSION" ;;
   gateway-api) echo "$CACHE/gateway-api-$GATEWAY_API_VERSION" ;;
+  bind9) echo "$CACHE/bind9-debian" ;;
   *)
     log "unknown component $1"
     return 1
@@ -382,7 +409,7 @@ install_one() {
   log "$c ready in $(human $((SECONDS - start)))"
 }
 
-all_components=(node moto pebble etcd helm promtool faketime gateway-api traefik kube)
+all_components=(node moto pebble etcd helm promtool faketime gateway-api bind9 traefik kube)
 # Peers for bench/peers*.ts: built only when named (scripts/lab-install.sh cert-manager).
 peer_components=(external-dns cert-manager)
 

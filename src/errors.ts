@@ -44,6 +44,11 @@ export const failureReasons = {
   WildcardNeedsDNS01: 'configuration',
   NoZoneForChallenge: 'configuration',
   Route53RegionMissing: 'configuration',
+  // DNS-01 through RFC 2136 (acme/solvers/dns01-rfc2136.ts): the Certificate's Ready.
+  Rfc2136TsigSecretMissing: 'configuration',
+  Rfc2136TsigSecretInvalid: 'configuration',
+  Rfc2136ConfigInvalid: 'configuration',
+  Rfc2136Refused: 'configuration',
   // The preflight before an order (acme/challenges.ts): no order until these pass.
   WaitingForAddress: 'transient',
   WaitingForDNS: 'transient',

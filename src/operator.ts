@@ -1,4 +1,4 @@
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Config } from './config/index.js';
@@ -17,12 +17,15 @@ import { TlsSecretMonitor } from './certificates/tls-secrets.js';
 import { ResilientInformer } from './kube/informer.js';
 import { scopedInformer } from './kube/scoped-informer.js';
 import { Dns01Solver } from './acme/solvers/dns01.js';
+import { secretKeyReader } from './kube/secrets.js';
 import { TokenServer } from './acme/solvers/http01.js';
 import { SolverMembers, type SolverAddress } from './acme/solvers/members.js';
 import { IngressShim } from './sources/ingress-shim.js';
 import { SourcesShim } from './sources/sources-shim.js';
 import { TenancyController } from './tenancy/controller.js';
 import { Route53Provider, route53Factory } from './dns/providers/route53.js';
+import { Rfc2136Provider } from './dns/providers/rfc2136.js';
+import { rfc2136Options } from './dns/providers/rfc2136-config.js';
 import { awsRegion } from './config/aws.js';
 import { AccountBudgets } from './aws/account-budget.js';
 import { CrdClient } from './kube/crd-client.js';
@@ -139,7 +142,10 @@ export class Operator {
       endpoints: dnsEndpoints,
       kubeConfig,
       crds,
-      provider: new Route53Provider({ metrics: this.metrics, region, budgets, log }),
+      provider:
+        config.provider === 'rfc2136'
+          ? new Rfc2136Provider(rfc2136Options(config))
+          : new Route53Provider({ metrics: this.metrics, region, budgets, log }),
       // Records follow Ingress changes in memory, not after a round trip through the API.
       derived: this.shim.derivedEndpoints,
       config,
@@ -173,6 +179,7 @@ export class Operator {
       tokens: this.tokens,
       dns01: new Dns01Solver({
         providers: route53Factory(this.metrics, budgets, log),
+        secrets: secretKeyReader(kubeConfig.makeApiClient(k8s.CoreV1Api)),
         filter: {
           domainFilter: config.domainFilter,
           zoneIdFilter: config.zoneIdFilter,

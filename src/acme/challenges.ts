@@ -4,8 +4,8 @@ import type { Config } from '../config/index.js';
 import { describeError, Failure } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Account } from './issuer.js';
-import { route53Of, type Authz } from './orders.js';
-import { Dns01ConfigError, type Dns01Solver } from './solvers/dns01.js';
+import { dns01Of, type Authz } from './orders.js';
+import { Dns01ConfigError, dns01Ref, type Dns01Ref, type Dns01Solver } from './solvers/dns01.js';
 import {
   checkDns,
   Http01Objects,
@@ -86,9 +86,10 @@ export class Challenges {
         http01.push({ host, sel });
         continue;
       }
-      if (!sel.solver.dns01) continue;
+      const ref = this.dns01Ref(account, sel.solver.dns01);
+      if (!ref) continue;
       try {
-        await this.d.dns01.place(sel.solver.dns01.route53, host);
+        await this.d.dns01.place(ref, host);
       } catch (err) {
         if (err instanceof Dns01ConfigError) return { ok: false, failure: err };
         throw err;
@@ -221,7 +222,7 @@ export class Challenges {
   ): Promise<string | undefined> {
     const host = a.identifier.value;
     const ch = a.challenges.find((c) => c.type === 'dns-01');
-    const cfg = route53Of(account, mine);
+    const cfg = this.dns01Ref(account, dns01Of(account, mine));
     const value = mine.challenge?.keyAuthorization;
     if (!ch || !cfg || !value) return `${host}: the CA offered no dns-01 challenge`;
     if (ch.status === 'processing' || ch.status === 'valid') return undefined;
@@ -230,7 +231,7 @@ export class Challenges {
     // value present (no new change) and goes on to the nameservers, the real gate.
     const change = await this.d.dns01.present(cfg, at, value);
     if (change && !(await this.d.dns01.inSyncNow(cfg, change)))
-      return `${at.name}: Route53 change ${change} not INSYNC yet`;
+      return `${at.name}: DNS change ${change} not in sync yet`;
     // --skip-self-checks (split-horizon DNS): what certroute sees is not what the CA sees.
     if (!this.d.config.skipSelfChecks) {
       const seen = await this.d.dns01.visible(at, value);
@@ -256,6 +257,10 @@ export class Challenges {
     return got.ok ? undefined : `${host}: ${got.message}; no challenge is answered until it is`;
   }
 
+  private dns01Ref(account: Account, dns01: Parameters<typeof dns01Ref>[0]): Dns01Ref | undefined {
+    return dns01Ref(dns01, account.issuer, this.d.config.namespace);
+  }
+
   /** The replicas serving tokens changed: every solver slice lists the new set. */
   refreshSolvers(): Promise<void> {
     return this.objects.refresh();
@@ -277,7 +282,7 @@ export class Challenges {
     }
     if (!account) return;
     for (const a of authorizations) {
-      const cfg = route53Of(account, a);
+      const cfg = this.dns01Ref(account, dns01Of(account, a));
       const value = a.challenge?.keyAuthorization;
       if (a.challenge?.type !== 'dns-01' || !cfg || !value) continue;
       try {

@@ -38,6 +38,7 @@ import { WorkQueue } from '../kube/queue.js';
 import type { Logger } from '../observability/logger.js';
 import { canonical } from '../kube/canonical.js';
 import { managedLabels } from '../kube/ownership.js';
+import { readSecretKey } from '../kube/secrets.js';
 
 /** A ClusterIssuer or an Issuer: the same spec, told apart by kind (and namespace). */
 export type IssuerObject = (ClusterIssuer | NamespacedIssuer) & k8s.KubernetesObject;
@@ -385,20 +386,13 @@ export class IssuerController {
     if (!eab) return undefined;
     const namespace = secretNamespace(key, this.d.config.namespace);
     const field = eab.keySecretRef.key ?? 'secret';
-    let data: Record<string, string> | undefined;
-    try {
-      data = (await this.core.readNamespacedSecret({ name: eab.keySecretRef.name, namespace }))
-        .data;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    const v = data?.[field];
+    const v = await readSecretKey(this.core, namespace, eab.keySecretRef.name, field);
     if (!v)
       throw new Failure(
         'ExternalAccountBindingSecretMissing',
         `EAB key: Secret ${namespace}/${eab.keySecretRef.name} with key "${field}" not found`,
       );
-    return { kid: eab.keyID, hmacKey: Buffer.from(v, 'base64').toString('utf8').trim() };
+    return { kid: eab.keyID, hmacKey: v.trim() };
   }
 
   private async writeReady(key: IssuerKey, iss: IssuerObject, account: Account): Promise<void> {

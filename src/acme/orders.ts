@@ -86,7 +86,7 @@ export async function describeInvalid(
   }
 }
 
-/** The Route53 settings of the solver an authorization was given, if it is a DNS-01 one. */
-export function route53Of(account: Account, a: Authz) {
-  return a.solver === undefined ? undefined : account.spec.acme.solvers[a.solver]?.dns01?.route53;
+/** The dns01 block of the solver an authorization was given, if it is a DNS-01 one. */
+export function dns01Of(account: Account, a: Authz) {
+  return a.solver === undefined ? undefined : account.spec.acme.solvers[a.solver]?.dns01;
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderCrdFiles } from './render.js';
 import { crds, structural } from './crds.js';
-import { certificate, dnsEndpoint } from './v1alpha1.js';
+import { certificate, dnsEndpoint, solver } from './v1alpha1.js';
 import type { z } from 'zod';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -120,5 +120,66 @@ describe('structural schemas', () => {
     expect(
       certificate.safeParse({ ...c, spec: { ...c.spec, dnsNames: ['Bad_Name'] } }).success,
     ).toBe(false);
+  });
+});
+
+describe('dns01 solvers', () => {
+  const issuer = parse(renderCrdFiles()['certroute.io_clusterissuers.yaml'] ?? '') as {
+    spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] };
+  };
+  const at = (o: unknown, path: string[]): Record<string, unknown> =>
+    path.reduce<Record<string, unknown>>(
+      (x, k) => (x[k] ?? {}) as Record<string, unknown>,
+      o as Record<string, unknown>,
+    );
+  const dns01 = at(issuer.spec.versions[0]?.schema.openAPIV3Schema, [
+    'properties',
+    'spec',
+    'properties',
+    'acme',
+    'properties',
+    'solvers',
+    'items',
+    'properties',
+    'dns01',
+  ]);
+
+  it('exactly one of route53 or rfc2136, by a CEL rule', () => {
+    expect(dns01['x-kubernetes-validations']).toEqual([
+      {
+        rule: 'has(self.route53) != has(self.rfc2136)',
+        message: 'set exactly one of route53 or rfc2136',
+      },
+    ]);
+    expect(dns01.required).toBeUndefined();
+    expect(at(dns01, ['properties', 'rfc2136']).required).toEqual([
+      'nameserver',
+      'tsigKeyName',
+      'tsigSecretSecretRef',
+    ]);
+  });
+
+  const rfc2136 = {
+    nameserver: '[2001:db8::1]:53',
+    tsigKeyName: 'k',
+    tsigSecretSecretRef: { name: 's', key: 'secret' },
+  };
+  it.each<[string, unknown, boolean]>([
+    ['an rfc2136 solver', { dns01: { rfc2136 } }, true],
+    ['HMACSHA512', { dns01: { rfc2136: { ...rfc2136, tsigAlgorithm: 'HMACSHA512' } } }, true],
+    ['no MD5', { dns01: { rfc2136: { ...rfc2136, tsigAlgorithm: 'HMACMD5' } } }, false],
+    [
+      'a Secret ref without key',
+      { dns01: { rfc2136: { ...rfc2136, tsigSecretSecretRef: { name: 's' } } } },
+      false,
+    ],
+    [
+      'a nameserver that is not host:port',
+      { dns01: { rfc2136: { ...rfc2136, nameserver: 'dns://x' } } },
+      false,
+    ],
+    ['no key name', { dns01: { rfc2136: { ...rfc2136, tsigKeyName: '' } } }, false],
+  ])('%s', (_n, s, ok) => {
+    expect(solver.safeParse(s).success).toBe(ok);
   });
 });

@@ -69,6 +69,37 @@ export const solverSelector = z.object({
   dnsNames: z.array(dnsName).optional().describe('exactly these hosts (beats dnsZones)'),
 });
 
+/** host, host:port, [v6] or [v6]:port; the port defaults to 53. */
+export const nameserverPattern =
+  /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)(:[0-9]{1,5})?$/;
+
+export const rfc2136Algorithms = ['HMACSHA256', 'HMACSHA512', 'HMACSHA1'] as const;
+
+const rfc2136Solver = z.object({
+  nameserver: z
+    .string()
+    .regex(nameserverPattern)
+    .describe(
+      'the primary server taking the updates, host:port (IPv6 in brackets; port 53 if none); also the server the propagation check asks',
+    ),
+  tsigKeyName: z.string().min(1).describe('the TSIG key name, as the server knows it'),
+  tsigAlgorithm: z
+    .enum(rfc2136Algorithms)
+    .optional()
+    .describe('the TSIG algorithm (default HMACSHA256)'),
+  tsigSecretSecretRef: z
+    .object({
+      name: z
+        .string()
+        .min(1)
+        .describe(
+          "Secret name: in the operator namespace for a ClusterIssuer, in the Issuer's own namespace for an Issuer",
+        ),
+      key: z.string().min(1).describe('key inside the Secret holding the base64 TSIG secret'),
+    })
+    .describe('Secret holding the TSIG secret (base64, as in the server configuration)'),
+});
+
 export const solver = z
   .object({
     selector: solverSelector.optional().describe('which hosts this solver is for; absent = all'),
@@ -102,11 +133,22 @@ export const solver = z
       .optional(),
     dns01: z
       .object({
-        route53: z.object({
-          region: z.string().optional().describe('AWS region of the Route53 API'),
-          hostedZoneID: z.string().optional().describe('pin the zone instead of discovering it'),
-          role: z.string().optional().describe('IAM role ARN to assume'),
-        }),
+        route53: z
+          .object({
+            region: z.string().optional().describe('AWS region of the Route53 API'),
+            hostedZoneID: z.string().optional().describe('pin the zone instead of discovering it'),
+            role: z.string().optional().describe('IAM role ARN to assume'),
+          })
+          .optional(),
+        rfc2136: rfc2136Solver.optional(),
+      })
+      .meta({
+        'x-kubernetes-validations': [
+          {
+            rule: 'has(self.route53) != has(self.rfc2136)',
+            message: 'set exactly one of route53 or rfc2136',
+          },
+        ],
       })
       .optional(),
   })

@@ -336,6 +336,61 @@ export const flags = {
     default: 'gateway,service',
     schema: list.pipe(z.array(z.enum(['gateway', 'service']))),
   }),
+  // --- DNS provider for records (RFC 2136: docs/providers.md) ---
+  provider: spec({
+    flag: 'provider',
+    env: 'CERTROUTE_PROVIDER',
+    description:
+      'where DNS records are written: route53, or rfc2136 (dynamic updates signed with TSIG, e.g. BIND; the --rfc2136-* flags)',
+    default: 'route53',
+    schema: z.enum(['route53', 'rfc2136']),
+  }),
+  rfc2136Server: spec({
+    flag: 'rfc2136-server',
+    env: 'CERTROUTE_RFC2136_SERVER',
+    description:
+      'with --provider=rfc2136: host:port of the primary server that takes updates and transfers',
+    default: '',
+    schema: z.union([z.literal(''), address]),
+  }),
+  rfc2136Zones: spec({
+    flag: 'rfc2136-zones',
+    env: 'CERTROUTE_RFC2136_ZONES',
+    description:
+      'with --provider=rfc2136: the zones certroute may manage on that server (comma-separated)',
+    default: '',
+    schema: list.pipe(z.array(dnsName)),
+  }),
+  rfc2136TsigKeyName: spec({
+    flag: 'rfc2136-tsig-key-name',
+    env: 'CERTROUTE_RFC2136_TSIG_KEY_NAME',
+    description: "with --provider=rfc2136: the TSIG key's name, as the server knows it",
+    default: '',
+    schema: z.string(),
+  }),
+  rfc2136TsigAlgorithm: spec({
+    flag: 'rfc2136-tsig-algorithm',
+    env: 'CERTROUTE_RFC2136_TSIG_ALGORITHM',
+    description: 'with --provider=rfc2136: hmac-sha256, hmac-sha512 or hmac-sha1',
+    default: 'hmac-sha256',
+    schema: z.enum(['hmac-sha256', 'hmac-sha512', 'hmac-sha1']),
+  }),
+  rfc2136TsigSecret: spec({
+    flag: 'rfc2136-tsig-secret',
+    env: 'CERTROUTE_RFC2136_TSIG_SECRET',
+    description:
+      "with --provider=rfc2136: the TSIG key's secret, base64 (set the variable from a Secret; prefer it or the file to the flag)",
+    default: '',
+    schema: z.string(),
+  }),
+  rfc2136TsigSecretFile: spec({
+    flag: 'rfc2136-tsig-secret-file',
+    env: 'CERTROUTE_RFC2136_TSIG_SECRET_FILE',
+    description:
+      'with --provider=rfc2136: a file holding the base64 TSIG secret (a mounted Secret), read at start',
+    default: '',
+    schema: z.string(),
+  }),
 } as const;
 
 export type Flags = typeof flags;

@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { batches } from './batch.js';
 import { statusKey, type RecordStatus } from './plan.js';
 import type { DnsProvider } from './providers/provider.js';
-import { classifyRoute53Error } from './providers/route53-errors.js';
+import { classifyProviderError } from './providers/classify.js';
 import type { Change, ChangeGroup, Zone } from './types.js';
 
 /** Calls one sync may spend isolating refused changes before deferring the rest. */
@@ -180,7 +180,7 @@ export class ChangeSender {
       );
       return batch.map((group) => ({ group, changeId }));
     } catch (err) {
-      const action = classifyRoute53Error(err);
+      const action = classifyProviderError(err);
       if (action === 'retry') return batch.map((group) => ({ group, failed: callError(err) }));
       const message = describeError(err);
       if (batch.length === 1) {

@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InvalidBatchError } from './providers/provider.js';
+import { Rfc2136Error } from './providers/rfc2136-errors.js';
 import { Route53Error } from '../../test/doubles/route53.js';
 import {
   endpoint,
@@ -190,6 +191,19 @@ describe('INSYNC', () => {
     await until(() => provider.since(mark).includes('list'), 5000);
     expect(provider.since(mark)).toEqual(['get C1', 'list']);
     await until(() => stateOf('a') === 'Published');
+  });
+});
+
+describe('RFC 2136: a refused key', () => {
+  it('marks every record asked of the zone Error with the server’s reason, and sends nothing', async () => {
+    const { dns, provider, statuses } = controller([endpoint('www', '192.0.2.1')]);
+    const refused = () =>
+      new Rfc2136Error('BADSIG', 'transfer of zone example.test BADSIG: the secret does not match');
+    provider.failLists.push(refused(), refused(), refused());
+    await dns.syncZoneNow(zone.id).catch(() => undefined);
+    await until(() => statuses.get('www')?.endpoints?.[0]?.state === 'Error');
+    expect(statuses.get('www')?.endpoints?.[0]?.message).toMatch(/BADSIG/);
+    expect(provider.calls.filter((c) => c.startsWith('change'))).toEqual([]);
   });
 });
 

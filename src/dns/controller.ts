@@ -24,7 +24,8 @@ import { InSyncWatcher } from './insync.js';
 import { plan } from './plan.js';
 import { applyPolicy } from './policy.js';
 import type { DnsProvider } from './providers/provider.js';
-import { classifyRoute53Error } from './providers/route53-errors.js';
+import { classifyProviderError } from './providers/classify.js';
+import { isRfc2136AuthError, refusedStatuses } from './providers/rfc2136-status.js';
 import { RecordStates } from './records.js';
 import { desiredFor } from './desired.js';
 import { ZonePacer } from './pacing.js';
@@ -409,12 +410,13 @@ export class DnsController {
     if (!zone) return;
     const log = this.log.child({ zone: zone.name });
     const { config } = this.d;
+    const wanted = desiredFor(this.published(), {
+      inZone: (host) => this.zones.zoneOf(host, zones)?.id === zone.id,
+      ...(this.d.tenancy ? { tenancy: this.d.tenancy } : {}),
+    });
     try {
       const current = await this.zones.records(zone);
-      const { desired, waiting, seen, denied } = desiredFor(this.published(), {
-        inZone: (host) => this.zones.zoneOf(host, zones)?.id === zone.id,
-        ...(this.d.tenancy ? { tenancy: this.d.tenancy } : {}),
-      });
+      const { desired, waiting, seen, denied } = wanted;
       const now = Date.now();
       const p = plan({
         zone,
@@ -454,7 +456,13 @@ export class DnsController {
       this.d.metrics.dnsSyncErrors.inc({ zone: zone.name });
       // The cache only ever takes changes Route53 accepted: a failed call (a listing, a
       // change, the Kubernetes API) leaves it valid. Only Route53 saying it is wrong drops it.
-      if (classifyRoute53Error(err) === 'relist') this.zones.drop(zone.id);
+      if (classifyProviderError(err) === 'relist') this.zones.drop(zone.id);
+      // The server refused the key, its ACLs or the clock (RFC 2136): every record asked of
+      // the zone says so (a condition and an Event); nothing is planned, so nothing is lost.
+      if (isRfc2136AuthError(err))
+        this.enqueueStatusOf(
+          this.states.save(zone.id, refusedStatuses(wanted.desired, err.message)),
+        );
       throw new Error(`[zone ${zone.name}] sync: ${describeError(err)}`, { cause: err });
     }
   }

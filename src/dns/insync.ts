@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { DnsProvider } from './providers/provider.js';
-import { classifyRoute53Error } from './providers/route53-errors.js';
+import { classifyProviderError } from './providers/classify.js';
 import type { Zone } from './types.js';
 
 /** GetChange polling per zone: the first poll this long after a change, doubling up to the max. */
@@ -77,7 +77,7 @@ export class InSyncWatcher {
           if (this.stopped) return;
           // A failed poll (throttled, a timeout) says nothing about the change: poll again,
           // within the timeout. Only Route53 not knowing the change forgets it now.
-          if (classifyRoute53Error(err) !== 'retry') {
+          if (classifyProviderError(err) !== 'retry') {
             this.handlers.notConfirmed(zone, ids(t.changes.splice(0, upTo)), err);
             continue;
           }

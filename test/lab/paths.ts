@@ -15,6 +15,7 @@ export interface ComponentDirs {
   node: string;
   faketime: string;
   'gateway-api': string;
+  bind9: string;
 }
 
 let cached: ComponentDirs | undefined;
@@ -51,4 +52,8 @@ export const bin = {
   gatewayApiCrds: () => join(componentDirs()['gateway-api'], 'crds'),
   gatewayApiExperimentalCrds: () => join(componentDirs()['gateway-api'], 'crds-experimental'),
   libfaketime: () => join(componentDirs().faketime, 'lib', 'libfaketime.so.1'),
+  /** BIND 9 (Debian's packages, unpacked): wrappers that find their own libraries. */
+  named: () => join(componentDirs().bind9, 'bin', 'named'),
+  dig: () => join(componentDirs().bind9, 'bin', 'dig'),
+  nsupdate: () => join(componentDirs().bind9, 'bin', 'nsupdate'),
 };

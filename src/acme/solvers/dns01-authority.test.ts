@@ -3,6 +3,7 @@ import {
   allSeen,
   candidates,
   checkAuthorities,
+  checkNameserver,
   cutAt,
   findZoneCut,
   notSeen,
@@ -201,5 +202,60 @@ describe('findZoneCut and checkAuthorities', () => {
     ],
   ])('no authority to ask: %s', async (_why, dns, message) => {
     expect(await checkAuthorities(dns, name, 'v', 53)).toEqual({ kind: 'no-authority', message });
+  });
+});
+
+describe('checkNameserver (an rfc2136 solver)', () => {
+  const dns = (
+    txt: Record<string, TxtAnswer>,
+    addresses: string[] = [],
+  ): AuthorityDns & { asked: string[] } => {
+    const asked: string[] = [];
+    return {
+      asked,
+      ns: () => Promise.reject(new Error('no NS lookup for an rfc2136 check')),
+      addresses: () => Promise.resolve(addresses),
+      txt: (address, _name, port) => {
+        asked.push(`${address}:${port}`);
+        return Promise.resolve(txt[address] ?? { kind: 'error', message: 'connection refused' });
+      },
+    };
+  };
+  const name = '_acme-challenge.example.test';
+
+  it('asks the nameserver itself on its port, and only it', async () => {
+    const d = dns({ '127.0.0.1': aa(['v']) });
+    const seen = await checkNameserver(d, { host: '127.0.0.1', port: 5353 }, name, 'v');
+    expect(seen.ok).toBe(true);
+    expect(d.asked).toEqual(['127.0.0.1:5353']);
+  });
+
+  it('a host name: every address must show it', async () => {
+    const d = dns({ '10.0.0.1': aa(['v']), '10.0.0.2': aa([]) }, ['10.0.0.1', '10.0.0.2']);
+    const seen = await checkNameserver(d, { host: 'bind.dns', port: 53 }, name, 'v');
+    expect(seen).toEqual({
+      ok: false,
+      message: `${name} TXT not yet visible at authoritative nameserver bind.dns (10.0.0.2:53): has no TXT there yet`,
+    });
+  });
+
+  it('an answer without authority does not count', async () => {
+    const d = dns({
+      '127.0.0.1': { kind: 'answer', rcode: 'NOERROR', authoritative: false, values: ['v'] },
+    });
+    expect((await checkNameserver(d, { host: '127.0.0.1', port: 53 }, name, 'v')).ok).toBe(false);
+  });
+
+  it('a host name is looked up as the update connects (lookup), when there is one', async () => {
+    const d = {
+      ...dns({ '10.0.0.9': aa(['v']) }, ['10.0.0.1']),
+      lookup: () => Promise.resolve(['10.0.0.9']),
+    };
+    expect((await checkNameserver(d, { host: 'bind.dns.svc', port: 53 }, name, 'v')).ok).toBe(true);
+  });
+
+  it('a host name with no address: not seen, saying so', async () => {
+    const seen = await checkNameserver(dns({}), { host: 'bind.dns', port: 53 }, name, 'v');
+    expect(seen).toEqual({ ok: false, message: `${name}: the nameserver bind.dns has no address` });
   });
 });

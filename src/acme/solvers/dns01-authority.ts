@@ -5,6 +5,7 @@
  * pure parts (where the zone cut is, what counts as seen) are separate from the DNS I/O, which
  * sits behind AuthorityDns.
  */
+import { isIP } from 'node:net';
 
 /** What the configured resolvers said about the NS set at one name. */
 export type NsAnswer =
@@ -25,8 +26,13 @@ export interface AuthorityDns {
   ns(name: string): Promise<NsAnswer>;
   /** A host's addresses through the configured resolvers: IPv4, else IPv6; [] if none. */
   addresses(host: string): Promise<string[]>;
-  /** The TXT strings at `name`, asked of `address` itself (no recursion). */
-  txt(address: string, name: string): Promise<TxtAnswer>;
+  /**
+   * A host's addresses as the system resolves it (where an RFC 2136 update is sent: a cluster
+   * Service name resolves there, maybe not through the configured resolvers). Absent: addresses().
+   */
+  lookup?(host: string): Promise<string[]>;
+  /** The TXT strings at `name`, asked of `address` itself (no recursion); `port` if given. */
+  txt(address: string, name: string, port?: number): Promise<TxtAnswer>;
 }
 
 export type ZoneCut = { ok: true; zone: string; hosts: string[] } | { ok: false; message: string };
@@ -111,6 +117,32 @@ export function allSeen(
 
 export function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * The check for an rfc2136 solver: the one nameserver it updates (every address of it, found
+ * as the update's connection finds it) must show the value, asked without recursion on its
+ * own port.
+ */
+export async function checkNameserver(
+  dns: AuthorityDns,
+  server: { host: string; port: number },
+  name: string,
+  value: string,
+): Promise<Seen> {
+  const addresses = isIP(server.host)
+    ? [server.host]
+    : await (dns.lookup ?? dns.addresses).call(dns, server.host);
+  if (addresses.length === 0)
+    return { ok: false, message: `${name}: the nameserver ${server.host} has no address` };
+  const results = await Promise.all(
+    addresses.map(async (address) => ({
+      host: server.host,
+      address,
+      answer: await dns.txt(address, name, server.port),
+    })),
+  );
+  return allSeen(name, value, results, server.port);
 }
 
 export type AuthorityCheck =

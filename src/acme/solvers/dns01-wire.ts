@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { Resolver } from 'node:dns/promises';
+import { lookup, Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { DecodedPacket, Packet } from 'dns-packet';
@@ -49,8 +49,14 @@ export class WireAuthorityDns implements AuthorityDns {
     return r.resolve6(host).catch((): string[] => []);
   }
 
-  txt(address: string, name: string): Promise<TxtAnswer> {
-    return queryTxt(address, this.port, name);
+  async lookup(host: string): Promise<string[]> {
+    const all = await lookup(host, { all: true }).catch(() => []);
+    const v4 = all.filter((a) => a.family === 4).map((a) => a.address);
+    return v4.length > 0 ? v4 : all.map((a) => a.address);
+  }
+
+  txt(address: string, name: string, port?: number): Promise<TxtAnswer> {
+    return queryTxt(address, port ?? this.port, name);
   }
 }
 

@@ -1,23 +1,55 @@
 import { Resolver } from 'node:dns/promises';
 import type { Solver } from '../../api/v1alpha1.js';
 import type { DnsProvider, ProviderFactory } from '../../dns/providers/provider.js';
+import { Rfc2136Provider } from '../../dns/providers/rfc2136.js';
+import { isRfc2136AuthError } from '../../dns/providers/rfc2136-errors.js';
+import type { DnsServer } from '../../dns/providers/rfc2136-transport.js';
+import type { TsigKey } from '../../dns/providers/tsig.js';
 import type { Zone } from '../../dns/types.js';
 import { filterZones, zoneFor, type ZoneFilter } from '../../dns/zones.js';
-import { Failure } from '../../errors.js';
+import type { SecretKeyReader } from '../../kube/secrets.js';
 import type { Logger } from '../../observability/logger.js';
-import { checkAuthorities, type AuthorityDns } from './dns01-authority.js';
+import { secretNamespace, type IssuerKey } from '../issuer-ref.js';
+import { checkAuthorities, checkNameserver, type AuthorityDns } from './dns01-authority.js';
+import { Dns01ConfigError } from './dns01-error.js';
+import { providerKey, rfc2136Key, rfc2136Server, type Rfc2136Ref } from './dns01-rfc2136.js';
 import { WireAuthorityDns } from './dns01-wire.js';
 
-type Route53Solver = NonNullable<Solver['dns01']>['route53'];
+export { Dns01ConfigError } from './dns01-error.js';
 
-/** A problem the user must fix (bad region, no zone): a condition, not a hot retry. */
-export class Dns01ConfigError extends Failure {
-  override name = 'Dns01ConfigError';
+export type Route53Solver = NonNullable<NonNullable<Solver['dns01']>['route53']>;
+
+/** What a DNS-01 challenge is solved with: a route53 solver, or an rfc2136 one and its issuer's namespace. */
+export type Dns01Ref = Route53Solver | Rfc2136Ref;
+
+/** A provider that can say which of its server's zones holds a name (Rfc2136Provider). */
+export type ZoneFindingProvider = DnsProvider & Pick<Rfc2136Provider, 'findZone'>;
+
+export function isRfc2136(ref: Dns01Ref): ref is Rfc2136Ref {
+  return 'rfc2136' in ref;
+}
+
+/**
+ * A solver's dns01 block as the solver uses it for one issuer: an rfc2136 solver's Secret is in
+ * the issuer's Secret namespace (the operator's for a ClusterIssuer, the Issuer's own).
+ */
+export function dns01Ref(
+  dns01: Solver['dns01'],
+  issuer: IssuerKey,
+  operatorNamespace: string,
+): Dns01Ref | undefined {
+  if (dns01?.rfc2136)
+    return { rfc2136: dns01.rfc2136, namespace: secretNamespace(issuer, operatorNamespace) };
+  return dns01?.route53;
 }
 
 export interface Dns01Options {
   /** The DNS provider for a solver's region and role (Route53: route53Factory()). */
   providers: ProviderFactory;
+  /** Reads an rfc2136 solver's TSIG Secret (secretKeyReader(); required for such solvers). */
+  secrets?: SecretKeyReader;
+  /** The RFC 2136 provider for a server and key; by default an Rfc2136Provider over TCP. */
+  rfc2136?: (server: DnsServer, key: TsigKey) => ZoneFindingProvider;
   /** The operator's own zone filters; a pinned hostedZoneID bypasses them. */
   filter: ZoneFilter;
   /** Resolvers for the propagation check (the configured recursive nameservers). */
@@ -36,10 +68,15 @@ export interface Placement {
   zoneId: string;
   /** Where the TXT record is written: _acme-challenge.<host>, or its CNAME target. */
   name: string;
+  /**
+   * An rfc2136 solver's nameserver: the propagation check asks it alone, as cert-manager does
+   * (it is the server that took the update), instead of the zone's NS set.
+   */
+  server?: DnsServer;
 }
 
 /**
- * DNS-01 through Route53. One TXT record set per name holds every value in flight (a
+ * DNS-01 through Route53 or RFC 2136. One TXT record set per name holds every value in flight (a
  * wildcard and its base share `_acme-challenge.<host>`), and each challenge adds and removes
  * only its own value, serialised per name. Propagation is checked at each authoritative
  * nameserver of the zone (dns01-authority.ts), polled by the caller's requeue (never a fixed
@@ -47,6 +84,7 @@ export interface Placement {
  */
 export class Dns01Solver {
   private readonly providers = new Map<string, DnsProvider>();
+  private readonly rfc2136Providers = new Map<string, ZoneFindingProvider>();
   private readonly zones = new Map<string, { at: number; zones: Promise<Zone[]> }>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly authority: AuthorityDns;
@@ -75,10 +113,56 @@ export class Dns01Solver {
     return p;
   }
 
+  /** The provider for any solver: an rfc2136 one reads its TSIG Secret first. */
+  async providerFor(ref: Dns01Ref): Promise<DnsProvider> {
+    return isRfc2136(ref) ? (await this.rfc2136Provider(ref)).provider : this.provider(ref);
+  }
+
+  /**
+   * An rfc2136 solver's server and provider, cached per server and key (the secret by hash):
+   * the Secret is read on every use, so a rotated secret is used at once.
+   */
+  async rfc2136Provider(
+    ref: Rfc2136Ref,
+  ): Promise<{ server: DnsServer; provider: ZoneFindingProvider }> {
+    const server = rfc2136Server(ref.rfc2136);
+    if (!this.opts.secrets) throw new Error('dns01.rfc2136: no Secret reader configured');
+    const s = ref.rfc2136.tsigSecretSecretRef;
+    const key = rfc2136Key(ref, await this.opts.secrets(ref.namespace, s.name, s.key));
+    const k = providerKey(server, key);
+    let provider = this.rfc2136Providers.get(k);
+    if (!provider) {
+      provider = this.opts.rfc2136?.(server, key) ?? new Rfc2136Provider({ server, key });
+      this.rfc2136Providers.set(k, provider);
+    }
+    return { server, provider };
+  }
+
   /** The zone and name for a host's challenge record, following a CNAME delegation. */
-  async place(cfg: Route53Solver, host: string): Promise<Placement> {
+  async place(ref: Dns01Ref, host: string): Promise<Placement> {
     const base = `_acme-challenge.${host}`;
     const name = (await this.delegation(base)) ?? base;
+    return isRfc2136(ref) ? this.placeRfc2136(ref, name) : this.placeRoute53(ref, name);
+  }
+
+  /**
+   * The zone is the one the nameserver itself says holds the name (one signed SOA query), so
+   * the solver needs no zone list, and a wrong key or server shows here, before any order.
+   */
+  private async placeRfc2136(ref: Rfc2136Ref, name: string): Promise<Placement> {
+    const { server, provider } = await this.rfc2136Provider(ref);
+    const zone = await provider.findZone(name).catch((err: unknown) => {
+      throw asConfigError(err);
+    });
+    if (!zone)
+      throw new Dns01ConfigError(
+        'NoZoneForChallenge',
+        `${name} is in no zone of the RFC 2136 nameserver ${ref.rfc2136.nameserver} (asked for its SOA, it refused or answered without authority); check dns01.rfc2136.nameserver and that the server is the primary of the zone`,
+      );
+    return { zoneId: zone, name, server };
+  }
+
+  private async placeRoute53(cfg: Route53Solver, name: string): Promise<Placement> {
     if (cfg.hostedZoneID) return { zoneId: cfg.hostedZoneID, name };
     let zone = zoneFor(name, filterZones(await this.listZones(cfg), this.opts.filter));
     if (!zone) {
@@ -95,25 +179,34 @@ export class Dns01Solver {
   }
 
   /** Adds `value` to the TXT set; returns the change id to wait for, or undefined if present. */
-  async present(cfg: Route53Solver, at: Placement, value: string): Promise<string | undefined> {
+  async present(ref: Dns01Ref, at: Placement, value: string): Promise<string | undefined> {
     return this.locked(at.name, async () => {
-      const p = this.provider(cfg);
+      const p = await this.providerFor(ref);
       const cur = await p.recordSet(at.zoneId, at.name, 'TXT');
       const quoted = `"${value}"`;
       if (cur?.values.includes(quoted)) return undefined;
-      return p.applyChanges(at.zoneId, [
-        {
-          action: 'UPSERT',
-          record: { name: at.name, type: 'TXT', ttl: 60, values: [...(cur?.values ?? []), quoted] },
-        },
-      ]);
+      return p
+        .applyChanges(at.zoneId, [
+          {
+            action: 'UPSERT',
+            record: {
+              name: at.name,
+              type: 'TXT',
+              ttl: 60,
+              values: [...(cur?.values ?? []), quoted],
+            },
+          },
+        ])
+        .catch((err: unknown) => {
+          throw asConfigError(err);
+        });
     });
   }
 
   /** Removes only `value`; deletes the set when it was the last one. */
-  async cleanup(cfg: Route53Solver, at: Placement, value: string): Promise<void> {
+  async cleanup(ref: Dns01Ref, at: Placement, value: string): Promise<void> {
     await this.locked(at.name, async () => {
-      const p = this.provider(cfg);
+      const p = await this.providerFor(ref);
       const cur = await p.recordSet(at.zoneId, at.name, 'TXT');
       const quoted = `"${value}"`;
       if (!cur?.values.includes(quoted)) return;
@@ -126,18 +219,22 @@ export class Dns01Solver {
     });
   }
 
-  /** One GetChange: is the change INSYNC now? */
-  async inSyncNow(cfg: Route53Solver, changeId: string): Promise<boolean> {
-    return this.provider(cfg).isInSync(changeId);
+  /** One GetChange: is the change INSYNC now? (RFC 2136: always, once the server took it.) */
+  async inSyncNow(ref: Dns01Ref, changeId: string): Promise<boolean> {
+    return (await this.providerFor(ref)).isInSync(changeId);
   }
 
   /**
-   * Does the CA's view show the value? As the CA resolves: every authoritative nameserver of
+   * Does the CA's view show the value? For an rfc2136 solver: its nameserver, asked directly
+   * without recursion, shows it. Otherwise as the CA resolves: every authoritative nameserver of
    * the zone (found through the configured resolvers) is asked directly, and each must show
    * it. Should no NS set or nameserver address be found, every configured resolver must see
    * it instead (logged once per zone): a broken NS lookup must not block issuance forever.
    */
   async visible(at: Placement, value: string): Promise<{ ok: boolean; message: string }> {
+    // The one place that decides whom to ask: an rfc2136 solver's own nameserver, else the
+    // zone's authoritative nameservers.
+    if (at.server) return checkNameserver(this.authority, at.server, at.name, value);
     const port = this.opts.nameserverPort ?? 53;
     const check = await checkAuthorities(this.authority, at.name, value, port);
     if (check.kind === 'checked') return check.seen;
@@ -206,4 +303,13 @@ export class Dns01Solver {
 
 function zonesKey(cfg: Route53Solver): string {
   return `${cfg.region ?? ''}|${cfg.role ?? ''}`;
+}
+
+/**
+ * The server refusing the key (BADSIG, BADKEY, BADTIME, REFUSED, NOTAUTH) is the user's to
+ * fix: a Dns01ConfigError (a condition and an Event, no hot retry). Anything else as it is.
+ */
+function asConfigError(err: unknown): unknown {
+  if (!isRfc2136AuthError(err)) return err;
+  return new Dns01ConfigError('Rfc2136Refused', err.message, { cause: err });
 }
