@@ -320,3 +320,22 @@ describe('listClaims', () => {
     expect(api.lists).not.toContain('GatewayClass');
   });
 });
+
+describe('listClaims in all namespaces', () => {
+  it('the Gateways read as sources serve the routes: no second list, one note when forbidden', async () => {
+    const objects = {
+      HTTPRoute: [route({ accepted: true })],
+      Gateway: [gateway({ addresses: ['192.0.2.10'] })],
+      GatewayClass: classes,
+    };
+    const api = fakeApi({ objects, installed: everything });
+    const r = await listClaims(api, undefined);
+    expect(r.claims.find((c) => c.kind === 'HTTPRoute')?.addresses).toEqual(['192.0.2.10']);
+    expect(api.lists.filter((l) => l === 'Gateway')).toHaveLength(1);
+    const denied = fakeApi({ objects, installed: everything, namespaces: ['shop'] });
+    const d = await listClaims(denied, undefined);
+    expect(d.unread.filter((u) => u.includes('gateways'))).toEqual([
+      'forbidden: list gateways.gateway.networking.k8s.io',
+    ]);
+  });
+});

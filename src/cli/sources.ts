@@ -113,15 +113,23 @@ export interface Claims {
  * everywhere when the user may list them so, else in `namespace`, with a note. The classes'
  * controllers when readable; else any controller's acceptance counts.
  */
-async function gatewayLookup(api: Api, namespace: string | undefined, unread: string[]) {
-  let gws = await api.list<Gateway>(kinds.gateway);
-  if (!gws.ok && namespace !== undefined) {
-    if (!gws.notInstalled) unread.push(`${gws.why}: parent Gateways read in ${namespace} only`);
-    gws = await api.list<Gateway>(kinds.gateway, namespace);
+async function gatewayLookup(
+  api: Api,
+  namespace: string | undefined,
+  /** The Gateways already read as sources (in `namespace`), when they could be. */
+  scoped: Gateway[] | undefined,
+  unread: string[],
+) {
+  // In all namespaces, the Gateways read as sources are all there are to read.
+  let gateways = namespace === undefined ? (scoped ?? []) : undefined;
+  if (!gateways) {
+    const all = await api.list<Gateway>(kinds.gateway);
+    if (all.ok) gateways = all.items;
+    else if (!all.notInstalled)
+      unread.push(`${all.why}: parent Gateways read in ${namespace} only`);
   }
-  if (!gws.ok && !gws.notInstalled) unread.push(gws.why);
   const classes = await api.list<{ metadata?: { name?: string } }>(kinds.gatewayClass);
-  return lookupOf(gws.ok ? gws.items : [], classes.ok ? classes.items : []);
+  return lookupOf(gateways ?? scoped ?? [], classes.ok ? classes.items : []);
 }
 
 /**
@@ -142,7 +150,14 @@ export async function listClaims(
   }
   const routes = read.some(([s, items]) => s.needsGateways && items.length > 0);
   const ctx: ClaimContext = {
-    lookup: routes ? await gatewayLookup(api, namespace, out.unread) : lookupOf([], []),
+    lookup: routes
+      ? await gatewayLookup(
+          api,
+          namespace,
+          read.find(([s]) => s.kind === kinds.gateway)?.[1] as Gateway[] | undefined,
+          out.unread,
+        )
+      : lookupOf([], []),
     endpoints,
   };
   for (const [s, items] of read)
