@@ -339,3 +339,57 @@ describe('listClaims in all namespaces', () => {
     ]);
   });
 });
+
+describe('GRPCRoute and TLSRoute claims', () => {
+  const tlsGateway: Gateway = {
+    ...gateway({ addresses: ['192.0.2.30'] }),
+    spec: {
+      gatewayClassName: 'public',
+      listeners: [
+        {
+          name: 'tls',
+          port: 443,
+          protocol: 'TLS',
+          hostname: '*.shop.example',
+          tls: { mode: 'Passthrough' },
+          allowedRoutes: { namespaces: { from: 'All' } },
+        },
+      ],
+    },
+  };
+  const as = (kind: 'GRPCRoute' | 'TLSRoute', accepted: boolean): Route => ({
+    ...route({ accepted }),
+    kind,
+    spec: { parentRefs: [{ name: 'public', namespace: 'infra' }], hostnames: ['www.shop.example'] },
+    status: {
+      parents: [
+        {
+          parentRef: { name: 'public', namespace: 'infra' },
+          controllerName,
+          conditions: [{ type: 'Accepted', status: accepted ? 'True' : 'False' }],
+        },
+      ],
+    },
+  });
+
+  it.each<[string, 'GRPCRoute' | 'TLSRoute', Gateway, boolean, string[]]>([
+    [
+      'GRPCRoute through an HTTPS listener',
+      'GRPCRoute',
+      gateway({ addresses: ['192.0.2.10'] }),
+      true,
+      [],
+    ],
+    ['TLSRoute through a TLS passthrough listener', 'TLSRoute', tlsGateway, true, []],
+    ['TLSRoute not accepted', 'TLSRoute', tlsGateway, false, ['RouteNotAccepted']],
+    // A TLS listener carries no GRPCRoute: the host matches no listener it may attach to.
+    ['GRPCRoute on a TLS-only Gateway', 'GRPCRoute', tlsGateway, true, ['HostnameNotAllowed']],
+  ])('%s', (_n, kind, gw, accepted, reasons) => {
+    const c = routeClaim(as(kind, accepted), kind, ctx([gw]));
+    expect(c).toMatchObject({ kind, managed: ['www.shop.example'] });
+    expect(c.addresses).toEqual(gatewayAddressesOf(gw));
+    expect(c.problems?.map((p) => p.reason)).toEqual(reasons);
+  });
+});
+
+const gatewayAddressesOf = (gw: Gateway) => (gw.status?.addresses ?? []).map((a) => a.value);
