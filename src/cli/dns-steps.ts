@@ -21,10 +21,10 @@ function routeWaiting(claim: Claim, parents: NonNullable<Claim['parents']>): Ste
       detail: `${who} names no parent Gateway`,
       todo: 'add a parentRef to the Gateway that serves it',
     };
-  const none = parents.filter((p) => p.addresses);
+  const bare = parents.filter((p) => p.addresses);
   const unread = parents.filter((p) => !p.addresses);
   const parts = [
-    ...(none.length ? [`parent ${none.map(gwRef).join(', ')} has no address`] : []),
+    ...(bare.length ? [`parent ${bare.map(gwRef).join(', ')} has no address`] : []),
     ...(unread.length ? [`parent ${unread.map(gwRef).join(', ')} could not be read`] : []),
   ];
   const said = claim.problems?.find((p) => p.reason === 'GatewayNoAddress');
@@ -32,9 +32,9 @@ function routeWaiting(claim: Claim, parents: NonNullable<Claim['parents']>): Ste
     said && claim.problemsFrom === 'operator' ? ' (the operator: GatewayNoAddress)' : '';
   return {
     step: 'address',
-    state: unread.length && !none.length ? 'unknown' : 'waiting',
+    state: unread.length && !bare.length ? 'unknown' : 'waiting',
     detail: `${who}: ${parts.join('; ')}${operator}`,
-    todo: `wait for the Gateway's controller to write its status.addresses, or check that one serves its GatewayClass (or set certroute.io/target on the route or the Gateway); ${adviceFor('WaitingForAddress')}`,
+    todo: `wait for the Gateway's controller to write its status.addresses, or check that one serves its GatewayClass (or set certroute.io/dns-target on the route or the Gateway); ${adviceFor('WaitingForAddress')}`,
   };
 }
 

@@ -90,9 +90,10 @@ export function routeClaim(route: Route, kind: RouteKind, ctx: ClaimContext): Cl
     const gw = ctx.lookup.gateway(namespace, name);
     return { namespace, name, ...(gw ? { addresses: gatewayAddresses(gw).map(value) } : {}) };
   });
-  const read = parents.filter((p) => p.addresses);
+  // The parents' addresses; none (unread, or a target annotation instead): the record's targets.
+  const fromParents = uniq(parents.flatMap((p) => p.addresses ?? []));
   const addresses =
-    read.length > 0 ? uniq(read.flatMap((p) => p.addresses ?? [])) : targetsOf(child);
+    fromParents.length > 0 ? fromParents : uniq([...targetsOf(d.dnsEndpoint), ...targetsOf(child)]);
   return {
     kind,
     namespace: route.metadata?.namespace ?? '',

@@ -147,6 +147,13 @@ describe('claims of the sources beyond Ingress', () => {
     expect(c).toMatchObject({ kind: 'HTTPRoute', namespace: 'shop', name: 'web', ...want });
   });
 
+  it('a target annotation instead of the Gateway address: the record targets are the address', () => {
+    const r = route({ accepted: true });
+    r.metadata!.annotations!['certroute.io/dns-target'] = 'lb.example.net';
+    const c = routeClaim(r, 'HTTPRoute', ctx([gateway()]));
+    expect(c).toMatchObject({ managed: ['www.shop.example'], addresses: ['lb.example.net'] });
+  });
+
   it("a route not accepted: the reason is the operator's when its DNSEndpoint says it", () => {
     const r = route({ accepted: false });
     const child = routeChild(r, [gateway({ addresses: ['192.0.2.10'] })]);
