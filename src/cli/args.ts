@@ -57,13 +57,15 @@ const arity: Record<CommandName, [number, number]> = {
 };
 
 export const usage: Record<CommandName, string> = {
-  status: `Usage: kubectl certroute status [HOST | INGRESS] [-n NS | -A] [-o table|json|yaml]
+  status: `Usage: kubectl certroute status [HOST | [KIND/]NAME] [-n NS | -A] [-o table|json|yaml]
 
 One line per host: its record (type, targets, state, owner), its certificate (Ready, notAfter,
 renewal time or ARI window, the order step in flight), its issuer and the DomainPolicy verdict.
   status                 every host in the context's namespace
   status HOST            that host, wherever you may read it
   status -n NS INGRESS   the hosts of one Ingress
+  status -n NS KIND/NAME the hosts of one source of another kind (httproute/web, service/db,
+                         grpcroute/x, tlsroute/x, gateway/public)
   status -A              every host in every namespace`,
   explain: `Usage: kubectl certroute explain HOST [-n NS] [-o table|json|yaml]
 

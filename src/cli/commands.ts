@@ -17,6 +17,7 @@ import { inspectSecret, type SecretReport } from './inspect.js';
 import { kinds, type Api, type Read } from './kube.js';
 import { paint, paintState, serialize, table, type Style } from './render.js';
 import { hostStatus, statusHeader, statusRow, type HostStatus } from './status.js';
+import type { Claim } from './sources.js';
 
 /** A command's result: what to print and the exit code. */
 export interface Result {
@@ -43,22 +44,33 @@ export function stepsTable(steps: readonly Step[], s: Style): string {
   return table(['#', 'STEP', 'STATE', 'DETAIL'], rows);
 }
 
+/** `[KIND/]NAME`: a source of that kind (case-insensitive; an Ingress when no kind is given). */
+function splitSource(arg: string): [string, string] {
+  const [kind = '', name = ''] = arg.includes('/') ? arg.split('/', 2) : ['Ingress', arg];
+  return [kind, name];
+}
+
+function sourceNamed(claims: readonly Claim[], arg: string): Claim | undefined {
+  const [kind, name] = splitSource(arg);
+  return claims.find((c) => c.kind.toLowerCase() === kind.toLowerCase() && c.name === name);
+}
+
+const describeSource = (arg: string) => splitSource(arg).join(' ');
+
 export async function status(api: Api, a: Parsed, s: Style): Promise<Result> {
   const [arg] = a.positionals;
-  const isHost = arg !== undefined && arg.includes('.') && !a.namespace;
+  const isHost = arg !== undefined && arg.includes('.') && !arg.includes('/') && !a.namespace;
   const snap = await snapshot(api, scopeOf(a, api, isHost));
   let hosts = hostsOf(snap);
   if (arg !== undefined) {
-    const ingress = !isHost
-      ? snap.claims.find((c) => c.kind === 'Ingress' && c.name === arg)
-      : undefined;
-    if (!isHost && !ingress)
+    const source = isHost ? undefined : sourceNamed(snap.claims, arg);
+    if (!isHost && !source)
       return {
         out: '',
-        err: `no Ingress ${arg} in namespace ${snap.scope}${notes(snap.unread, s)}`,
+        err: `no ${describeSource(arg)} in namespace ${snap.scope}${notes(snap.unread, s)}`,
         code: 1,
       };
-    hosts = ingress ? [...ingress.managed] : [arg];
+    hosts = source ? [...source.managed] : [arg];
   }
   const rows: HostStatus[] = [];
   for (const h of hosts) rows.push(hostStatus(await viewOf(api, snap, h)));
@@ -69,6 +81,10 @@ export async function status(api: Api, a: Parsed, s: Style): Promise<Result> {
       code,
     };
   if (rows.length === 0) return { out: `no hosts in ${snap.scope}${notes(snap.unread, s)}`, code };
+  return { out: `${statusTable(rows, s)}${notes(snap.unread, s)}`, code };
+}
+
+function statusTable(rows: readonly HostStatus[], s: Style): string {
   const body = table(
     statusHeader,
     rows.map((r) => {
@@ -84,10 +100,7 @@ export async function status(api: Api, a: Parsed, s: Style): Promise<Result> {
   const blocked = rows
     .filter((r) => r.blocked)
     .map((r) => `${r.host}: ${r.blocked?.step} ${r.blocked?.state}: ${r.blocked?.detail}`);
-  return {
-    out: `${body}${blocked.length ? `\n\n${blocked.join('\n')}\n(kubectl certroute explain HOST says what to do)` : ''}${notes(snap.unread, s)}`,
-    code,
-  };
+  return `${body}${blocked.length ? `\n\n${blocked.join('\n')}\n(kubectl certroute explain HOST says what to do)` : ''}`;
 }
 
 export async function explain(api: Api, a: Parsed, s: Style): Promise<Result> {

@@ -9,21 +9,61 @@ const noRecord = (step: string): Step => ({
   detail: 'no record asked for (the source has no certroute.io/dns: "true")',
 });
 
+const gwRef = (p: { namespace: string; name: string }) => `Gateway ${p.namespace}/${p.name}`;
+
+/** A route's address is its parent Gateways': which have none, or could not be read. */
+function routeWaiting(claim: Claim, parents: NonNullable<Claim['parents']>): Step {
+  const who = ref(claim);
+  if (parents.length === 0)
+    return {
+      step: 'address',
+      state: 'waiting',
+      detail: `${who} names no parent Gateway`,
+      todo: 'add a parentRef to the Gateway that serves it',
+    };
+  const bare = parents.filter((p) => p.addresses);
+  const unread = parents.filter((p) => !p.addresses);
+  const parts = [
+    ...(bare.length ? [`parent ${bare.map(gwRef).join(', ')} has no address`] : []),
+    ...(unread.length ? [`parent ${unread.map(gwRef).join(', ')} could not be read`] : []),
+  ];
+  const said = claim.problems?.find((p) => p.reason === 'GatewayNoAddress');
+  const operator =
+    said && claim.problemsFrom === 'operator' ? ' (the operator: GatewayNoAddress)' : '';
+  return {
+    step: 'address',
+    state: unread.length && !bare.length ? 'unknown' : 'waiting',
+    detail: `${who}: ${parts.join('; ')}${operator}`,
+    todo: `wait for the Gateway's controller to write its status.addresses, or check that one serves its GatewayClass (or set certroute.io/dns-target on the route or the Gateway); ${adviceFor('WaitingForAddress')}`,
+  };
+}
+
+/** Who gives each kind its address, for the message. */
+function waitFor(claim: Claim | undefined): string {
+  const cls = claim?.className ? ` (${claim.className})` : '';
+  if (claim?.kind === 'Service')
+    return `wait for its load balancer controller (the cloud provider's, or MetalLB), or check that one serves it${cls}`;
+  if (claim?.kind === 'Gateway')
+    return `wait for its Gateway controller to write status.addresses, or check that one serves its GatewayClass${cls}`;
+  return `wait for its ingress controller, or check that one serves its class${cls}`;
+}
+
 function addressStep(claim: Claim | undefined): Step {
   const who = claim ? ref(claim) : 'the source';
   const addresses = claim?.addresses ?? [];
+  const through = claim?.parents?.filter((p) => p.addresses?.length) ?? [];
   if (addresses.length > 0)
     return {
       step: 'address',
       state: 'passed',
-      detail: `${who} has address ${addresses.join(', ')}`,
+      detail: `${who} has address ${addresses.join(', ')}${through.length ? ` (parent ${through.map(gwRef).join(', ')})` : ''}`,
     };
-  const cls = claim?.className ? ` (${claim.className})` : '';
+  if (claim?.parents) return routeWaiting(claim, claim.parents);
   return {
     step: 'address',
     state: 'waiting',
-    detail: `${who} has no load balancer address yet`,
-    todo: `wait for its ingress controller, or check that one serves its class${cls}; ${adviceFor('WaitingForAddress')}`,
+    detail: `${who} has no ${claim?.kind === 'Gateway' ? '' : 'load balancer '}address yet`,
+    todo: `${waitFor(claim)}; ${adviceFor('WaitingForAddress')}`,
   };
 }
 

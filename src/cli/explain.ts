@@ -7,41 +7,18 @@ import {
 } from '../tenancy/policy.js';
 import { certSteps } from './cert-steps.js';
 import { dnsSteps } from './dns-steps.js';
-import { condition, recordsFor, ref, type HostView, type Step } from './model.js';
-import { covers } from './sources.js';
+import { condition, recordsFor, type HostView, type Step } from './model.js';
+import { primaryClaim, sourceStep } from './source-steps.js';
 
 /**
  * `explain HOST`, pure: what was read about one host in, the decision trail out, one step per
- * line: the source, the policy (model.ts has the types; dns-steps.ts and cert-steps.ts the
- * other steps).
+ * line: the source, the policy (model.ts has the types; source-steps.ts, dns-steps.ts and
+ * cert-steps.ts the other steps).
  */
 export { pickSolver } from './cert-steps.js';
+export { primaryClaim } from './source-steps.js';
 export { condition, issuerKey, recordsFor } from './model.js';
 export type { EndpointRecord, HostView, Step, StepState } from './model.js';
-
-function sourceStep(v: HostView): Step {
-  const managing = v.claims.filter((c) => c.managed.some((h) => covers(h, v.host)));
-  if (managing.length > 0)
-    return {
-      step: 'source',
-      state: 'passed',
-      detail: `${managing.map(ref).join(', ')} claims ${v.host}${managing.length > 1 ? ' (more than one source: the first created wins the record)' : ''}`,
-    };
-  const naming = v.claims.filter((c) => c.unmanaged.includes(v.host));
-  if (naming.length > 0)
-    return {
-      step: 'source',
-      state: 'failed',
-      detail: `${naming.map(ref).join(', ')} names ${v.host} but asks certroute for nothing`,
-      todo: 'annotate it with certroute.io/dns: "true" (a record) and/or certroute.io/issuer (a certificate); see docs/annotations.md',
-    };
-  return {
-    step: 'source',
-    state: v.unread.length > 0 ? 'unknown' : 'failed',
-    detail: `no source you may read claims ${v.host}${v.unread.length ? ` (${v.unread.join('; ')})` : ''}`,
-    todo: 'check the host name and the namespace (-n, or -A for all)',
-  };
-}
 
 const deniedTodo =
   'ask for the name to be allowed, or use one the policy allows; see docs/troubleshooting.md#denied-a-domainpolicy-does-not-allow-it';
@@ -100,10 +77,7 @@ function policyStep(v: HostView): Step {
 }
 
 export function explainHost(v: HostView): Step[] {
-  const claim =
-    v.claims.find((c) => c.managed.some((h) => covers(h, v.host))) ??
-    v.claims.find((c) => c.unmanaged.includes(v.host));
-  return [sourceStep(v), policyStep(v), ...dnsSteps(v, claim), ...certSteps(v)];
+  return [sourceStep(v), policyStep(v), ...dnsSteps(v, primaryClaim(v)), ...certSteps(v)];
 }
 
 /** 0 when every step passed or does not apply, 1 otherwise. */

@@ -35,7 +35,7 @@ export async function snapshot(api: Api, namespace: string | undefined): Promise
   const endpoints = probe.ok ? probe.items : (unread.push(probe.why), []);
   const certs = await api.list<Certificate>(kinds.certificate, ns);
   if (!certs.ok) unread.push(certs.why);
-  const claims = await listClaims(api, ns);
+  const claims = await listClaims(api, ns, endpoints);
   unread.push(...claims.unread);
   const pol = await api.list<DomainPolicy>(kinds.domainPolicy);
   if (!pol.ok) unread.push(pol.why);

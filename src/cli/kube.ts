@@ -5,7 +5,7 @@ import * as k8s from '@kubernetes/client-node';
  * either the objects or why not (forbidden, not installed), so each command degrades and says
  * what it could not read instead of failing.
  */
-export type Read<T> = { ok: true; items: T[] } | { ok: false; why: string };
+export type Read<T> = { ok: true; items: T[] } | { ok: false; why: string; notInstalled?: true };
 export type One<T> =
   { ok: true; item: T } | { ok: false; why: string; notFound?: boolean; forbidden?: boolean };
 
@@ -21,6 +21,32 @@ export const kinds = {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
     resource: 'ingresses.networking.k8s.io',
+  },
+  service: { apiVersion: 'v1', kind: 'Service', resource: 'services' },
+  gateway: {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    resource: 'gateways.gateway.networking.k8s.io',
+  },
+  gatewayClass: {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'GatewayClass',
+    resource: 'gatewayclasses.gateway.networking.k8s.io',
+  },
+  httpRoute: {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    resource: 'httproutes.gateway.networking.k8s.io',
+  },
+  grpcRoute: {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'GRPCRoute',
+    resource: 'grpcroutes.gateway.networking.k8s.io',
+  },
+  tlsRoute: {
+    apiVersion: 'gateway.networking.k8s.io/v1alpha2',
+    kind: 'TLSRoute',
+    resource: 'tlsroutes.gateway.networking.k8s.io',
   },
   certificate: {
     apiVersion: 'certroute.io/v1alpha1',
@@ -144,6 +170,7 @@ export function kubeApi(kc: k8s.KubeConfig): Api {
           return {
             ok: false,
             why: `not installed: the API server knows no ${kind.resource} (apply the CRDs)`,
+            notInstalled: true,
           };
         return { ok: false, why: why(err, 'list', kind, namespace) };
       }

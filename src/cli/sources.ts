@@ -1,11 +1,23 @@
 import type * as k8s from '@kubernetes/client-node';
+import type { DNSEndpoint } from '../api/v1alpha1.js';
+import type { SourceProblem } from '../dns/endpoints.js';
+import type { Gateway, Route } from '../sources/gateway-api.js';
 import { desiredFor, ingressClassOf } from '../sources/ingress.js';
+import {
+  gatewayClaim,
+  lookupOf,
+  routeClaim,
+  serviceClaim,
+  type ClaimContext,
+  type ServiceObject,
+} from './gateway-claims.js';
 import { kinds, type Api, type Kind, type Read } from './kube.js';
 
 /**
- * The objects that can claim a host, one kind each. Ingress today; a kind is added by writing
- * its `SourceKind` (how to list it, which hosts it claims, its address) and appending it to
- * `sourceKinds`: explain and status go through this list only.
+ * The objects that can claim a host, one kind each: Ingress, LoadBalancer Service, HTTPRoute,
+ * GRPCRoute, TLSRoute, Gateway. A kind is added by writing its `SourceKind` (how to list it,
+ * which hosts it claims, its address) and appending it to `sourceKinds`: explain and status go
+ * through this list only.
  */
 export interface Claim {
   kind: string;
@@ -19,11 +31,20 @@ export interface Claim {
   addresses: string[];
   /** The ingress class or the like, for messages. */
   className?: string;
+  /** A route's parent Gateways; `addresses` absent when the Gateway could not be read. */
+  parents?: { namespace: string; name: string; addresses?: string[] }[];
+  /** What the source asks that certroute cannot do (route not accepted, no address, ...). */
+  problems?: SourceProblem[];
+  /** Whose word `problems` is: the operator's (its DNSEndpoint) or derived by the CLI. */
+  problemsFrom?: 'operator' | 'cli';
 }
 
 export interface SourceKind {
   kind: Kind;
-  claim(o: unknown): Claim;
+  /** undefined: the object is no source (a Service of another type). */
+  claim(o: unknown, ctx: ClaimContext): Claim | undefined;
+  /** Its claims need the Gateways (a route). */
+  needsGateways?: true;
 }
 
 function uniq(xs: Iterable<string>): string[] {
@@ -64,6 +85,13 @@ export function ingressClaim(ing: k8s.V1Ingress): Claim {
 
 export const sourceKinds: SourceKind[] = [
   { kind: kinds.ingress, claim: (o) => ingressClaim(o as k8s.V1Ingress) },
+  { kind: kinds.service, claim: (o, ctx) => serviceClaim(o as ServiceObject, ctx) },
+  ...([kinds.httpRoute, kinds.grpcRoute, kinds.tlsRoute] as const).map((kind): SourceKind => ({
+    kind,
+    claim: (o, ctx) => routeClaim(o as Route, kind.kind, ctx),
+    needsGateways: true,
+  })),
+  { kind: kinds.gateway, claim: (o) => gatewayClaim(o as Gateway) },
 ];
 
 /** Does `name` (maybe a wildcard "*.a.b") cover `host`? */
@@ -76,17 +104,66 @@ export function covers(name: string, host: string): boolean {
 
 export interface Claims {
   claims: Claim[];
-  /** Kinds that could not be read, and why. */
+  /** Kinds that could not be read, and why (a kind whose CRD is not installed is skipped). */
   unread: string[];
 }
 
-/** Every source of every kind in `namespace` (undefined: all namespaces). */
-export async function listClaims(api: Api, namespace: string | undefined): Promise<Claims> {
+/**
+ * The Gateways a route may name, in any namespace (a route's parent often lives elsewhere):
+ * everywhere when the user may list them so, else in `namespace`, with a note. The classes'
+ * controllers when readable; else any controller's acceptance counts.
+ */
+async function gatewayLookup(
+  api: Api,
+  namespace: string | undefined,
+  /** The Gateways already read as sources (in `namespace`), when they could be. */
+  scoped: Gateway[] | undefined,
+  unread: string[],
+) {
+  // In all namespaces, the Gateways read as sources are all there are to read.
+  let gateways = namespace === undefined ? (scoped ?? []) : undefined;
+  if (!gateways) {
+    const all = await api.list<Gateway>(kinds.gateway);
+    if (all.ok) gateways = all.items;
+    else if (!all.notInstalled)
+      unread.push(`${all.why}: parent Gateways read in ${namespace} only`);
+  }
+  const classes = await api.list<{ metadata?: { name?: string } }>(kinds.gatewayClass);
+  return lookupOf(gateways ?? scoped ?? [], classes.ok ? classes.items : []);
+}
+
+/**
+ * Every source of every kind in `namespace` (undefined: all namespaces). `endpoints` are the
+ * DNSEndpoints already read: what the operator made of each source.
+ */
+export async function listClaims(
+  api: Api,
+  namespace: string | undefined,
+  endpoints: readonly DNSEndpoint[] = [],
+): Promise<Claims> {
   const out: Claims = { claims: [], unread: [] };
+  const read: [SourceKind, unknown[]][] = [];
   for (const s of sourceKinds) {
     const r: Read<unknown> = await api.list(s.kind, namespace);
-    if (r.ok) out.claims.push(...r.items.map((o) => s.claim(o)));
-    else out.unread.push(r.why);
+    if (r.ok) read.push([s, r.items]);
+    else if (!r.notInstalled) out.unread.push(r.why);
   }
+  const routes = read.some(([s, items]) => s.needsGateways && items.length > 0);
+  const ctx: ClaimContext = {
+    lookup: routes
+      ? await gatewayLookup(
+          api,
+          namespace,
+          read.find(([s]) => s.kind === kinds.gateway)?.[1] as Gateway[] | undefined,
+          out.unread,
+        )
+      : lookupOf([], []),
+    endpoints,
+  };
+  for (const [s, items] of read)
+    for (const o of items) {
+      const c = s.claim(o, ctx);
+      if (c) out.claims.push(c);
+    }
   return out;
 }

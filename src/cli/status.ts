@@ -3,6 +3,7 @@ import {
   explainHost,
   exitCodeOf,
   issuerKey,
+  primaryClaim,
   recordsFor,
   type HostView,
   type Step,
@@ -86,11 +87,11 @@ function certificateCell(c: Certificate | undefined): HostStatus['certificate'] 
 export function hostStatus(v: HostView): HostStatus {
   const steps = explainHost(v);
   const c = certificateOf(v);
-  const claim = v.claims.find((x) => x.managed.some((h) => covers(h, v.host)));
+  const claim = primaryClaim(v);
   const blocked = steps.find((s) => s.state !== 'passed' && s.state !== 'skipped');
   return {
     host: v.host,
-    source: claim ? `${claim.kind}/${claim.name}` : '-',
+    source: claim?.managed.some((h) => covers(h, v.host)) ? `${claim.kind}/${claim.name}` : '-',
     dns: dnsOf(v),
     certificate: certificateCell(c),
     issuer: c ? issuerKey(c).replace(/\/\//, '/') : '-',
