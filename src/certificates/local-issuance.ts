@@ -1,3 +1,4 @@
+import { renewalRecorded } from './manual.js';
 import type { SignerLookup, IssuerController } from '../acme/issuer.js';
 import type { LocalSigner } from '../acme/local-issuer.js';
 import { generatePrivateKey } from '../acme/keys.js';
@@ -132,6 +133,8 @@ export class LocalIssuance {
         nextRetryTime: null,
         revision: (status.revision ?? 0) + 1,
         ...(arn ? { acm: { certificateArn: arn } } : {}),
+        // A renewal asked for by hand (kubectl certroute renew) is done: record its token.
+        ...renewalRecorded(cert, status),
       },
       [
         {

@@ -247,6 +247,54 @@ describe('a namespaced CA Issuer', () => {
   }, 90_000);
 });
 
+describe('a renewal asked for by hand', () => {
+  it('certroute.io/renew on a locally signed certificate: signed again once, the request recorded', async () => {
+    const name = await createCertificate(ns, {
+      dnsNames: ['renew.pki.test'],
+      issuerRef: { name: selfSigned },
+      secretName: 'renew-tls',
+    });
+    const first = await eventually(async () => {
+      const c = await getCertificate(kc, ns, name);
+      return (c?.status?.revision ?? 0) >= 1 && c;
+    });
+    const token = new Date().toISOString();
+    // What `kubectl certroute renew` writes: a fresh token in the annotation.
+    await customApi(kc).patchNamespacedCustomObject(
+      {
+        group: 'certroute.io',
+        version: 'v1alpha1',
+        plural: 'certificates',
+        namespace: ns,
+        name,
+        body: { metadata: { annotations: { 'certroute.io/renew': token } } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const renewed = await eventually(async () => {
+      const c = await getCertificate(kc, ns, name);
+      return c?.status?.requests?.renew === token && c;
+    });
+    expect(renewed.status?.revision).toBe((first.status?.revision ?? 0) + 1);
+    expect(renewed.status?.serialNumber).not.toBe(first.status?.serialNumber);
+    // Honoured once: the next reconciles (a resync of the Certificate) sign nothing more.
+    await customApi(kc).patchNamespacedCustomObject(
+      {
+        group: 'certroute.io',
+        version: 'v1alpha1',
+        plural: 'certificates',
+        namespace: ns,
+        name,
+        body: { metadata: { labels: { 'lab.certroute.io/touched': 'yes' } } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    const later = await getCertificate(kc, ns, name);
+    expect(later?.status?.revision).toBe(renewed.status?.revision);
+  }, 90_000);
+});
+
 describe('keystores and output formats', () => {
   it('keystore.p12 opens with keytool and openssl; truststore.p12, tls-combined.pem and key.der are written', async () => {
     const password = 'lab-keystore-pw';
