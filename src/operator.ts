@@ -105,7 +105,8 @@ export class Operator {
           metrics: this.metrics,
         }),
     );
-    this.tenancy = new TenancyController({
+    // What every controller is given (kube/controller-deps.ts).
+    const deps = {
       kubeConfig,
       crds,
       config,
@@ -113,66 +114,27 @@ export class Operator {
       metrics: this.metrics,
       events,
       isLeader: () => this.isLeader,
-    });
-    this.shim = new IngressShim({
-      dnsEndpoints,
-      certificates,
-      kubeConfig,
-      crds,
-      config,
-      log,
-      metrics: this.metrics,
-      events,
-      isLeader: () => this.isLeader,
-      awsRegion: region,
-    });
-    this.sources = new SourcesShim({
-      dnsEndpoints,
-      certificates,
-      kubeConfig,
-      crds,
-      config,
-      log,
-      metrics: this.metrics,
-      events,
-      isLeader: () => this.isLeader,
-      awsRegion: region,
-    });
+    };
+    this.tenancy = new TenancyController(deps);
+    this.shim = new IngressShim({ ...deps, dnsEndpoints, certificates, awsRegion: region });
+    this.sources = new SourcesShim({ ...deps, dnsEndpoints, certificates, awsRegion: region });
     this.dns = new DnsController({
+      ...deps,
       endpoints: dnsEndpoints,
-      kubeConfig,
-      crds,
       provider:
         config.provider === 'rfc2136'
           ? new Rfc2136Provider(rfc2136Options(config))
           : new Route53Provider({ metrics: this.metrics, region, budgets, log }),
       // Records follow Ingress changes in memory, not after a round trip through the API.
       derived: this.shim.derivedEndpoints,
-      config,
-      log,
-      metrics: this.metrics,
-      events,
-      isLeader: () => this.isLeader,
       tenancy: this.tenancy,
     });
     this.issuers = new IssuerController({
-      kubeConfig,
-      crds,
-      config,
-      log,
-      metrics: this.metrics,
-      events,
-      isLeader: () => this.isLeader,
+      ...deps,
       onReady: (key) => this.certificates.enqueueIssuer(key),
     });
     this.certificates = new CertificateController({
-      kubeConfig,
-      crds,
-      config,
-      log,
-      metrics: this.metrics,
-      events,
-      isLeader: () => this.isLeader,
+      ...deps,
       issuers: this.issuers,
       certificates,
       ingress: (namespace, name) => this.shim.ingress(namespace, name),
