@@ -66,7 +66,7 @@ export class CertificateReporter {
       : undefined;
   }
 
-  /** Events on the Certificate and on the Ingress it came from. */
+  /** Events on the Certificate and on the object it came from (an Ingress, a Gateway). */
   async event(cert: Cert, type: EventType, reason: string, message: string): Promise<void> {
     await this.d.events.record(
       { apiVersion: 'certroute.io/v1alpha1', kind: 'Certificate', metadata: cert.metadata },
@@ -74,14 +74,30 @@ export class CertificateReporter {
       reason,
       message,
     );
-    const ing = this.ownerIngress(cert);
-    if (ing)
+    const source = this.sourceOf(cert);
+    if (source)
       await this.d.events.record(
-        { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: ing.metadata },
+        source,
         type,
         reason,
         `Certificate ${cert.metadata?.name}: ${message}`,
       );
+  }
+
+  /**
+   * The object the Certificate came from, as an Event target: its Ingress (from the cache), or
+   * the Gateway (or any other source) named by its controller reference.
+   */
+  private sourceOf(cert: Cert) {
+    const ing = this.ownerIngress(cert);
+    if (ing) return { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: ing.metadata };
+    const ref = controllerOf(cert);
+    if (!ref || ref.kind === 'Ingress') return undefined;
+    return {
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: { name: ref.name, namespace: cert.metadata?.namespace ?? '', uid: ref.uid },
+    };
   }
 
   /**

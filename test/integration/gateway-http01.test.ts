@@ -377,6 +377,13 @@ describe("a Gateway's own listener, end to end (issue 24)", () => {
       expect(cert.spec.dnsNames).toEqual([host]);
       expect(cert.spec.issuerRef.name).toBe(edgeIssuer);
       expect(cert.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Gateway', name: edge });
+      // The Gateway hears of its certificate as an Ingress does: an Event on the Gateway.
+      const issued = await eventually(async () =>
+        (await eventsFor(kc, ns, edge)).find(
+          (e) => e.involvedObject.kind === 'Gateway' && e.reason === 'Issued',
+        ),
+      );
+      expect(issued.message).toMatch(/^Certificate api-tls: /);
       expect(cert.status?.lastOrder?.result).toBe('valid');
       const secret = await core.readNamespacedSecret({ namespace: ns, name: 'api-tls' });
       const leaf = new X509Certificate(Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64'));
