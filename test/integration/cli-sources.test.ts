@@ -3,10 +3,6 @@
 // LoadBalancer Services (the CRDs as gateway-sources.test.ts installs them). No Gateway
 // implementation runs: the test writes the Gateway's status.addresses, the routes'
 // status.parents and the Service's load balancer address, as their controllers would.
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operator } from '../../src/operator.js';
@@ -19,7 +15,7 @@ import {
   labRoute53,
 } from '../lab/context.js';
 import { ensureNamespace, installGatewayApiCrds, startOperator } from '../lab/operator.js';
-import { repoRoot } from '../lab/paths.js';
+import { buildCli, stepOf, type Explained, type LabCli } from '../lab/cli-run.js';
 import { createZone, record } from '../lab/route53-helpers.js';
 
 const env = labEnv();
@@ -31,52 +27,22 @@ const group = 'gateway.networking.k8s.io';
 const className = `lab-cli-${Date.now().toString(36)}`;
 const controllerName = 'lab.certroute.io/gateway-stand-in';
 
-let out: string;
-let cli: string;
 let ns: string;
 let zone: { id: string; name: string };
 let op: Operator | undefined;
 const h = {} as Record<'route' | 'refused' | 'service', string>;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+let labCli: LabCli | undefined;
+function cliOf(): LabCli {
+  if (!labCli) throw new Error('the CLI is built in beforeAll');
+  return labCli;
 }
+const run = (...args: string[]) => cliOf().run(...args);
+const json = <T>(...args: string[]) => cliOf().json<T>(...args);
 
-/** The CLI as a user runs it: its own process, the kubeconfig from KUBECONFIG. */
-function run(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      cli,
-      args,
-      { env: { PATH: process.env.PATH ?? '', KUBECONFIG: env.kubeconfig }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? null) : 0;
-        resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
-      },
-    );
-  });
-}
-
-async function json<T>(...args: string[]): Promise<{ code: number | null; body: T }> {
-  const r = await run(...args, '-o', 'json');
-  try {
-    return { code: r.code, body: JSON.parse(r.stdout) as T };
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-  }
-}
-
-interface Explained {
-  steps: { step: string; state: string; detail: string; todo?: string }[];
-  ready: boolean;
-}
 interface Status {
   hosts: { host: string; source: string; ready: boolean; dns: { record: string; state: string } }[];
 }
-
-const stepOf = (e: Explained, step: string) => e.steps.find((s) => s.step === step);
 
 const gw = { group, version: 'v1', plural: 'gateways' };
 const routes = { group, version: 'v1', plural: 'httproutes' };
@@ -121,12 +87,7 @@ async function createRoute(name: string, host: string, accepted: boolean) {
 }
 
 beforeAll(async () => {
-  out = mkdtempSync(join(tmpdir(), 'certroute-cli-sources-'));
-  const built = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'bundle.mjs'), out], {
-    encoding: 'utf8',
-  });
-  expect(built.status, built.stderr).toBe(0);
-  cli = join(out, 'cli.mjs');
+  labCli = buildCli(env.kubeconfig, 'certroute-cli-sources-');
   await installGatewayApiCrds(kc);
   ns = await createNamespace(kc, 'clisrc');
   await ensureNamespace(kc, 'certroute');
@@ -188,7 +149,7 @@ afterAll(async () => {
     .deleteClusterCustomObject({ group, version: 'v1', plural: 'gatewayclasses', name: className })
     .catch(() => undefined);
   if (ns) await deleteNamespace(kc, ns);
-  if (out) rmSync(out, { recursive: true, force: true });
+  labCli?.remove();
 });
 
 describe('kubectl certroute on Gateway API routes and LoadBalancer Services', () => {

@@ -8,9 +8,7 @@
 // preflight, which probes through Traefik, passes; Pebble's validation is refused), and "slow"
 // sleeps before each validation as a CA does (PEBBLE_VA_NOSLEEP off), so a renewal stays in
 // flight long enough to be seen.
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +25,7 @@ import {
 } from '../lab/context.js';
 import { getCertificate, ingress } from '../lab/k8s-helpers.js';
 import { ensureNamespace, logLines, spawnOperator } from '../lab/operator.js';
-import { repoRoot } from '../lab/paths.js';
+import { buildCli, stepOf, type Explained, type LabCli } from '../lab/cli-run.js';
 import { startPebble, type PebbleLab } from '../lab/pebble.js';
 import { freePort, type ManagedProcess } from '../lab/process.js';
 import { createZone, put } from '../lab/route53-helpers.js';
@@ -40,8 +38,6 @@ const r53 = labRoute53(env);
 const policies = { group: 'certroute.io', version: 'v1alpha1', plural: 'domainpolicies' };
 const testLabel = { 'certroute.io/lab-test': 'cli' };
 
-let out: string;
-let cli: string;
 let ns: string;
 let zone: { id: string; name: string };
 let op: ManagedProcess | undefined;
@@ -54,42 +50,13 @@ const badIssuer = uniqueName('cli-bad');
 let allowed: string;
 const h = {} as Record<'denied' | 'waiting' | 'theirs' | 'failing' | 'ready', string>;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+let labCli: LabCli | undefined;
+function cliOf(): LabCli {
+  if (!labCli) throw new Error('the CLI is built in beforeAll');
+  return labCli;
 }
-
-/** The CLI as a user runs it: its own process, the kubeconfig from KUBECONFIG, no terminal. */
-function run(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      cli,
-      args,
-      { env: { PATH: process.env.PATH ?? '', KUBECONFIG: env.kubeconfig }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? null) : 0;
-        resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
-      },
-    );
-  });
-}
-
-async function json<T>(...args: string[]): Promise<{ code: number | null; body: T }> {
-  const r = await run(...args, '-o', 'json');
-  try {
-    return { code: r.code, body: JSON.parse(r.stdout) as T };
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-  }
-}
-
-interface Explained {
-  steps: { step: string; state: string; detail: string; todo?: string }[];
-  ready: boolean;
-}
-
-const stepOf = (e: Explained, step: string) => e.steps.find((s) => s.step === step);
+const run = (...args: string[]) => cliOf().run(...args);
+const json = <T>(...args: string[]) => cliOf().json<T>(...args);
 
 async function deletePolicies(): Promise<void> {
   const list = (await custom.listClusterCustomObject({
@@ -124,12 +91,7 @@ async function web(
 }
 
 beforeAll(async () => {
-  out = mkdtempSync(join(tmpdir(), 'certroute-cli-'));
-  const built = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'bundle.mjs'), out], {
-    encoding: 'utf8',
-  });
-  expect(built.status, built.stderr).toBe(0);
-  cli = join(out, 'cli.mjs');
+  labCli = buildCli(env.kubeconfig, 'certroute-cli-');
   await deletePolicies();
   ns = await createNamespace(kc, 'cli');
   await ensureNamespace(kc, 'certroute');
@@ -192,7 +154,7 @@ afterAll(async () => {
   await deletePolicies();
   for (const i of [okIssuer, badIssuer]) await deleteClusterIssuer(kc, i);
   if (ns) await deleteNamespace(kc, ns);
-  rmSync(out, { recursive: true, force: true });
+  labCli?.remove();
 });
 
 describe('kubectl certroute explain', () => {
