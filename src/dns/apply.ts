@@ -117,7 +117,7 @@ export class ChangeSender {
     this.metrics.dnsSyncErrors.inc({ zone: zone.name });
     log.warn(
       { err: error, failures: n, retryInMs: delayMs },
-      'Route53 change failed; the unsent changes are retried, the zone cache is kept',
+      `${this.provider.label} change failed; the unsent changes are retried, the zone cache is kept`,
     );
     this.hooks.again(zone, false, delayMs);
   }
@@ -131,8 +131,7 @@ export class ChangeSender {
     if (r.deferred) {
       setGroupStatus(statuses, r.group, {
         state: 'Pending',
-        message:
-          'Route53 refused a batch holding this change; isolating the bad change continues on the next sync',
+        message: `${this.provider.label} refused a batch holding this change; isolating the bad change continues on the next sync`,
       });
       this.hooks.again(zone, false);
       return;
@@ -140,7 +139,7 @@ export class ChangeSender {
     if (r.failed) {
       setGroupStatus(statuses, r.group, {
         state: 'Pending',
-        message: `Route53 call failed (${r.failed}); the change is sent again soon`,
+        message: `${this.provider.label} call failed (${r.failed}); the change is sent again soon`,
       });
       return;
     }
@@ -186,12 +185,12 @@ export class ChangeSender {
       if (batch.length === 1) {
         log.warn(
           { resource: batch[0]?.resource, record: batch[0]?.key, err: message, action },
-          'Route53 rejected a change',
+          `${this.provider.label} rejected a change`,
         );
         return [
           {
             group: batch[0] as ChangeGroup,
-            error: `Route53 rejected the change: ${message}`,
+            error: `${this.provider.label} rejected the change: ${message}`,
             relist: action === 'relist',
           },
         ];

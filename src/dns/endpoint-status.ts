@@ -7,6 +7,7 @@ import { controllerOf } from '../kube/ownership.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { problemsOf, resourceOf, sourceKinds, type Endpoint } from './endpoints.js';
+import type { DnsProvider } from './providers/provider.js';
 import { statusKey } from './plan.js';
 import type { RecordStates } from './records.js';
 import type { Zone } from './types.js';
@@ -20,6 +21,8 @@ export interface EndpointStatusDeps {
   log: Logger;
   states: RecordStates;
   zoneOf: (host: string, zones: readonly Zone[]) => Zone | undefined;
+  /** Where records go, for messages (Route53, an RFC 2136 server). */
+  provider: Pick<DnsProvider, 'label' | 'zoneNoun'>;
 }
 
 /**
@@ -47,7 +50,7 @@ export class EndpointStatusWriter {
         return {
           ...base,
           state: 'NoZone' as const,
-          message: `no managed Route53 hosted zone contains ${ep.dnsName}`,
+          message: `no managed ${this.d.provider.zoneNoun} contains ${ep.dnsName}`,
         };
       const s = this.d.states.get(statusKey(resource, ep.dnsName, ep.recordType));
       if (s?.state === 'Denied') rules.set(`${ep.dnsName}|${ep.recordType}`, s.rule ?? 'unknown');
@@ -88,7 +91,7 @@ export class EndpointStatusWriter {
           target,
           'Normal',
           'RecordPublished',
-          `${what} published in Route53`,
+          `${what} published in ${this.d.provider.label}`,
         );
       else if (r.state === 'Denied') await this.reportDenied(e, ingress, r, what, rules);
       else if (r.state === 'OwnedByOther' || r.state === 'NoZone' || r.state === 'Error') {

@@ -21,6 +21,8 @@ export const resyncMs = 60_000;
 
 /** Route53 in memory. A listing reads the zone when it starts and may be held before it ends. */
 export class FakeRoute53 implements DnsProvider {
+  readonly label = 'Route53';
+  readonly zoneNoun = 'Route53 hosted zone';
   readonly rrsets = new Map<string, RecordSet>();
   readonly calls: string[] = [];
   /** While set, listings wait for it (after reading the zone). */

@@ -88,6 +88,13 @@ describe('records over RFC 2136', () => {
     expect(await bind.dig(`a-${host}`, 'TXT')).toEqual([
       `"heritage=certroute,certroute/owner=lab-rfc2136,certroute/resource=ingress/${ns}/web"`,
     ]);
+    // Messages name the server records go to, not Route53.
+    const published = await eventually(async () =>
+      (await eventsFor(kc, ns, 'web')).find((e) => e.reason === 'RecordPublished'),
+    );
+    expect(published.message).toBe(
+      `A ${host} published in the RFC 2136 server 127.0.0.1:${bind.port}`,
+    );
   });
 
   it('follows an address change with one update', async () => {

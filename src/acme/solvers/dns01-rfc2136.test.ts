@@ -114,6 +114,8 @@ describe('dns01Ref', () => {
 
 /** An RFC 2136 server in memory: one key, some zones, BIND's refusals. */
 class FakeServer implements DnsProvider {
+  readonly label = 'the RFC 2136 server 127.0.0.1:53';
+  readonly zoneNoun = 'RFC 2136 zone';
   readonly sets = new Map<string, RecordSet>();
   constructor(
     readonly zoneNames: string[],

@@ -5,6 +5,10 @@ import type { Change, RecordSet, Zone } from '../types.js';
  * DNS-01 solver (one TXT set) use it alike. Route53 (route53.ts) is the one implementation.
  */
 export interface DnsProvider {
+  /** How messages name it: `Route53`, `the RFC 2136 server 10.0.0.53:53`. */
+  readonly label: string;
+  /** What messages call one of its zones: `Route53 hosted zone`, `RFC 2136 zone`. */
+  readonly zoneNoun: string;
   zones(): Promise<Zone[]>;
   /**
    * Every record set of a zone. `background`: nobody waits for this listing (a zone with

@@ -44,9 +44,15 @@ export interface Rfc2136Options {
 }
 
 export class Rfc2136Provider implements DnsProvider {
+  readonly zoneNoun = 'RFC 2136 zone (--rfc2136-zones)';
   private readonly transport: DnsTransport;
   private readonly now: () => number;
   private readonly zoneNames: string[] | undefined;
+
+  get label(): string {
+    const { host, port } = this.opts.server;
+    return `the RFC 2136 server ${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
 
   constructor(private readonly opts: Rfc2136Options) {
     this.transport = opts.transport ?? new TcpTransport(opts.server);

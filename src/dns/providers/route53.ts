@@ -111,6 +111,8 @@ export function route53Priority(operation: string, background = false): number {
  * counted by operation and outcome.
  */
 export class Route53Provider implements DnsProvider {
+  readonly label = 'Route53';
+  readonly zoneNoun = 'Route53 hosted zone';
   readonly client: Route53Client;
   private readonly budgets: AccountBudgets;
   private budgetKey: Promise<string> | undefined;
