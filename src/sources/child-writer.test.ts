@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CrdClient } from '../kube/crd-client.js';
-import { createChild } from './child-writer.js';
+import { createChild, replaceChild } from './child-writer.js';
 import type { Child } from './children.js';
 
 /** The API server's rules that matter here: create refuses a taken name (409), replace needs the resourceVersion. */
@@ -99,5 +99,27 @@ describe('createChild', () => {
       ),
     ).toBe(who);
     expect(replaced).toEqual([]);
+  });
+});
+
+describe('replaceChild', () => {
+  it('after a conflict (a status write in between), reads again and replaces the spec once', async () => {
+    const { crds, replaced } = store([
+      child('web', { resourceVersion: '8', annotations: { old: 'x' }, labels: { keep: 'me' } }),
+    ]);
+    const want = {
+      ...child('web', { resourceVersion: '7', annotations: { new: 'y' } }),
+      spec: {
+        endpoints: [{ dnsName: 'www.example.com', recordType: 'A', targets: ['192.0.2.1'] }],
+      },
+    } as unknown as Child;
+    await replaceChild(crds, 'dnsendpoints', want);
+    expect(replaced).toHaveLength(1);
+    expect(replaced[0]?.metadata).toMatchObject({
+      resourceVersion: '8',
+      annotations: { new: 'y' },
+      labels: { keep: 'me' },
+    });
+    expect(replaced[0]?.spec).toEqual(want.spec);
   });
 });

@@ -34,3 +34,26 @@ export async function createChild<T extends Child>(
   });
   return undefined;
 }
+
+/**
+ * Replaces a child's spec (and annotations). Status writes by the other controllers bump its
+ * resourceVersion, so a conflict is expected: read it again and retry once before failing the
+ * reconcile.
+ */
+export async function replaceChild<T extends Child>(
+  crds: CrdClient,
+  plural: Plural,
+  o: T,
+): Promise<void> {
+  try {
+    await crds.replace(plural, o);
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    const fresh = await crds.get<T>(plural, o.metadata.namespace ?? '', o.metadata.name ?? '');
+    await crds.replace(plural, {
+      ...fresh,
+      spec: o.spec,
+      metadata: { ...fresh.metadata, annotations: o.metadata.annotations },
+    });
+  }
+}

@@ -2,8 +2,8 @@ import * as k8s from '@kubernetes/client-node';
 import type { ControllerDeps } from '../kube/controller-deps.js';
 import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
 import type { Plural } from '../kube/crd-client.js';
-import { isConflict, isNotFound } from '../kube/crd-client.js';
-import { createChild } from './child-writer.js';
+import { isNotFound } from '../kube/crd-client.js';
+import { createChild, replaceChild } from './child-writer.js';
 import {
   addressSeenAnnotation,
   problemsAnnotation,
@@ -370,7 +370,7 @@ export class IngressShim {
         );
     }
     for (const o of plan.update) {
-      await this.update(plural, o);
+      await replaceChild(this.d.crds, plural, o);
       log.info({ kind, child: o.metadata.name }, 'updated');
     }
     for (const o of plan.delete) {
@@ -384,28 +384,6 @@ export class IngressShim {
         `${kind}Deleted`,
         `deleted ${kind} ${o.metadata.name}: the Ingress no longer asks for it`,
       );
-    }
-  }
-
-  /**
-   * Replaces a child's spec. Status writes by the other controllers bump its resourceVersion,
-   * so a conflict is expected: read it again and retry once before failing the reconcile.
-   */
-  private async update<T extends Child>(plural: Plural, o: T): Promise<void> {
-    try {
-      await this.d.crds.replace(plural, o);
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-      const fresh = await this.d.crds.get<T>(
-        plural,
-        o.metadata.namespace ?? '',
-        o.metadata.name ?? '',
-      );
-      await this.d.crds.replace(plural, {
-        ...fresh,
-        spec: o.spec,
-        metadata: { ...fresh.metadata, annotations: o.metadata.annotations },
-      });
     }
   }
 

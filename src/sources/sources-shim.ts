@@ -3,8 +3,8 @@ import type { Certificate, DNSEndpoint } from '../api/v1alpha1.js';
 import { problemsAnnotation, type SourceProblem } from '../dns/endpoints.js';
 import { describeError, failureReasons, reportFailure, type FailureReason } from '../errors.js';
 import type { ControllerDeps } from '../kube/controller-deps.js';
-import { isConflict, isNotFound, type Plural } from '../kube/crd-client.js';
-import { createChild } from './child-writer.js';
+import { isNotFound, type Plural } from '../kube/crd-client.js';
+import { createChild, replaceChild } from './child-writer.js';
 import { ResilientInformer, specChanges, type InformerEvent } from '../kube/informer.js';
 import { controllerOf } from '../kube/ownership.js';
 import { WorkQueue, type ReconcileResult } from '../kube/queue.js';
@@ -295,7 +295,7 @@ export class SourcesShim {
         );
     }
     for (const o of plan.update) {
-      await this.update(plural, o);
+      await replaceChild(this.d.crds, plural, o);
       log.info({ child: o.metadata.name, childKind: kind }, 'updated');
     }
     for (const o of plan.delete) {
@@ -309,25 +309,6 @@ export class SourcesShim {
         `${kind}Deleted`,
         `deleted ${kind} ${o.metadata.name}: the ${ref.kind} no longer asks for it`,
       );
-    }
-  }
-
-  /** As the Ingress shim: a status write in between is a conflict; read again, retry once. */
-  private async update<T extends Child>(plural: Plural, o: T): Promise<void> {
-    try {
-      await this.d.crds.replace(plural, o);
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-      const fresh = await this.d.crds.get<T>(
-        plural,
-        o.metadata.namespace ?? '',
-        o.metadata.name ?? '',
-      );
-      await this.d.crds.replace(plural, {
-        ...fresh,
-        spec: o.spec,
-        metadata: { ...fresh.metadata, annotations: o.metadata.annotations },
-      });
     }
   }
 
