@@ -1,40 +1,17 @@
-import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as k8s from '@kubernetes/client-node';
 import { inspectSecret } from './inspect.js';
+import { testChain } from '../../test/doubles/test-chain.js';
 
-const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 let chain = '';
 let key = '';
 let otherKey = '';
 
-const pem = (label: string, der: ArrayBuffer) =>
-  `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`;
-
 beforeAll(async () => {
-  const caKeys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    name: 'CN=test CA',
-    keys: caKeys,
-    signingAlgorithm: alg,
-    notBefore: new Date('2030-01-01T00:00:00Z'),
-    notAfter: new Date('2032-01-01T00:00:00Z'),
-  });
-  const keys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: '0a',
-    issuer: ca.subject,
-    subject: '',
-    publicKey: keys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: alg,
-    notBefore: new Date('2030-06-01T00:00:00Z'),
-    notAfter: new Date('2031-01-01T00:00:00Z'),
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'a.example' }])],
-  });
-  chain = `${leaf.toString('pem')}\n${ca.toString('pem')}\n`;
-  key = pem('PRIVATE KEY', await crypto.subtle.exportKey('pkcs8', keys.privateKey));
-  otherKey = pem('PRIVATE KEY', await crypto.subtle.exportKey('pkcs8', caKeys.privateKey));
+  const c = await testChain();
+  chain = `${c.leafPem}\n${c.caPem}\n`;
+  key = c.keyPem;
+  otherKey = c.otherKeyPem;
 });
 
 function secret(data: Record<string, string>, type = 'kubernetes.io/tls'): k8s.V1Secret {

@@ -1,41 +1,18 @@
-import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsedLeaf, pendingLeaf, type CachedCertificateSlots } from '../x509.js';
 import { cachedSecret, classifySecret, mergeSecretData } from './secret.js';
 import { expiryOf } from '../tls-secrets.js';
+import { testChain } from '../../../test/doubles/test-chain.js';
 
-const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 let leafPem = '';
 let chainPem = '';
 const notAfter = new Date('2031-01-01T00:00:00Z');
 
 beforeAll(async () => {
-  const caKeys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    name: 'CN=test CA',
-    keys: caKeys,
-    signingAlgorithm: alg,
-    notBefore: new Date('2030-01-01T00:00:00Z'),
-    notAfter: new Date('2032-01-01T00:00:00Z'),
-  });
-  const keys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: '0a',
-    issuer: ca.subject,
-    subject: '',
-    publicKey: keys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: alg,
-    notBefore: new Date('2030-06-01T00:00:00Z'),
-    notAfter,
-    extensions: [
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'a.example' }]),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  leafPem = leaf.toString('pem') + '\n';
-  chainPem = leafPem + ca.toString('pem') + '\n';
+  const c = await testChain(notAfter);
+  leafPem = c.leafPem + '\n';
+  chainPem = leafPem + c.caPem + '\n';
 });
 
 function managedSecret(data: Record<string, string>) {
